@@ -1,0 +1,6 @@
+//! keepsake: a terminal Matrix client that never loses encrypted history.
+//!
+//! The library holds everything the binary and the tests share. Layers point
+//! down only: `crypto` depends on nothing of ours and does no I/O.
+
+pub mod crypto;

@@ -1,0 +1,104 @@
+//! Test harness: the real Synapse on loopback that `scripts/test` starts.
+//!
+//! Tests that need it call [`homeserver()`], which fails loudly (never skips)
+//! when the homeserver is not there, saying how to start it.
+
+#![allow(dead_code)]
+
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use hmac::{Hmac, Mac};
+use serde_json::{Value, json};
+use sha1::Sha1;
+
+pub struct Homeserver {
+    pub url: String,
+    secret: String,
+}
+
+/// The test homeserver named by `KEEPSAKE_TEST_HOMESERVER` and
+/// `KEEPSAKE_TEST_REGISTRATION_SECRET`. Panics with instructions when absent
+/// or not answering.
+pub fn homeserver() -> Homeserver {
+    const HOW: &str = "Run the tests with `scripts/test` (it installs and starts Synapse on 127.0.0.1), \
+        or start one yourself: `scripts/synapse start /tmp/keepsake-hs` and export the two \
+        variables in /tmp/keepsake-hs/env.";
+    let url = std::env::var("KEEPSAKE_TEST_HOMESERVER").unwrap_or_else(|_| {
+        panic!("KEEPSAKE_TEST_HOMESERVER is not set: this test needs the local Synapse homeserver. {HOW}")
+    });
+    let secret = std::env::var("KEEPSAKE_TEST_REGISTRATION_SECRET").unwrap_or_else(|_| {
+        panic!("KEEPSAKE_TEST_REGISTRATION_SECRET is not set: this test needs the local Synapse homeserver. {HOW}")
+    });
+    let parsed = url::Url::parse(&url)
+        .unwrap_or_else(|e| panic!("KEEPSAKE_TEST_HOMESERVER={url} is not a URL: {e}"));
+    let host = parsed.host_str().unwrap_or_default();
+    assert!(
+        host == "127.0.0.1" || host == "localhost" || host == "[::1]",
+        "the test homeserver must be on loopback, not {host}"
+    );
+    Homeserver { url, secret }
+}
+
+/// A registered account.
+#[derive(Clone, Debug)]
+pub struct TestUser {
+    pub localpart: String,
+    pub user_id: String,
+    pub password: String,
+}
+
+/// Unique per test process and call, so tests never collide on one server.
+pub fn unique(prefix: &str) -> String {
+    static N: AtomicU32 = AtomicU32::new(0);
+    let n = N.fetch_add(1, Ordering::Relaxed);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    format!("{prefix}-{}-{n}-{nanos:x}", std::process::id())
+}
+
+impl Homeserver {
+    /// Registers a fresh user through Synapse's shared-secret admin API.
+    pub async fn register(&self, prefix: &str) -> TestUser {
+        let localpart = unique(prefix).to_lowercase();
+        let password = format!("pw-{localpart}");
+        let http = reqwest::Client::new();
+        let endpoint = format!("{}/_synapse/admin/v1/register", self.url);
+        let nonce_resp: Value = http
+            .get(&endpoint)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("the test homeserver at {} does not answer: {e}", self.url))
+            .json()
+            .await
+            .expect("nonce JSON");
+        let nonce = nonce_resp["nonce"].as_str().expect("nonce").to_owned();
+        let mut mac = Hmac::<Sha1>::new_from_slice(self.secret.as_bytes()).unwrap();
+        mac.update(nonce.as_bytes());
+        mac.update(b"\0");
+        mac.update(localpart.as_bytes());
+        mac.update(b"\0");
+        mac.update(password.as_bytes());
+        mac.update(b"\0");
+        mac.update(b"notadmin");
+        let digest = hex::encode(mac.finalize().into_bytes());
+        let resp = http
+            .post(&endpoint)
+            .json(&json!({
+                "nonce": nonce, "username": localpart, "password": password,
+                "admin": false, "mac": digest,
+            }))
+            .send()
+            .await
+            .expect("register request");
+        let status = resp.status();
+        let body: Value = resp.json().await.expect("register JSON");
+        assert!(status.is_success(), "registration failed: {status} {body}");
+        TestUser {
+            user_id: body["user_id"].as_str().expect("user_id").to_owned(),
+            localpart,
+            password,
+        }
+    }
+}

@@ -3,4 +3,5 @@
 //! The library holds everything the binary and the tests share. Layers point
 //! down only: `crypto` depends on nothing of ours and does no I/O.
 
+pub mod config;
 pub mod crypto;

@@ -8,11 +8,11 @@ use std::time::Duration;
 
 use matrix_sdk::config::SyncSettings;
 use matrix_sdk::room::MessagesOptions;
+use matrix_sdk::ruma::OwnedUserId;
 use matrix_sdk::ruma::api::client::room::create_room::v3::Request as CreateRoomRequest;
 use matrix_sdk::ruma::events::AnySyncMessageLikeEvent;
 use matrix_sdk::ruma::events::AnySyncTimelineEvent;
 use matrix_sdk::ruma::events::room::message::RoomMessageEventContent;
-use matrix_sdk::ruma::{OwnedUserId, RoomId};
 use matrix_sdk::{Client, Room};
 
 async fn client_for(
@@ -99,9 +99,7 @@ async fn register_login_sync_encrypted_room_round_trip() {
 
     // Bob receives the room key over to-device and decrypts the same message.
     sync(&bob).await;
-    let bob_room = bob
-        .get_room(<&RoomId>::from(&*room_id))
-        .expect("bob has the room");
+    let bob_room = bob.get_room(&room_id).expect("bob has the room");
     let theirs = texts(&bob_room).await;
     assert!(theirs.contains(&(text, true)), "bob sees {theirs:?}");
 }

@@ -381,3 +381,39 @@ pub fn parse_user(s: &str) -> Result<String, String> {
         ))
     }
 }
+
+/// The resolved settings for `keepsake config`, as text or JSON. Holds no
+/// secrets: those never live in the config.
+pub fn describe(s: &Settings, json: bool) -> String {
+    let secrets = match s.secrets {
+        SecretsBackend::Auto => "auto",
+        SecretsBackend::Keyring => "keyring",
+        SecretsBackend::File => "file",
+    };
+    let v = serde_json::json!({
+        "profile": s.profile,
+        "homeserver": s.homeserver.as_ref().map(url::Url::as_str),
+        "user": s.user,
+        "device_name": s.device_name,
+        "log_level": s.log_level,
+        "secrets": secrets,
+        "backup_algorithm": s.backup_algorithm,
+        "profile_dir": s.profile_dir,
+        "log_dir": s.log_dir,
+    });
+    if json {
+        return format!("{v:#}\n");
+    }
+    let mut out = String::new();
+    if let Some(map) = v.as_object() {
+        for (k, val) in map {
+            let shown = match val {
+                serde_json::Value::String(s) => s.clone(),
+                serde_json::Value::Null => "(not set)".to_owned(),
+                other => other.to_string(),
+            };
+            out.push_str(&format!("{k:<17} {shown}\n"));
+        }
+    }
+    out
+}

@@ -3,5 +3,7 @@
 //! The library holds everything the binary and the tests share. Layers point
 //! down only: `crypto` depends on nothing of ours and does no I/O.
 
+pub mod cli;
 pub mod config;
 pub mod crypto;
+pub mod logging;

@@ -13,6 +13,9 @@ fn main() -> ExitCode {
     unsafe {
         libc::umask(0o077);
     }
+    // Before any thread exists (the log writer spawns one): a session
+    // keyring of our own lets the kernel-keyring backend work over ssh and in CI.
+    keepsake::secrets::join_session_keyring();
     let cli = Cli::parse();
     match run(cli) {
         Ok(code) => code,

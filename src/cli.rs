@@ -28,6 +28,30 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Log in with a password; later commands reuse the saved session.
+    Login {
+        /// Homeserver URL (default: `homeserver` from the config).
+        #[arg(long, value_name = "URL")]
+        homeserver: Option<String>,
+        /// User name or @user:server (default: `user` from the config).
+        #[arg(long, value_name = "USER")]
+        user: Option<String>,
+        /// Read the password from standard input (first line).
+        #[arg(long)]
+        password_stdin: bool,
+        /// Name of this device as other clients show it.
+        #[arg(long, value_name = "NAME")]
+        device_name: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Log out: invalidate the token and remove this profile's secrets and store.
+    Logout,
+    /// Show the account and device of the saved session, as the server sees them.
+    Whoami {
+        #[arg(long)]
+        json: bool,
+    },
     /// Check the configuration and show the settings this run would use.
     Config {
         /// Print them as JSON.

@@ -7,4 +7,5 @@ pub mod cli;
 pub mod config;
 pub mod crypto;
 pub mod logging;
+pub mod matrix;
 pub mod secrets;

@@ -6,6 +6,54 @@ use std::process::ExitCode;
 use clap::Parser;
 use keepsake::cli::{Cli, Command};
 use keepsake::config::{self, BaseDirs, Overrides, Settings};
+use keepsake::matrix::account::{self, WhoAmI};
+use keepsake::secrets::SecretStore;
+use zeroize::Zeroizing;
+
+fn runtime() -> Result<tokio::runtime::Runtime, String> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the async runtime: {e}"))
+}
+
+fn open_secrets(settings: &Settings) -> Result<SecretStore, String> {
+    let (store, warning) =
+        SecretStore::open(&settings.profile_dir, settings.secrets).map_err(|e| e.to_string())?;
+    if let Some(w) = warning {
+        eprintln!("keepsake: {w}");
+    }
+    Ok(store)
+}
+
+fn read_password_line() -> Result<Zeroizing<String>, String> {
+    let mut line = Zeroizing::new(String::new());
+    std::io::stdin()
+        .read_line(&mut line)
+        .map_err(|e| format!("cannot read the password from standard input: {e}"))?;
+    let trimmed = Zeroizing::new(line.trim_end_matches(['\n', '\r']).to_owned());
+    if trimmed.is_empty() {
+        return Err("no password on standard input".into());
+    }
+    Ok(trimmed)
+}
+
+fn print_who(who: &WhoAmI, json: bool, lead: &str) {
+    if json {
+        println!("{}", serde_json::to_string(who).unwrap_or_default());
+    } else {
+        let device = who.device_id.as_deref().unwrap_or("?");
+        let lead = if lead.is_empty() {
+            String::new()
+        } else {
+            format!("{lead} ")
+        };
+        println!(
+            "{lead}{} (device {device}) on {}",
+            who.user_id, who.homeserver
+        );
+    }
+}
 
 fn main() -> ExitCode {
     // Files we create (stores, logs, the secrets fallback) are ours alone.
@@ -55,6 +103,50 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
     match cli.command {
         Some(Command::Config { json }) => {
             print!("{}", keepsake::config::describe(&settings, json));
+            Ok(ExitCode::SUCCESS)
+        }
+        Some(Command::Login {
+            homeserver,
+            user,
+            password_stdin,
+            device_name,
+            json,
+        }) => {
+            if !password_stdin {
+                return Err("pass the password on standard input with --password-stdin".into());
+            }
+            let password = read_password_line()?;
+            let secrets = open_secrets(&settings)?;
+            let who = runtime()?
+                .block_on(account::login(
+                    &settings,
+                    &secrets,
+                    homeserver.as_deref(),
+                    user.as_deref(),
+                    &password,
+                    device_name.as_deref(),
+                ))
+                .map_err(|e| e.to_string())?;
+            print_who(&who, json, "logged in as");
+            Ok(ExitCode::SUCCESS)
+        }
+        Some(Command::Logout) => {
+            let secrets = open_secrets(&settings)?;
+            runtime()?
+                .block_on(account::logout(&settings, &secrets))
+                .map_err(|e| e.to_string())?;
+            println!("logged out of profile {}", settings.profile);
+            Ok(ExitCode::SUCCESS)
+        }
+        Some(Command::Whoami { json }) => {
+            let secrets = open_secrets(&settings)?;
+            let who = runtime()?
+                .block_on(async {
+                    let acc = account::restore(&settings, &secrets).await?;
+                    account::whoami(&acc).await
+                })
+                .map_err(|e| e.to_string())?;
+            print_who(&who, json, "");
             Ok(ExitCode::SUCCESS)
         }
         None => {

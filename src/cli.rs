@@ -47,6 +47,45 @@ pub enum Command {
     },
     /// Log out: invalidate the token and remove this profile's secrets and store.
     Logout,
+    /// List joined rooms and invitations.
+    Rooms {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Create a room (end-to-end encrypted unless --unencrypted).
+    CreateRoom {
+        name: String,
+        /// Invite this user (repeatable).
+        #[arg(long = "invite", value_name = "USER")]
+        invites: Vec<String>,
+        #[arg(long)]
+        unencrypted: bool,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Invite USER to ROOM (room id or alias).
+    Invite { room: String, user: String },
+    /// Join ROOM (room id or alias), e.g. after an invitation.
+    Join {
+        room: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Leave ROOM (room id or alias), or decline its invitation.
+    Leave { room: String },
+    /// Send a text message (markdown) to ROOM.
+    Send {
+        room: String,
+        text: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Synchronise with the homeserver.
+    Sync {
+        /// One incremental sync, then exit.
+        #[arg(long)]
+        once: bool,
+    },
     /// Show the account and device of the saved session, as the server sees them.
     Whoami {
         #[arg(long)]

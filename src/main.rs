@@ -7,6 +7,7 @@ use clap::Parser;
 use keepsake::cli::{Cli, Command};
 use keepsake::config::{self, BaseDirs, Overrides, Settings};
 use keepsake::matrix::account::{self, WhoAmI};
+use keepsake::matrix::rooms;
 use keepsake::secrets::SecretStore;
 use zeroize::Zeroizing;
 
@@ -36,6 +37,102 @@ fn read_password_line() -> Result<Zeroizing<String>, String> {
         return Err("no password on standard input".into());
     }
     Ok(trimmed)
+}
+
+/// Room commands: restore the session, sync once so the store is current,
+/// then act. One line on stdout (or one JSON value) on success.
+async fn room_command(
+    settings: &Settings,
+    secrets: &SecretStore,
+    cmd: Command,
+) -> Result<ExitCode, String> {
+    let acc = account::restore(settings, secrets)
+        .await
+        .map_err(|e| e.to_string())?;
+    let client = &acc.client;
+    rooms::sync_once(client).await.map_err(|e| e.to_string())?;
+    let out = |json: bool, v: serde_json::Value, text: String| {
+        if json {
+            println!("{v}");
+        } else {
+            println!("{text}");
+        }
+    };
+    match cmd {
+        Command::Rooms { json } => {
+            let list = rooms::summaries(client).await;
+            if json {
+                println!(
+                    "{}",
+                    serde_json::to_string(&list).map_err(|e| e.to_string())?
+                );
+            } else {
+                for r in list {
+                    let flags = format!(
+                        "{}{}{}",
+                        if r.encrypted { "E" } else { "-" },
+                        if r.is_dm { "D" } else { "-" },
+                        if r.membership == "invited" { "I" } else { "-" },
+                    );
+                    println!("{flags} {:>4} {} {}", r.unread, r.room_id, r.name);
+                }
+            }
+        }
+        Command::CreateRoom {
+            name,
+            invites,
+            unencrypted,
+            json,
+        } => {
+            let id = rooms::create(client, &name, &invites, !unencrypted)
+                .await
+                .map_err(|e| e.to_string())?;
+            out(json, serde_json::json!({ "room_id": id }), id.to_string());
+        }
+        Command::Invite { room, user } => {
+            rooms::invite(client, &room, &user)
+                .await
+                .map_err(|e| e.to_string())?;
+            println!("invited {user} to {room}");
+        }
+        Command::Join { room, json } => {
+            let id = rooms::join(client, &room)
+                .await
+                .map_err(|e| e.to_string())?;
+            out(
+                json,
+                serde_json::json!({ "room_id": id }),
+                format!("joined {id}"),
+            );
+        }
+        Command::Leave { room } => {
+            rooms::leave(client, &room)
+                .await
+                .map_err(|e| e.to_string())?;
+            println!("left {room}");
+        }
+        Command::Send { room, text, json } => {
+            let id = rooms::send_text(client, &room, &text)
+                .await
+                .map_err(|e| e.to_string())?;
+            out(json, serde_json::json!({ "event_id": id }), id);
+        }
+        Command::Sync { once } => {
+            if once {
+                println!("synced");
+            } else {
+                eprintln!("keepsake: syncing; press Ctrl-C to stop");
+                tokio::select! {
+                    r = client.sync(matrix_sdk::config::SyncSettings::default()) => {
+                        r.map_err(|e| format!("sync stopped: {e}"))?;
+                    }
+                    _ = tokio::signal::ctrl_c() => {}
+                }
+            }
+        }
+        _ => return Err("not a room command".into()),
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn print_who(who: &WhoAmI, json: bool, lead: &str) {
@@ -148,6 +245,18 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
                 .map_err(|e| e.to_string())?;
             print_who(&who, json, "");
             Ok(ExitCode::SUCCESS)
+        }
+        Some(
+            cmd @ (Command::Rooms { .. }
+            | Command::CreateRoom { .. }
+            | Command::Invite { .. }
+            | Command::Join { .. }
+            | Command::Leave { .. }
+            | Command::Send { .. }
+            | Command::Sync { .. }),
+        ) => {
+            let secrets = open_secrets(&settings)?;
+            runtime()?.block_on(room_command(&settings, &secrets, cmd))
         }
         None => {
             // The TUI arrives with its own issue; until then, say what exists.

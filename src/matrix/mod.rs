@@ -5,3 +5,4 @@
 //! for the backup backend) and handles login, session restore and logout.
 
 pub mod account;
+pub mod rooms;

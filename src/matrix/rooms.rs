@@ -1,0 +1,163 @@
+//! Rooms and messages: list, create, invite, join, leave, send. Each takes a
+//! client whose session is restored; results are plain data for the CLI and
+//! the TUI.
+
+use std::time::Duration;
+
+use matrix_sdk::config::SyncSettings;
+use matrix_sdk::ruma::api::client::room::create_room::v3::Request as CreateRoomRequest;
+use matrix_sdk::ruma::events::InitialStateEvent;
+use matrix_sdk::ruma::events::room::encryption::RoomEncryptionEventContent;
+use matrix_sdk::ruma::events::room::message::RoomMessageEventContent;
+use matrix_sdk::ruma::{OwnedRoomId, OwnedUserId, RoomAliasId, RoomId, RoomOrAliasId};
+use matrix_sdk::{Client, Room, RoomState};
+use serde::Serialize;
+
+/// A room as the room list shows it.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct RoomSummary {
+    pub room_id: String,
+    pub name: String,
+    /// "joined" or "invited".
+    pub membership: &'static str,
+    pub encrypted: bool,
+    pub unread: u64,
+    pub is_dm: bool,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RoomError {
+    #[error("unknown room {0}: not a room you are in or invited to")]
+    UnknownRoom(String),
+    #[error("`{0}` is not a room id (!id:server) or alias (#alias:server)")]
+    BadRoom(String),
+    #[error("`{0}` is not a user id (@user:server)")]
+    BadUser(String),
+    #[error("{0}")]
+    Server(String),
+}
+
+fn server(e: impl std::fmt::Display) -> RoomError {
+    RoomError::Server(e.to_string())
+}
+
+/// One incremental sync that returns at once (uploads our device keys and
+/// brings the store up to date).
+pub async fn sync_once(client: &Client) -> Result<(), RoomError> {
+    client
+        .sync_once(SyncSettings::default().timeout(Duration::ZERO))
+        .await
+        .map(|_| ())
+        .map_err(server)
+}
+
+pub async fn summaries(client: &Client) -> Vec<RoomSummary> {
+    let mut out = vec![];
+    for room in client
+        .joined_rooms()
+        .into_iter()
+        .chain(client.invited_rooms())
+    {
+        out.push(summary(&room).await);
+    }
+    out.sort_by(|a, b| (a.membership, &a.name).cmp(&(b.membership, &b.name)));
+    out
+}
+
+async fn summary(room: &Room) -> RoomSummary {
+    let name = match room.display_name().await {
+        Ok(n) => n.to_string(),
+        Err(_) => room.room_id().to_string(),
+    };
+    RoomSummary {
+        room_id: room.room_id().to_string(),
+        name,
+        membership: if room.state() == RoomState::Invited {
+            "invited"
+        } else {
+            "joined"
+        },
+        encrypted: room.encryption_state().is_encrypted(),
+        unread: room.num_unread_messages(),
+        is_dm: room.is_direct().await.unwrap_or(false),
+    }
+}
+
+/// A room id or alias to a room id (aliases asked of the server).
+pub async fn resolve(client: &Client, room: &str) -> Result<OwnedRoomId, RoomError> {
+    if let Ok(id) = RoomId::parse(room) {
+        return Ok(id);
+    }
+    let alias = RoomAliasId::parse(room).map_err(|_| RoomError::BadRoom(room.to_owned()))?;
+    client
+        .resolve_room_alias(&alias)
+        .await
+        .map(|r| r.room_id)
+        .map_err(|_| RoomError::UnknownRoom(room.to_owned()))
+}
+
+/// A room we are in (or invited to), by id or alias.
+pub async fn find(client: &Client, room: &str) -> Result<Room, RoomError> {
+    let id = resolve(client, room).await?;
+    client
+        .get_room(&id)
+        .filter(|r| matches!(r.state(), RoomState::Joined | RoomState::Invited))
+        .ok_or_else(|| RoomError::UnknownRoom(room.to_owned()))
+}
+
+fn user(s: &str) -> Result<OwnedUserId, RoomError> {
+    s.parse().map_err(|_| RoomError::BadUser(s.to_owned()))
+}
+
+/// Creates a room, encrypted unless asked otherwise, inviting `invites`.
+pub async fn create(
+    client: &Client,
+    name: &str,
+    invites: &[String],
+    encrypted: bool,
+) -> Result<OwnedRoomId, RoomError> {
+    let mut req = CreateRoomRequest::new();
+    req.name = Some(name.to_owned());
+    req.invite = invites.iter().map(|u| user(u)).collect::<Result<_, _>>()?;
+    if encrypted {
+        let content = RoomEncryptionEventContent::with_recommended_defaults();
+        req.initial_state = vec![InitialStateEvent::with_empty_state_key(content).to_raw_any()];
+    }
+    let room = client.create_room(req).await.map_err(server)?;
+    Ok(room.room_id().to_owned())
+}
+
+pub async fn invite(client: &Client, room: &str, who: &str) -> Result<(), RoomError> {
+    let user = user(who)?;
+    find(client, room)
+        .await?
+        .invite_user_by_id(&user)
+        .await
+        .map_err(server)
+}
+
+pub async fn join(client: &Client, room: &str) -> Result<OwnedRoomId, RoomError> {
+    let target = RoomOrAliasId::parse(room).map_err(|_| RoomError::BadRoom(room.to_owned()))?;
+    let joined = client
+        .join_room_by_id_or_alias(&target, &[])
+        .await
+        .map_err(server)?;
+    Ok(joined.room_id().to_owned())
+}
+
+pub async fn leave(client: &Client, room: &str) -> Result<(), RoomError> {
+    find(client, room).await?.leave().await.map_err(server)
+}
+
+/// Sends a text message (markdown becomes HTML); returns the event id.
+pub async fn send_text(client: &Client, room: &str, text: &str) -> Result<String, RoomError> {
+    let room = find(client, room).await?;
+    if room.state() != RoomState::Joined {
+        return Err(RoomError::UnknownRoom(room.room_id().to_string()));
+    }
+    let resp = room
+        .send(RoomMessageEventContent::text_markdown(text))
+        .await
+        .map_err(server)?;
+    Ok(resp.response.event_id.to_string())
+}

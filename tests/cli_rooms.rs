@@ -1,0 +1,146 @@
+//! alice and bob, each a keepsake profile in one data dir, against the real
+//! Synapse: an encrypted room, invitation, join, messages both ways, leave.
+
+mod common;
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+
+use serde_json::Value;
+
+fn keepsake(
+    data: &std::path::Path,
+    profile: &str,
+    args: &[&str],
+    stdin: &str,
+) -> (i32, String, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_keepsake"))
+        .arg("--data-dir")
+        .arg(data)
+        .args(["--profile", profile])
+        .args(args)
+        .env_remove("DBUS_SESSION_BUS_ADDRESS")
+        .env_remove("KEEPSAKE_PROFILE")
+        .env_remove("KEEPSAKE_DATA_DIR")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run keepsake");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn ok(data: &std::path::Path, profile: &str, args: &[&str]) -> String {
+    let (code, out, err) = keepsake(data, profile, args, "");
+    assert_eq!(code, 0, "{profile} {args:?}: {err}");
+    out
+}
+
+fn json(data: &std::path::Path, profile: &str, args: &[&str]) -> Value {
+    serde_json::from_str(&ok(data, profile, args)).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_profiles_share_an_encrypted_room() {
+    let hs = common::homeserver();
+    let (alice, bob) = (hs.register("alice").await, hs.register("bob").await);
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path();
+    for (profile, u) in [("alice", &alice), ("bob", &bob)] {
+        let (code, _, err) = keepsake(
+            data,
+            profile,
+            &[
+                "login",
+                "--homeserver",
+                &hs.url,
+                "--user",
+                &u.user_id,
+                "--password-stdin",
+            ],
+            &u.password,
+        );
+        assert_eq!(code, 0, "{profile}: {err}");
+    }
+    // bob's device keys must be on the server before alice shares a room key.
+    ok(data, "bob", &["sync", "--once"]);
+
+    let room = json(
+        data,
+        "alice",
+        &["create-room", "Plans", "--invite", &bob.user_id, "--json"],
+    );
+    let room_id = room["room_id"].as_str().unwrap().to_owned();
+
+    let invited = json(data, "bob", &["rooms", "--json"]);
+    let entry = invited
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["room_id"] == room_id.as_str())
+        .expect("invite listed");
+    assert_eq!(entry["membership"], "invited");
+
+    let joined = json(data, "bob", &["join", &room_id, "--json"]);
+    assert_eq!(joined["room_id"], room_id.as_str());
+
+    let sent = json(
+        data,
+        "alice",
+        &["send", &room_id, "hello **bob**", "--json"],
+    );
+    assert!(sent["event_id"].as_str().unwrap().starts_with('$'));
+    let sent = json(data, "bob", &["send", &room_id, "hi alice", "--json"]);
+    assert!(sent["event_id"].as_str().unwrap().starts_with('$'));
+
+    for profile in ["alice", "bob"] {
+        let list = json(data, profile, &["rooms", "--json"]);
+        let r = list
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["room_id"] == room_id.as_str())
+            .expect("room listed");
+        assert_eq!(r["membership"], "joined", "{profile}");
+        assert_eq!(r["encrypted"], true, "{profile}");
+        assert_eq!(r["name"], "Plans", "{profile}");
+    }
+
+    // Errors a user meets: unknown room, malformed room.
+    let (code, _, err) = keepsake(data, "alice", &["send", "!nope:localhost", "x"], "");
+    assert_eq!(
+        (code, err.as_str()),
+        (
+            1,
+            "keepsake: unknown room !nope:localhost: not a room you are in or invited to\n"
+        )
+    );
+    let (code, _, err) = keepsake(data, "alice", &["send", "general", "x"], "");
+    assert_eq!(
+        (code, err.as_str()),
+        (
+            1,
+            "keepsake: `general` is not a room id (!id:server) or alias (#alias:server)\n"
+        )
+    );
+
+    ok(data, "bob", &["leave", &room_id]);
+    let list = json(data, "bob", &["rooms", "--json"]);
+    assert!(
+        list.as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["room_id"] != room_id.as_str())
+    );
+}

@@ -80,6 +80,15 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Show a room's last messages with their encryption state.
+    History {
+        room: String,
+        /// How many events at most.
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
+        #[arg(long)]
+        json: bool,
+    },
     /// Synchronise with the homeserver.
     Sync {
         /// One incremental sync, then exit.

@@ -7,7 +7,7 @@ use clap::Parser;
 use keepsake::cli::{Cli, Command};
 use keepsake::config::{self, BaseDirs, Overrides, Settings};
 use keepsake::matrix::account::{self, WhoAmI};
-use keepsake::matrix::rooms;
+use keepsake::matrix::{history, rooms};
 use keepsake::secrets::SecretStore;
 use zeroize::Zeroizing;
 
@@ -116,6 +116,31 @@ async fn room_command(
                 .await
                 .map_err(|e| e.to_string())?;
             out(json, serde_json::json!({ "event_id": id }), id);
+        }
+        Command::History { room, limit, json } => {
+            let items = history::history(client, &room, limit)
+                .await
+                .map_err(|e| e.to_string())?;
+            if json {
+                println!(
+                    "{}",
+                    serde_json::to_string(&items).map_err(|e| e.to_string())?
+                );
+            } else {
+                for i in items {
+                    let lock = match (i.encrypted, i.decrypted) {
+                        (false, _) => " ",
+                        (true, true) => "🔒",
+                        (true, false) => "⚠",
+                    };
+                    let body = match (&i.body, &i.utd_reason) {
+                        (Some(b), _) => b.clone(),
+                        (None, Some(r)) => format!("(unable to decrypt: {r})"),
+                        (None, None) => String::new(),
+                    };
+                    println!("{lock} {} {}: {body}", i.ts, i.sender);
+                }
+            }
         }
         Command::Sync { once } => {
             if once {
@@ -253,6 +278,7 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
             | Command::Join { .. }
             | Command::Leave { .. }
             | Command::Send { .. }
+            | Command::History { .. }
             | Command::Sync { .. }),
         ) => {
             let secrets = open_secrets(&settings)?;

@@ -117,6 +117,40 @@ async fn two_profiles_share_an_encrypted_room() {
         assert_eq!(r["name"], "Plans", "{profile}");
     }
 
+    // Both histories: both messages, decrypted, with their megolm sessions.
+    for profile in ["alice", "bob"] {
+        let h = json(data, profile, &["history", &room_id, "--json"]);
+        let items = h.as_array().unwrap();
+        let bodies: Vec<_> = items
+            .iter()
+            .map(|i| i["body"].as_str().unwrap_or(""))
+            .collect();
+        assert_eq!(bodies, ["hello **bob**", "hi alice"], "{profile}: {h}");
+        for i in items {
+            assert_eq!(i["decrypted"], true, "{profile}: {i}");
+            assert_eq!(i["utd_reason"], Value::Null);
+            assert!(
+                i["session_id"].as_str().is_some_and(|s| !s.is_empty()),
+                "{i}"
+            );
+            assert!(i["event_id"].as_str().unwrap().starts_with('$'));
+            assert!(i["ts"].as_u64().unwrap() > 1_700_000_000_000);
+        }
+        assert_eq!(items[0]["sender"], alice.user_id.as_str());
+        assert_eq!(items[1]["sender"], bob.user_id.as_str());
+        assert_ne!(
+            items[0]["session_id"], items[1]["session_id"],
+            "each sender has its own session"
+        );
+    }
+    let h = json(
+        data,
+        "bob",
+        &["history", &room_id, "--limit", "1", "--json"],
+    );
+    assert_eq!(h.as_array().unwrap().len(), 1);
+    assert_eq!(h[0]["body"], "hi alice");
+
     // Errors a user meets: unknown room, malformed room.
     let (code, _, err) = keepsake(data, "alice", &["send", "!nope:localhost", "x"], "");
     assert_eq!(

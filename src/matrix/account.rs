@@ -222,6 +222,13 @@ pub async fn restore(settings: &Settings, secrets: &SecretStore) -> Result<Accou
         .restore_session(stored.session)
         .await
         .map_err(|e| sdk_error(&e, &stored.homeserver))?;
+    // Subscribe the event cache before the first sync, so it keeps the
+    // pagination token (otherwise the first back-pagination waits ~3 s).
+    account
+        .client
+        .event_cache()
+        .subscribe()
+        .map_err(|e| AccountError::Other(format!("cannot start the event cache: {e}")))?;
     Ok(account)
 }
 

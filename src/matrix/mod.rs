@@ -5,4 +5,5 @@
 //! for the backup backend) and handles login, session restore and logout.
 
 pub mod account;
+pub mod history;
 pub mod rooms;

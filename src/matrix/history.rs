@@ -1,0 +1,115 @@
+//! A room's history through matrix-sdk-ui's Timeline on classic sync, with
+//! each event's encryption state: the megolm session that decrypted it and
+//! the SDK's verification state, or why it could not be decrypted.
+
+use matrix_sdk::Client;
+use matrix_sdk::deserialized_responses::VerificationState;
+use matrix_sdk_ui::timeline::{EncryptedMessage, RoomExt};
+use serde::Serialize;
+
+use super::rooms::{self, RoomError};
+
+/// One event as `history --json` prints it.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct HistoryItem {
+    pub event_id: Option<String>,
+    pub sender: String,
+    /// Origin server time, milliseconds since the epoch.
+    pub ts: u64,
+    /// Message text; `null` for what is not a message (and for UTDs).
+    pub body: Option<String>,
+    /// The megolm session id; `null` when the event was not encrypted.
+    pub session_id: Option<String>,
+    pub encrypted: bool,
+    pub decrypted: bool,
+    /// Why it could not be decrypted; `null` when decrypted or plain.
+    pub utd_reason: Option<String>,
+    /// The SDK's view of the sender's device: "verified", "unverified: ..."
+    /// or `null` when the event was not encrypted.
+    pub verification: Option<String>,
+}
+
+fn verification(v: &VerificationState) -> String {
+    match v {
+        VerificationState::Verified => "verified".to_owned(),
+        VerificationState::Unverified(level) => format!("unverified: {level}"),
+    }
+}
+
+/// The last `limit` events of a room (messages and undecryptable events),
+/// oldest first, paginating back as far as needed.
+pub async fn history(
+    client: &Client,
+    room: &str,
+    limit: usize,
+) -> Result<Vec<HistoryItem>, RoomError> {
+    let room = rooms::find(client, room).await?;
+    // A one-shot process cannot be sure the persisted event cache saw every
+    // earlier sync (its writer runs in the background and dies with the
+    // process), and a gap there hides messages. Start the room's cache afresh
+    // so history comes from the server.
+    let (cache, _handles) = room
+        .event_cache()
+        .await
+        .map_err(|e| RoomError::Server(e.to_string()))?;
+    cache
+        .clear()
+        .await
+        .map_err(|e| RoomError::Server(e.to_string()))?;
+    let timeline = room
+        .timeline()
+        .await
+        .map_err(|e| RoomError::Server(e.to_string()))?;
+    loop {
+        let have = collect(&timeline.items().await).len();
+        if have >= limit {
+            break;
+        }
+        let want = u16::try_from((limit - have).clamp(20, 200)).unwrap_or(200);
+        let reached_start = timeline
+            .paginate_backwards(want)
+            .await
+            .map_err(|e| RoomError::Server(e.to_string()))?;
+        if reached_start {
+            break;
+        }
+    }
+    let mut items = collect(&timeline.items().await);
+    let skip = items.len().saturating_sub(limit);
+    Ok(items.split_off(skip))
+}
+
+fn collect<'a>(
+    items: impl IntoIterator<Item = &'a std::sync::Arc<matrix_sdk_ui::timeline::TimelineItem>>,
+) -> Vec<HistoryItem> {
+    items
+        .into_iter()
+        .filter_map(|item| item.as_event())
+        .filter_map(|ev| {
+            let content = ev.content();
+            let utd = content.as_unable_to_decrypt();
+            if content.as_message().is_none() && utd.is_none() {
+                return None;
+            }
+            let info = ev.encryption_info();
+            let (session_id, utd_reason) = match utd {
+                Some(EncryptedMessage::MegolmV1AesSha2 {
+                    session_id, cause, ..
+                }) => (Some(session_id.clone()), Some(format!("{cause:?}"))),
+                Some(other) => (None, Some(format!("unsupported encryption: {other:?}"))),
+                None => (info.and_then(|i| i.session_id()).map(str::to_owned), None),
+            };
+            Some(HistoryItem {
+                event_id: ev.event_id().map(|e| e.to_string()),
+                sender: ev.sender().to_string(),
+                ts: ev.timestamp().get().into(),
+                body: content.as_message().map(|m| m.body().to_owned()),
+                encrypted: info.is_some() || utd.is_some(),
+                decrypted: info.is_some(),
+                session_id,
+                utd_reason,
+                verification: info.map(|i| verification(&i.verification_state)),
+            })
+        })
+        .collect()
+}

@@ -3,6 +3,10 @@
 //! The library holds everything the binary and the tests share. Layers point
 //! down only: `crypto` depends on nothing of ours and does no I/O.
 
+// matrix-sdk-ui futures are deep; the default limit overflows computing
+// the layout of history().
+#![recursion_limit = "256"]
+
 pub mod cli;
 pub mod config;
 pub mod crypto;

@@ -3,36 +3,11 @@
 
 mod common;
 
-use std::io::Write;
-use std::process::{Command, Stdio};
-
 use serde_json::{Value, json};
 
 fn keepsake(data: &std::path::Path, args: &[&str], stdin: &str) -> (i32, String, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_keepsake"))
-        .arg("--data-dir")
-        .arg(data)
-        .args(args)
-        .env_remove("DBUS_SESSION_BUS_ADDRESS")
-        .env_remove("KEEPSAKE_PROFILE")
-        .env_remove("KEEPSAKE_DATA_DIR")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run keepsake");
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(stdin.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    let r = common::keepsake(data, None, args, stdin);
+    (r.code, r.stdout, r.stderr)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

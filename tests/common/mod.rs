@@ -102,3 +102,45 @@ impl Homeserver {
         }
     }
 }
+
+/// Exit code, stdout and stderr of one run of the real binary.
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+/// Runs `keepsake --data-dir DATA [--profile P] ARGS` with `stdin`, without
+/// D-Bus (so secrets go to the kernel keyring) and without the profile and
+/// data-dir variables a developer may have set.
+pub fn keepsake(data: &std::path::Path, profile: Option<&str>, args: &[&str], stdin: &str) -> Run {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_keepsake"));
+    cmd.arg("--data-dir").arg(data);
+    if let Some(p) = profile {
+        cmd.args(["--profile", p]);
+    }
+    let mut child = cmd
+        .args(args)
+        .env_remove("DBUS_SESSION_BUS_ADDRESS")
+        .env_remove("KEEPSAKE_PROFILE")
+        .env_remove("KEEPSAKE_DATA_DIR")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run keepsake");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(stdin.as_bytes())
+        .expect("write stdin");
+    let out = child.wait_with_output().expect("wait for keepsake");
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}

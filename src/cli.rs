@@ -36,7 +36,8 @@ pub enum Command {
         /// User name or @user:server (default: `user` from the config).
         #[arg(long, value_name = "USER")]
         user: Option<String>,
-        /// Read the password from standard input (first line).
+        /// Read the password from standard input (first line) instead of
+        /// asking for it on the terminal.
         #[arg(long)]
         password_stdin: bool,
         /// Name of this device as other clients show it.

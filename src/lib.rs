@@ -12,4 +12,5 @@ pub mod config;
 pub mod crypto;
 pub mod logging;
 pub mod matrix;
+pub mod prompt;
 pub mod secrets;

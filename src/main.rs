@@ -234,10 +234,11 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
             device_name,
             json,
         }) => {
-            if !password_stdin {
-                return Err("pass the password on standard input with --password-stdin".into());
-            }
-            let password = read_password_line()?;
+            let password = if password_stdin {
+                read_password_line()?
+            } else {
+                keepsake::prompt::secret("Password: ")?
+            };
             let secrets = open_secrets(&settings)?;
             let who = runtime()?
                 .block_on(account::login(

@@ -59,13 +59,21 @@ pub enum Command {
         /// Invite this user (repeatable).
         #[arg(long = "invite", value_name = "USER")]
         invites: Vec<String>,
+        /// Publish the room under #ALIAS:server (local part only).
+        #[arg(long, value_name = "ALIAS")]
+        alias: Option<String>,
         #[arg(long)]
         unencrypted: bool,
         #[arg(long)]
         json: bool,
     },
     /// Invite USER to ROOM (room id or alias).
-    Invite { room: String, user: String },
+    Invite {
+        room: String,
+        user: String,
+        #[arg(long)]
+        json: bool,
+    },
     /// Join ROOM (room id or alias), e.g. after an invitation.
     Join {
         room: String,
@@ -73,7 +81,11 @@ pub enum Command {
         json: bool,
     },
     /// Leave ROOM (room id or alias), or decline its invitation.
-    Leave { room: String },
+    Leave {
+        room: String,
+        #[arg(long)]
+        json: bool,
+    },
     /// Send a text message (markdown) to ROOM.
     Send {
         room: String,

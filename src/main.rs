@@ -81,19 +81,24 @@ async fn room_command(
         Command::CreateRoom {
             name,
             invites,
+            alias,
             unencrypted,
             json,
         } => {
-            let id = rooms::create(client, &name, &invites, !unencrypted)
+            let id = rooms::create(client, &name, &invites, alias.as_deref(), !unencrypted)
                 .await
                 .map_err(|e| e.to_string())?;
             out(json, serde_json::json!({ "room_id": id }), id.to_string());
         }
-        Command::Invite { room, user } => {
+        Command::Invite { room, user, json } => {
             rooms::invite(client, &room, &user)
                 .await
                 .map_err(|e| e.to_string())?;
-            println!("invited {user} to {room}");
+            out(
+                json,
+                serde_json::json!({ "invited": user, "room": room }),
+                format!("invited {user} to {room}"),
+            );
         }
         Command::Join { room, json } => {
             let id = rooms::join(client, &room)
@@ -105,11 +110,15 @@ async fn room_command(
                 format!("joined {id}"),
             );
         }
-        Command::Leave { room } => {
+        Command::Leave { room, json } => {
             rooms::leave(client, &room)
                 .await
                 .map_err(|e| e.to_string())?;
-            println!("left {room}");
+            out(
+                json,
+                serde_json::json!({ "left": room }),
+                format!("left {room}"),
+            );
         }
         Command::Send { room, text, json } => {
             let id = rooms::send_text(client, &room, &text)

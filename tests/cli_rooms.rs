@@ -143,7 +143,24 @@ async fn two_profiles_share_an_encrypted_room() {
         )
     );
 
-    ok(data, "bob", &["leave", &room_id]);
+    // Rooms by alias: created with one, then sent to and read through it.
+    let alias_local = format!("lobby-{}", common::unique("a").to_lowercase());
+    let alias = format!("#{alias_local}:localhost");
+    json(
+        data,
+        "alice",
+        &["create-room", "Lobby", "--alias", &alias_local, "--json"],
+    );
+    json(data, "alice", &["send", &alias, "by alias", "--json"]);
+    let h = json(data, "alice", &["history", &alias, "--json"]);
+    assert_eq!(h[h.as_array().unwrap().len() - 1]["body"], "by alias");
+    let inv = json(data, "alice", &["invite", &alias, &bob.user_id, "--json"]);
+    assert_eq!(inv["invited"], bob.user_id.as_str());
+    let joined = json(data, "bob", &["join", &alias, "--json"]);
+    assert!(joined["room_id"].as_str().unwrap().starts_with('!'));
+
+    let left = json(data, "bob", &["leave", &room_id, "--json"]);
+    assert_eq!(left["left"], room_id.as_str());
     let list = json(data, "bob", &["rooms", "--json"]);
     assert!(
         list.as_array()

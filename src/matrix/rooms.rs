@@ -114,10 +114,12 @@ pub async fn create(
     client: &Client,
     name: &str,
     invites: &[String],
+    alias: Option<&str>,
     encrypted: bool,
 ) -> Result<OwnedRoomId, RoomError> {
     let mut req = CreateRoomRequest::new();
     req.name = Some(name.to_owned());
+    req.room_alias_name = alias.map(|a| a.trim_start_matches('#').to_owned());
     req.invite = invites.iter().map(|u| user(u)).collect::<Result<_, _>>()?;
     if encrypted {
         let content = RoomEncryptionEventContent::with_recommended_defaults();

@@ -62,10 +62,7 @@ async fn room_command(
         Command::Rooms { json } => {
             let list = rooms::summaries(client).await;
             if json {
-                println!(
-                    "{}",
-                    serde_json::to_string(&list).map_err(|e| e.to_string())?
-                );
+                print_json(&list)?;
             } else {
                 for r in list {
                     let flags = format!(
@@ -131,10 +128,7 @@ async fn room_command(
                 .await
                 .map_err(|e| e.to_string())?;
             if json {
-                println!(
-                    "{}",
-                    serde_json::to_string(&items).map_err(|e| e.to_string())?
-                );
+                print_json(&items)?;
             } else {
                 for i in items {
                     let lock = match (i.encrypted, i.decrypted) {
@@ -167,6 +161,12 @@ async fn room_command(
         _ => return Err("not a room command".into()),
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// One JSON value on one line of stdout.
+fn print_json(v: &impl serde::Serialize) -> Result<(), String> {
+    println!("{}", serde_json::to_string(v).map_err(|e| e.to_string())?);
+    Ok(())
 }
 
 fn print_who(who: &WhoAmI, json: bool, lead: &str) {

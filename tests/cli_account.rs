@@ -10,6 +10,25 @@ fn keepsake(data: &std::path::Path, args: &[&str], stdin: &str) -> (i32, String,
     (r.code, r.stdout, r.stderr)
 }
 
+fn login(
+    data: &std::path::Path,
+    homeserver: &str,
+    user: &str,
+    stdin: &str,
+    extra: &[&str],
+) -> (i32, String, String) {
+    let mut args = vec![
+        "login",
+        "--homeserver",
+        homeserver,
+        "--user",
+        user,
+        "--password-stdin",
+    ];
+    args.extend_from_slice(extra);
+    keepsake(data, &args, stdin)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn login_restore_whoami_logout() {
     let hs = common::homeserver();
@@ -17,18 +36,12 @@ async fn login_restore_whoami_logout() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path();
 
-    let (code, out, err) = keepsake(
+    let (code, out, err) = login(
         data,
-        &[
-            "login",
-            "--homeserver",
-            &hs.url,
-            "--user",
-            &alice.localpart,
-            "--password-stdin",
-            "--json",
-        ],
+        &hs.url,
+        &alice.localpart,
         &format!("{}\n", alice.password),
+        &["--json"],
     );
     assert_eq!(code, 0, "{err}");
     let v: Value = serde_json::from_str(&out).unwrap();
@@ -54,18 +67,7 @@ async fn login_restore_whoami_logout() {
     assert_eq!(marker, "kernel-keyring");
 
     // Logging in again over a live session is refused, naming the account.
-    let (code, _, err) = keepsake(
-        data,
-        &[
-            "login",
-            "--homeserver",
-            &hs.url,
-            "--user",
-            &alice.localpart,
-            "--password-stdin",
-        ],
-        &alice.password,
-    );
+    let (code, _, err) = login(data, &hs.url, &alice.localpart, &alice.password, &[]);
     assert_eq!(code, 1);
     assert_eq!(
         err.trim_end(),
@@ -94,33 +96,17 @@ async fn wrong_password_unreachable_server_and_expired_token() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path();
 
-    let (code, out, err) = keepsake(
-        data,
-        &[
-            "login",
-            "--homeserver",
-            &hs.url,
-            "--user",
-            &bob.localpart,
-            "--password-stdin",
-        ],
-        "not-the-password\n",
-    );
+    let (code, out, err) = login(data, &hs.url, &bob.localpart, "not-the-password\n", &[]);
     assert_eq!((code, out.as_str()), (1, ""));
     assert_eq!(err, "keepsake: login failed: wrong user name or password\n");
 
     // Port 1 on loopback: nothing listens there.
-    let (code, _, err) = keepsake(
+    let (code, _, err) = login(
         data,
-        &[
-            "login",
-            "--homeserver",
-            "http://127.0.0.1:1",
-            "--user",
-            &bob.localpart,
-            "--password-stdin",
-        ],
+        "http://127.0.0.1:1",
+        &bob.localpart,
         &bob.password,
+        &[],
     );
     assert_eq!(code, 1);
     assert_eq!(
@@ -128,18 +114,7 @@ async fn wrong_password_unreachable_server_and_expired_token() {
         "keepsake: cannot reach the homeserver at http://127.0.0.1:1\n"
     );
 
-    let (code, _, err) = keepsake(
-        data,
-        &[
-            "login",
-            "--homeserver",
-            &hs.url,
-            "--user",
-            &bob.localpart,
-            "--password-stdin",
-        ],
-        &bob.password,
-    );
+    let (code, _, err) = login(data, &hs.url, &bob.localpart, &bob.password, &[]);
     assert_eq!(code, 0, "{err}");
 
     // Another client logs out every device of bob: our token dies.

@@ -7,7 +7,7 @@ use clap::Parser;
 use keepsake::cli::{Cli, Command};
 use keepsake::config::{self, BaseDirs, Overrides, Settings};
 use keepsake::matrix::account::{self, WhoAmI};
-use keepsake::matrix::{history, rooms};
+use keepsake::matrix::worker::{Command as W, Reply, SyncState, Update, Worker};
 use keepsake::secrets::SecretStore;
 use zeroize::Zeroizing;
 
@@ -39,8 +39,9 @@ fn read_password_line() -> Result<Zeroizing<String>, String> {
     Ok(trimmed)
 }
 
-/// Room commands: restore the session, sync once so the store is current,
-/// then act. One line on stdout (or one JSON value) on success.
+/// Room commands: restore the session, start the worker, sync once so the
+/// store is current, then send the one command and print its reply. One line
+/// on stdout (or one JSON value) on success.
 async fn room_command(
     settings: &Settings,
     secrets: &SecretStore,
@@ -49,8 +50,9 @@ async fn room_command(
     let acc = account::restore(settings, secrets)
         .await
         .map_err(|e| e.to_string())?;
-    let client = &acc.client;
-    rooms::sync_once(client).await.map_err(|e| e.to_string())?;
+    let (worker, mut updates) = Worker::spawn(acc);
+    let mut call = async |c: W| worker.call(&mut updates, c, |_| {}).await;
+    call(W::SyncOnce).await?;
     let out = |json: bool, v: serde_json::Value, text: String| {
         if json {
             println!("{v}");
@@ -60,7 +62,9 @@ async fn room_command(
     };
     match cmd {
         Command::Rooms { json } => {
-            let list = rooms::summaries(client).await;
+            let Reply::Rooms(list) = call(W::Rooms).await? else {
+                return Err(unexpected());
+            };
             if json {
                 print_json(&list)?;
             } else {
@@ -82,15 +86,24 @@ async fn room_command(
             unencrypted,
             json,
         } => {
-            let id = rooms::create(client, &name, &invites, alias.as_deref(), !unencrypted)
-                .await
-                .map_err(|e| e.to_string())?;
-            out(json, serde_json::json!({ "room_id": id }), id.to_string());
+            let Reply::RoomId(id) = call(W::CreateRoom {
+                name,
+                invites,
+                alias,
+                encrypted: !unencrypted,
+            })
+            .await?
+            else {
+                return Err(unexpected());
+            };
+            out(json, serde_json::json!({ "room_id": id }), id);
         }
         Command::Invite { room, user, json } => {
-            rooms::invite(client, &room, &user)
-                .await
-                .map_err(|e| e.to_string())?;
+            call(W::Invite {
+                room: room.clone(),
+                user: user.clone(),
+            })
+            .await?;
             out(
                 json,
                 serde_json::json!({ "invited": user, "room": room }),
@@ -98,9 +111,9 @@ async fn room_command(
             );
         }
         Command::Join { room, json } => {
-            let id = rooms::join(client, &room)
-                .await
-                .map_err(|e| e.to_string())?;
+            let Reply::RoomId(id) = call(W::Join { room }).await? else {
+                return Err(unexpected());
+            };
             out(
                 json,
                 serde_json::json!({ "room_id": id }),
@@ -108,9 +121,7 @@ async fn room_command(
             );
         }
         Command::Leave { room, json } => {
-            rooms::leave(client, &room)
-                .await
-                .map_err(|e| e.to_string())?;
+            call(W::Leave { room: room.clone() }).await?;
             out(
                 json,
                 serde_json::json!({ "left": room }),
@@ -118,15 +129,15 @@ async fn room_command(
             );
         }
         Command::Send { room, text, json } => {
-            let id = rooms::send_text(client, &room, &text)
-                .await
-                .map_err(|e| e.to_string())?;
+            let Reply::EventId(id) = call(W::SendText { room, text }).await? else {
+                return Err(unexpected());
+            };
             out(json, serde_json::json!({ "event_id": id }), id);
         }
         Command::History { room, limit, json } => {
-            let items = history::history(client, &room, limit)
-                .await
-                .map_err(|e| e.to_string())?;
+            let Reply::History(items) = call(W::History { room, limit }).await? else {
+                return Err(unexpected());
+            };
             if json {
                 print_json(&items)?;
             } else {
@@ -150,10 +161,16 @@ async fn room_command(
                 println!("synced");
             } else {
                 eprintln!("keepsake: syncing; press Ctrl-C to stop");
-                tokio::select! {
-                    r = client.sync(matrix_sdk::config::SyncSettings::default()) => {
-                        r.map_err(|e| format!("sync stopped: {e}"))?;
+                worker.send(W::StartSync);
+                let follow = async {
+                    while let Some(u) = updates.recv().await {
+                        if let Update::Sync(SyncState::Failing(e)) = u {
+                            eprintln!("keepsake: sync failed, retrying: {e}");
+                        }
                     }
+                };
+                tokio::select! {
+                    _ = follow => return Err("the worker stopped".into()),
                     _ = tokio::signal::ctrl_c() => {}
                 }
             }
@@ -161,6 +178,10 @@ async fn room_command(
         _ => return Err("not a room command".into()),
     }
     Ok(ExitCode::SUCCESS)
+}
+
+fn unexpected() -> String {
+    "internal error: the worker answered with an unexpected reply".into()
 }
 
 /// One JSON value on one line of stdout.

@@ -61,7 +61,7 @@ pub struct Account {
 }
 
 /// Who the server says we are.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct WhoAmI {
     pub user_id: String,
     pub device_id: Option<String>,
@@ -235,12 +235,13 @@ pub async fn restore(settings: &Settings, secrets: &SecretStore) -> Result<Accou
 /// Asks the server who the saved session belongs to (so an expired token is
 /// found out here, not later).
 pub async fn whoami(account: &Account) -> Result<WhoAmI, AccountError> {
-    let hs = account.client.homeserver().to_string();
-    let r = account
-        .client
-        .whoami()
-        .await
-        .map_err(|e| classify(&e, &hs))?;
+    whoami_of(&account.client).await
+}
+
+/// [`whoami`] for a bare client (the worker holds only the client).
+pub async fn whoami_of(client: &Client) -> Result<WhoAmI, AccountError> {
+    let hs = client.homeserver().to_string();
+    let r = client.whoami().await.map_err(|e| classify(&e, &hs))?;
     Ok(WhoAmI {
         user_id: r.user_id.to_string(),
         device_id: r.device_id.map(|d| d.to_string()),

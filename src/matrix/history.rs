@@ -79,7 +79,8 @@ pub async fn history(
     Ok(items.split_off(skip))
 }
 
-fn collect<'a>(
+/// The messages and undecryptable events among timeline items, oldest first.
+pub(crate) fn collect<'a>(
     items: impl IntoIterator<Item = &'a std::sync::Arc<matrix_sdk_ui::timeline::TimelineItem>>,
 ) -> Vec<HistoryItem> {
     items

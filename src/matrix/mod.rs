@@ -7,3 +7,4 @@
 pub mod account;
 pub mod history;
 pub mod rooms;
+pub mod worker;

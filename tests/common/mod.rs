@@ -144,3 +144,50 @@ pub fn keepsake(data: &std::path::Path, profile: Option<&str>, args: &[&str], st
         stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
     }
 }
+
+/// Writes `DATA/config.toml` choosing the 0600-file secret store, so a test
+/// can open a profile in-process (a test process cannot join a kernel
+/// session keyring of its own: its threads already exist).
+pub fn use_file_secrets(data: &std::path::Path) {
+    std::fs::write(data.join("config.toml"), "secrets = \"file\"\n").expect("write config");
+}
+
+/// Logs `user` into `profile` through the real binary.
+pub fn login(data: &std::path::Path, profile: &str, hs: &Homeserver, user: &TestUser) {
+    let r = keepsake(
+        data,
+        Some(profile),
+        &[
+            "login",
+            "--homeserver",
+            &hs.url,
+            "--user",
+            &user.user_id,
+            "--password-stdin",
+        ],
+        &user.password,
+    );
+    assert_eq!(r.code, 0, "login {profile}: {}", r.stderr);
+}
+
+/// Opens a logged-in profile in this process, as the binary would.
+pub async fn open_account(
+    data: &std::path::Path,
+    profile: &str,
+) -> keepsake::matrix::account::Account {
+    use keepsake::config::{self, BaseDirs, Overrides};
+    let base = BaseDirs::under(data);
+    let text = std::fs::read_to_string(&base.config_file).ok();
+    let overrides = Overrides {
+        profile: Some(profile.to_owned()),
+        data_dir: Some(data.to_owned()),
+    };
+    let settings =
+        config::resolve(&base.config_file, text.as_deref(), &overrides, &base).expect("settings");
+    let (secrets, _) =
+        keepsake::secrets::SecretStore::open(&settings.profile_dir, settings.secrets)
+            .expect("secrets");
+    keepsake::matrix::account::restore(&settings, &secrets)
+        .await
+        .expect("restore the session")
+}

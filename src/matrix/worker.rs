@@ -1,0 +1,378 @@
+//! The worker: the one owner of a profile's matrix-sdk `Client`. Front ends
+//! (the headless CLI, the TUI) send it typed [`Command`]s and read typed
+//! [`Update`]s; they never touch the SDK themselves, so every job has one
+//! implementation.
+//!
+//! Commands are never awaited by the sender: each gets an [`OpId`] and its
+//! result comes back as [`Update::Finished`]. Jobs run as their own tasks so
+//! a slow one (history, a restore) never holds up another (sending).
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use matrix_sdk::Client;
+use matrix_sdk::config::SyncSettings;
+use matrix_sdk_ui::timeline::{RoomExt, Timeline};
+use serde::Serialize;
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+
+use super::account::{self, Account, WhoAmI};
+use super::history::{self, HistoryItem};
+use super::rooms::{self, RoomSummary};
+
+/// Identifies one command's run, so its result can be matched to it.
+pub type OpId = u64;
+
+/// What a front end asks of the worker.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Command {
+    /// One sync that returns at once.
+    SyncOnce,
+    /// Keep syncing in the background until `StopSync` (or the worker ends);
+    /// room lists and sync state arrive as updates.
+    StartSync,
+    StopSync,
+    Rooms,
+    WhoAmI,
+    CreateRoom {
+        name: String,
+        invites: Vec<String>,
+        alias: Option<String>,
+        encrypted: bool,
+    },
+    Invite {
+        room: String,
+        user: String,
+    },
+    Join {
+        room: String,
+    },
+    Leave {
+        room: String,
+    },
+    SendText {
+        room: String,
+        text: String,
+    },
+    /// The last `limit` messages of a room, fetched afresh from the server.
+    History {
+        room: String,
+        limit: usize,
+    },
+    /// Follow a room's live timeline: `Update::Timeline` on every change.
+    OpenTimeline {
+        room: String,
+    },
+    /// Load `count` more events before the oldest one shown.
+    PaginateBack {
+        room: String,
+        count: u16,
+    },
+    CloseTimeline {
+        room: String,
+    },
+}
+
+/// A finished command's result.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(untagged)]
+pub enum Reply {
+    Done,
+    Rooms(Vec<RoomSummary>),
+    RoomId(String),
+    EventId(String),
+    History(Vec<HistoryItem>),
+    Who(WhoAmI),
+    /// Back-pagination: whether the start of the room was reached.
+    ReachedStart(bool),
+}
+
+/// The background sync's state, for a status line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SyncState {
+    Running,
+    /// A sync response was processed.
+    Synced,
+    /// The last sync failed; it is retried after a pause.
+    Failing(String),
+    Stopped,
+}
+
+/// What the worker tells its front end.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Update {
+    Finished {
+        op: OpId,
+        result: Result<Reply, String>,
+    },
+    Sync(SyncState),
+    /// The room list after a sync changed something.
+    Rooms(Vec<RoomSummary>),
+    /// The whole visible timeline of an open room, oldest first.
+    Timeline {
+        room: String,
+        items: Vec<HistoryItem>,
+    },
+}
+
+/// The front end's handle on a running worker. Dropping it stops the worker.
+pub struct Worker {
+    tx: mpsc::UnboundedSender<(OpId, Command)>,
+    next: AtomicU64,
+}
+
+impl Worker {
+    /// Starts the worker task on the current tokio runtime.
+    pub fn spawn(account: Account) -> (Worker, mpsc::UnboundedReceiver<Update>) {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let (up_tx, up_rx) = mpsc::unbounded_channel();
+        tokio::spawn(run(account, rx, up_tx));
+        (
+            Worker {
+                tx,
+                next: AtomicU64::new(1),
+            },
+            up_rx,
+        )
+    }
+
+    /// Queues a command; its result arrives as `Update::Finished { op, .. }`.
+    pub fn send(&self, cmd: Command) -> OpId {
+        let op = self.next.fetch_add(1, Ordering::Relaxed);
+        // A closed channel means the worker has ended; the caller learns it
+        // from its update stream closing.
+        let _ = self.tx.send((op, cmd));
+        op
+    }
+
+    /// Sends a command and waits for its result, passing every other update
+    /// to `other` (the headless commands' way of using the worker).
+    pub async fn call(
+        &self,
+        updates: &mut mpsc::UnboundedReceiver<Update>,
+        cmd: Command,
+        mut other: impl FnMut(Update),
+    ) -> Result<Reply, String> {
+        let want = self.send(cmd);
+        while let Some(u) = updates.recv().await {
+            match u {
+                Update::Finished { op, result } if op == want => return result,
+                u => other(u),
+            }
+        }
+        Err("the worker stopped".into())
+    }
+}
+
+struct State {
+    client: Client,
+    updates: mpsc::UnboundedSender<Update>,
+    sync: Option<JoinHandle<()>>,
+    timelines: HashMap<String, (Arc<Timeline>, JoinHandle<()>)>,
+}
+
+async fn run(
+    account: Account,
+    mut commands: mpsc::UnboundedReceiver<(OpId, Command)>,
+    updates: mpsc::UnboundedSender<Update>,
+) {
+    let mut st = State {
+        client: account.client.clone(),
+        updates,
+        sync: None,
+        timelines: HashMap::new(),
+    };
+    while let Some((op, cmd)) = commands.recv().await {
+        dispatch(&mut st, op, cmd).await;
+    }
+    if let Some(h) = st.sync.take() {
+        h.abort();
+    }
+    for (_, (_, h)) in st.timelines.drain() {
+        h.abort();
+    }
+    drop(account);
+}
+
+fn finish(updates: &mpsc::UnboundedSender<Update>, op: OpId, result: Result<Reply, String>) {
+    let _ = updates.send(Update::Finished { op, result });
+}
+
+/// Runs `job` as its own task and reports its result under `op`.
+fn job<F>(st: &State, op: OpId, job: F)
+where
+    F: Future<Output = Result<Reply, String>> + Send + 'static,
+{
+    let updates = st.updates.clone();
+    tokio::spawn(async move {
+        let result = job.await;
+        finish(&updates, op, result);
+    });
+}
+
+async fn dispatch(st: &mut State, op: OpId, cmd: Command) {
+    let c = st.client.clone();
+    let e = |e: rooms::RoomError| e.to_string();
+    match cmd {
+        Command::SyncOnce => job(st, op, async move {
+            rooms::sync_once(&c).await.map_err(e)?;
+            Ok(Reply::Done)
+        }),
+        Command::StartSync => {
+            if st.sync.as_ref().is_none_or(|h| h.is_finished()) {
+                st.sync = Some(tokio::spawn(sync_loop(c, st.updates.clone())));
+            }
+            finish(&st.updates, op, Ok(Reply::Done));
+        }
+        Command::StopSync => {
+            if let Some(h) = st.sync.take() {
+                h.abort();
+                let _ = st.updates.send(Update::Sync(SyncState::Stopped));
+            }
+            finish(&st.updates, op, Ok(Reply::Done));
+        }
+        Command::Rooms => job(st, op, async move {
+            Ok(Reply::Rooms(rooms::summaries(&c).await))
+        }),
+        Command::WhoAmI => job(st, op, async move {
+            account::whoami_of(&c)
+                .await
+                .map(Reply::Who)
+                .map_err(|e| e.to_string())
+        }),
+        Command::CreateRoom {
+            name,
+            invites,
+            alias,
+            encrypted,
+        } => job(st, op, async move {
+            let id = rooms::create(&c, &name, &invites, alias.as_deref(), encrypted)
+                .await
+                .map_err(e)?;
+            Ok(Reply::RoomId(id.to_string()))
+        }),
+        Command::Invite { room, user } => job(st, op, async move {
+            rooms::invite(&c, &room, &user).await.map_err(e)?;
+            Ok(Reply::Done)
+        }),
+        Command::Join { room } => job(st, op, async move {
+            let id = rooms::join(&c, &room).await.map_err(e)?;
+            Ok(Reply::RoomId(id.to_string()))
+        }),
+        Command::Leave { room } => job(st, op, async move {
+            rooms::leave(&c, &room).await.map_err(e)?;
+            Ok(Reply::Done)
+        }),
+        Command::SendText { room, text } => job(st, op, async move {
+            let id = rooms::send_text(&c, &room, &text).await.map_err(e)?;
+            Ok(Reply::EventId(id))
+        }),
+        Command::History { room, limit } => job(st, op, async move {
+            let items = history::history(&c, &room, limit).await.map_err(e)?;
+            Ok(Reply::History(items))
+        }),
+        Command::OpenTimeline { room } => {
+            let result = open_timeline(st, &room).await;
+            finish(&st.updates, op, result.map(|()| Reply::Done));
+        }
+        Command::PaginateBack { room, count } => {
+            match st.timelines.get(&room) {
+                Some((t, _)) => {
+                    let t = t.clone();
+                    job(st, op, async move {
+                        t.paginate_backwards(count)
+                            .await
+                            .map(Reply::ReachedStart)
+                            .map_err(|e| e.to_string())
+                    });
+                }
+                None => finish(
+                    &st.updates,
+                    op,
+                    Err(format!("the timeline of {room} is not open")),
+                ),
+            };
+        }
+        Command::CloseTimeline { room } => {
+            if let Some((_, h)) = st.timelines.remove(&room) {
+                h.abort();
+            }
+            finish(&st.updates, op, Ok(Reply::Done));
+        }
+    }
+}
+
+async fn open_timeline(st: &mut State, room: &str) -> Result<(), String> {
+    if st.timelines.contains_key(room) {
+        return Ok(());
+    }
+    let r = rooms::find(&st.client, room)
+        .await
+        .map_err(|e| e.to_string())?;
+    let timeline = Arc::new(r.timeline().await.map_err(|e| e.to_string())?);
+    let (initial, mut stream) = timeline.subscribe().await;
+    let updates = st.updates.clone();
+    let name = room.to_owned();
+    let _ = updates.send(Update::Timeline {
+        room: name.clone(),
+        items: history::collect(&initial),
+    });
+    let t = timeline.clone();
+    let follow = tokio::spawn(async move {
+        // Diffs are applied by the Timeline itself; we send a fresh snapshot
+        // after each batch, which keeps the front end's state simple.
+        while stream.next().await.is_some() {
+            let items = history::collect(&t.items().await);
+            if updates
+                .send(Update::Timeline {
+                    room: name.clone(),
+                    items,
+                })
+                .is_err()
+            {
+                break;
+            }
+        }
+    });
+    st.timelines.insert(room.to_owned(), (timeline, follow));
+    Ok(())
+}
+
+/// Long-polls the server until aborted. A failed sync is reported and retried
+/// after a pause that grows to a minute; it never ends the loop.
+async fn sync_loop(client: Client, updates: mpsc::UnboundedSender<Update>) {
+    let _ = updates.send(Update::Sync(SyncState::Running));
+    let mut pause = Duration::from_secs(1);
+    let mut last_rooms: Option<Vec<RoomSummary>> = None;
+    loop {
+        let settings = SyncSettings::default().timeout(Duration::from_secs(30));
+        match client.sync_once(settings).await {
+            Ok(_) => {
+                pause = Duration::from_secs(1);
+                let _ = updates.send(Update::Sync(SyncState::Synced));
+                let now = rooms::summaries(&client).await;
+                if last_rooms.as_ref() != Some(&now) {
+                    last_rooms = Some(now.clone());
+                    if updates.send(Update::Rooms(now)).is_err() {
+                        return;
+                    }
+                }
+            }
+            Err(err) => {
+                tracing::warn!(error = %err, "sync failed");
+                if updates
+                    .send(Update::Sync(SyncState::Failing(err.to_string())))
+                    .is_err()
+                {
+                    return;
+                }
+                tokio::time::sleep(pause).await;
+                pause = (pause * 2).min(Duration::from_secs(60));
+            }
+        }
+    }
+}

@@ -1,0 +1,171 @@
+//! The worker driven the way the TUI drives it: commands sent without
+//! waiting, results and live changes read from its update stream. Real
+//! Synapse; bob is a second keepsake profile run through the binary.
+
+mod common;
+
+use std::time::Duration;
+
+use keepsake::matrix::worker::{Command, Reply, SyncState, Update, Worker};
+use tokio::sync::mpsc::UnboundedReceiver;
+
+/// Reads updates until `pred` matches one, failing after a minute.
+async fn wait_for(
+    updates: &mut UnboundedReceiver<Update>,
+    what: &str,
+    mut pred: impl FnMut(&Update) -> bool,
+) -> Update {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let u = tokio::time::timeout_at(deadline, updates.recv())
+            .await
+            .unwrap_or_else(|_| panic!("timed out waiting for {what}"))
+            .unwrap_or_else(|| panic!("the worker stopped while waiting for {what}"));
+        if pred(&u) {
+            return u;
+        }
+    }
+}
+
+fn timeline_has(u: &Update, room: &str, body: &str) -> bool {
+    matches!(u, Update::Timeline { room: r, items } if r == room
+        && items.iter().any(|i| i.body.as_deref() == Some(body) && i.decrypted))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn worker_syncs_follows_a_timeline_and_sends() {
+    let hs = common::homeserver();
+    let (alice, bob) = (hs.register("alice").await, hs.register("bob").await);
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().to_owned();
+    common::use_file_secrets(&data);
+    common::login(&data, "alice", &hs, &alice);
+    common::login(&data, "bob", &hs, &bob);
+    let run = |profile: &str, args: &[&str]| {
+        let r = common::keepsake(&data, Some(profile), args, "");
+        assert_eq!(r.code, 0, "{profile} {args:?}: {}", r.stderr);
+        r.stdout.trim().to_owned()
+    };
+    run("bob", &["sync", "--once"]);
+
+    let (worker, mut updates) = Worker::spawn(common::open_account(&data, "alice").await);
+    let op = worker.send(Command::CreateRoom {
+        name: "Worker room".into(),
+        invites: vec![bob.user_id.clone()],
+        alias: None,
+        encrypted: true,
+    });
+    let room = match wait_for(
+        &mut updates,
+        "the room",
+        |u| matches!(u, Update::Finished { op: o, .. } if *o == op),
+    )
+    .await
+    {
+        Update::Finished {
+            result: Ok(Reply::RoomId(id)),
+            ..
+        } => id,
+        other => panic!("create-room: {other:?}"),
+    };
+
+    worker.send(Command::StartSync);
+    wait_for(&mut updates, "the room list", |u| {
+        matches!(u, Update::Rooms(list) if list.iter().any(|r| r.room_id == room && r.encrypted))
+    })
+    .await;
+    worker.send(Command::OpenTimeline { room: room.clone() });
+
+    // bob joins and writes while alice's worker keeps syncing.
+    run("bob", &["join", &room]);
+    run("bob", &["send", &room, "hello from bob"]);
+    wait_for(&mut updates, "bob's message, decrypted", |u| {
+        timeline_has(u, &room, "hello from bob")
+    })
+    .await;
+
+    let op = worker.send(Command::SendText {
+        room: room.clone(),
+        text: "hello from alice".into(),
+    });
+    let mut sent = None;
+    wait_for(&mut updates, "alice's own message, sent", |u| {
+        if let Update::Finished { op: o, result } = u {
+            if *o == op {
+                sent = Some(result.clone());
+            }
+        }
+        sent.is_some() && timeline_has(u, &room, "hello from alice")
+            || matches!(&sent, Some(Err(_)))
+    })
+    .await;
+    assert!(
+        matches!(sent, Some(Ok(Reply::EventId(ref id))) if id.starts_with('$')),
+        "{sent:?}"
+    );
+
+    // bob reads alice's message through his own run: both directions work.
+    let history = run("bob", &["history", &room, "--json"]);
+    assert!(history.contains("hello from alice"), "{history}");
+
+    let op = worker.send(Command::PaginateBack {
+        room: room.clone(),
+        count: 50,
+    });
+    match wait_for(
+        &mut updates,
+        "pagination",
+        |u| matches!(u, Update::Finished { op: o, .. } if *o == op),
+    )
+    .await
+    {
+        Update::Finished {
+            result: Ok(Reply::ReachedStart(_)),
+            ..
+        } => {}
+        other => panic!("paginate: {other:?}"),
+    }
+
+    // Errors come back as the command's result, in the CLI's words.
+    let op = worker.send(Command::SendText {
+        room: "!nope:localhost".into(),
+        text: "x".into(),
+    });
+    match wait_for(
+        &mut updates,
+        "the error",
+        |u| matches!(u, Update::Finished { op: o, .. } if *o == op),
+    )
+    .await
+    {
+        Update::Finished { result: Err(e), .. } => {
+            assert_eq!(
+                e,
+                "unknown room !nope:localhost: not a room you are in or invited to"
+            )
+        }
+        other => panic!("expected an error: {other:?}"),
+    }
+    let op = worker.send(Command::PaginateBack {
+        room: "!closed:localhost".into(),
+        count: 5,
+    });
+    match wait_for(
+        &mut updates,
+        "the error",
+        |u| matches!(u, Update::Finished { op: o, .. } if *o == op),
+    )
+    .await
+    {
+        Update::Finished { result: Err(e), .. } => {
+            assert_eq!(e, "the timeline of !closed:localhost is not open")
+        }
+        other => panic!("expected an error: {other:?}"),
+    }
+
+    worker.send(Command::StopSync);
+    wait_for(&mut updates, "sync stopped", |u| {
+        matches!(u, Update::Sync(SyncState::Stopped))
+    })
+    .await;
+}

@@ -90,10 +90,10 @@ async fn worker_syncs_follows_a_timeline_and_sends() {
     });
     let mut sent = None;
     wait_for(&mut updates, "alice's own message, sent", |u| {
-        if let Update::Finished { op: o, result } = u {
-            if *o == op {
-                sent = Some(result.clone());
-            }
+        if let Update::Finished { op: o, result } = u
+            && *o == op
+        {
+            sent = Some(result.clone());
         }
         sent.is_some() && timeline_has(u, &room, "hello from alice")
             || matches!(&sent, Some(Err(_)))

@@ -113,9 +113,82 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Secret storage and cross-signing: set up, unlock on a new device, replace the key.
+    Recovery {
+        #[command(subcommand)]
+        action: RecoveryAction,
+    },
+    /// A user's devices (default: yours) and whether each is verified.
+    Devices {
+        /// @user:server (default: yourself).
+        user: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Verify by emoji: your other devices (no USER), a user, or one device of theirs.
+    Verify {
+        /// @user:server (default: yourself, i.e. your other devices).
+        user: Option<String>,
+        /// One device of USER (to-device); without it a user is asked in a direct room.
+        device: Option<String>,
+        /// Wait for an incoming request instead of sending one.
+        #[arg(long)]
+        accept: bool,
+        /// Confirm without asking once the emoji are shown (for scripts and tests).
+        #[arg(long)]
+        yes: bool,
+        /// Give up after this many seconds.
+        #[arg(long, default_value_t = 300, value_name = "SECONDS")]
+        timeout: u64,
+        /// One JSON object per step on stdout.
+        #[arg(long)]
+        json: bool,
+    },
     /// Check the configuration and show the settings this run would use.
     Config {
         /// Print them as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RecoveryAction {
+    /// First device: cross-signing plus secret storage; prints the recovery key once.
+    Setup {
+        /// Read the account password from the first line of standard input.
+        #[arg(long)]
+        password_stdin: bool,
+        /// Also let a passphrase open secret storage (asked on the terminal).
+        #[arg(long)]
+        passphrase: bool,
+        /// Read that passphrase from standard input (after the password, if any).
+        #[arg(long)]
+        passphrase_stdin: bool,
+        #[arg(long)]
+        json: bool,
+    },
+    /// New device: open secret storage with the recovery key or passphrase and verify this device.
+    Unlock {
+        /// Read the recovery key or passphrase from standard input.
+        #[arg(long)]
+        stdin: bool,
+        #[arg(long)]
+        json: bool,
+    },
+    /// A new recovery key; every secret this device holds is stored again under it.
+    Reset {
+        /// Also let a passphrase open the new secret storage (asked on the terminal).
+        #[arg(long)]
+        passphrase: bool,
+        /// Read that passphrase from standard input.
+        #[arg(long)]
+        passphrase_stdin: bool,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Cross-signing, device verification, secret storage and backup key at a glance.
+    Status {
         #[arg(long)]
         json: bool,
     },

@@ -7,9 +7,11 @@
 // the layout of history().
 #![recursion_limit = "256"]
 
+pub mod backup;
 pub mod cli;
 pub mod config;
 pub mod crypto;
+pub mod headless;
 pub mod logging;
 pub mod matrix;
 pub mod prompt;

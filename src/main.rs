@@ -7,9 +7,7 @@ use clap::Parser;
 use keepsake::cli::{Cli, Command};
 use keepsake::config::{self, BaseDirs, Overrides, Settings};
 use keepsake::matrix::account::{self, WhoAmI};
-use keepsake::matrix::worker::{Command as W, Reply, SyncState, Update, Worker};
 use keepsake::secrets::SecretStore;
-use zeroize::Zeroizing;
 
 fn runtime() -> Result<tokio::runtime::Runtime, String> {
     tokio::runtime::Builder::new_multi_thread()
@@ -25,169 +23,6 @@ fn open_secrets(settings: &Settings) -> Result<SecretStore, String> {
         eprintln!("keepsake: {w}");
     }
     Ok(store)
-}
-
-fn read_password_line() -> Result<Zeroizing<String>, String> {
-    let mut line = Zeroizing::new(String::new());
-    std::io::stdin()
-        .read_line(&mut line)
-        .map_err(|e| format!("cannot read the password from standard input: {e}"))?;
-    let trimmed = Zeroizing::new(line.trim_end_matches(['\n', '\r']).to_owned());
-    if trimmed.is_empty() {
-        return Err("no password on standard input".into());
-    }
-    Ok(trimmed)
-}
-
-/// Room commands: restore the session, start the worker, sync once so the
-/// store is current, then send the one command and print its reply. One line
-/// on stdout (or one JSON value) on success.
-async fn room_command(
-    settings: &Settings,
-    secrets: &SecretStore,
-    cmd: Command,
-) -> Result<ExitCode, String> {
-    let acc = account::restore(settings, secrets)
-        .await
-        .map_err(|e| e.to_string())?;
-    let (worker, mut updates) = Worker::spawn(acc);
-    let mut call = async |c: W| worker.call(&mut updates, c, |_| {}).await;
-    call(W::SyncOnce).await?;
-    let out = |json: bool, v: serde_json::Value, text: String| {
-        if json {
-            println!("{v}");
-        } else {
-            println!("{text}");
-        }
-    };
-    match cmd {
-        Command::Rooms { json } => {
-            let Reply::Rooms(list) = call(W::Rooms).await? else {
-                return Err(unexpected());
-            };
-            if json {
-                print_json(&list)?;
-            } else {
-                for r in list {
-                    let flags = format!(
-                        "{}{}{}",
-                        if r.encrypted { "E" } else { "-" },
-                        if r.is_dm { "D" } else { "-" },
-                        if r.membership == "invited" { "I" } else { "-" },
-                    );
-                    println!("{flags} {:>4} {} {}", r.unread, r.room_id, r.name);
-                }
-            }
-        }
-        Command::CreateRoom {
-            name,
-            invites,
-            alias,
-            unencrypted,
-            json,
-        } => {
-            let Reply::RoomId(id) = call(W::CreateRoom {
-                name,
-                invites,
-                alias,
-                encrypted: !unencrypted,
-            })
-            .await?
-            else {
-                return Err(unexpected());
-            };
-            out(json, serde_json::json!({ "room_id": id }), id);
-        }
-        Command::Invite { room, user, json } => {
-            call(W::Invite {
-                room: room.clone(),
-                user: user.clone(),
-            })
-            .await?;
-            out(
-                json,
-                serde_json::json!({ "invited": user, "room": room }),
-                format!("invited {user} to {room}"),
-            );
-        }
-        Command::Join { room, json } => {
-            let Reply::RoomId(id) = call(W::Join { room }).await? else {
-                return Err(unexpected());
-            };
-            out(
-                json,
-                serde_json::json!({ "room_id": id }),
-                format!("joined {id}"),
-            );
-        }
-        Command::Leave { room, json } => {
-            call(W::Leave { room: room.clone() }).await?;
-            out(
-                json,
-                serde_json::json!({ "left": room }),
-                format!("left {room}"),
-            );
-        }
-        Command::Send { room, text, json } => {
-            let Reply::EventId(id) = call(W::SendText { room, text }).await? else {
-                return Err(unexpected());
-            };
-            out(json, serde_json::json!({ "event_id": id }), id);
-        }
-        Command::History { room, limit, json } => {
-            let Reply::History(items) = call(W::History { room, limit }).await? else {
-                return Err(unexpected());
-            };
-            if json {
-                print_json(&items)?;
-            } else {
-                for i in items {
-                    let lock = match (i.encrypted, i.decrypted) {
-                        (false, _) => " ",
-                        (true, true) => "🔒",
-                        (true, false) => "⚠",
-                    };
-                    let body = match (&i.body, &i.utd_reason) {
-                        (Some(b), _) => b.clone(),
-                        (None, Some(r)) => format!("(unable to decrypt: {r})"),
-                        (None, None) => String::new(),
-                    };
-                    println!("{lock} {} {}: {body}", i.ts, i.sender);
-                }
-            }
-        }
-        Command::Sync { once } => {
-            if once {
-                println!("synced");
-            } else {
-                eprintln!("keepsake: syncing; press Ctrl-C to stop");
-                worker.send(W::StartSync);
-                let follow = async {
-                    while let Some(u) = updates.recv().await {
-                        if let Update::Sync(SyncState::Failing(e)) = u {
-                            eprintln!("keepsake: sync failed, retrying: {e}");
-                        }
-                    }
-                };
-                tokio::select! {
-                    _ = follow => return Err("the worker stopped".into()),
-                    _ = tokio::signal::ctrl_c() => {}
-                }
-            }
-        }
-        _ => return Err("not a room command".into()),
-    }
-    Ok(ExitCode::SUCCESS)
-}
-
-fn unexpected() -> String {
-    "internal error: the worker answered with an unexpected reply".into()
-}
-
-/// One JSON value on one line of stdout.
-fn print_json(v: &impl serde::Serialize) -> Result<(), String> {
-    println!("{}", serde_json::to_string(v).map_err(|e| e.to_string())?);
-    Ok(())
 }
 
 fn print_who(who: &WhoAmI, json: bool, lead: &str) {
@@ -265,9 +100,9 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
             json,
         }) => {
             let password = if password_stdin {
-                read_password_line()?
+                keepsake::headless::stdin_secret("password")?
             } else {
-                keepsake::prompt::secret("Password: ")?
+                keepsake::prompt::secret("Password: ", "password", "--password-stdin")?
             };
             let secrets = open_secrets(&settings)?;
             let who = runtime()?
@@ -313,7 +148,36 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
             | Command::Sync { .. }),
         ) => {
             let secrets = open_secrets(&settings)?;
-            runtime()?.block_on(room_command(&settings, &secrets, cmd))
+            runtime()?.block_on(keepsake::headless::rooms::run(&settings, &secrets, cmd))
+        }
+        Some(Command::Recovery { action }) => {
+            let secrets = open_secrets(&settings)?;
+            runtime()?.block_on(keepsake::headless::recovery::run(&settings, &secrets, action))
+        }
+        Some(Command::Devices { user, json }) => {
+            let secrets = open_secrets(&settings)?;
+            runtime()?.block_on(keepsake::headless::recovery::devices(
+                &settings, &secrets, user, json,
+            ))
+        }
+        Some(Command::Verify {
+            user,
+            device,
+            accept,
+            yes,
+            timeout,
+            json,
+        }) => {
+            let secrets = open_secrets(&settings)?;
+            let args = keepsake::headless::verify::VerifyArgs {
+                user,
+                device,
+                accept,
+                yes,
+                timeout,
+                json,
+            };
+            runtime()?.block_on(keepsake::headless::verify::run(&settings, &secrets, args))
         }
         None => {
             // The TUI arrives with its own issue; until then, say what exists.

@@ -16,10 +16,13 @@ impl Drop for RawMode {
 }
 
 /// Shows `prompt` on stderr and reads a line with echo off. Ctrl-C or Esc
-/// cancels. Refuses when there is no terminal, pointing to `--password-stdin`.
-pub fn secret(prompt: &str) -> Result<Zeroizing<String>, String> {
+/// cancels. Refuses when there is no terminal, pointing to `stdin_flag`, the
+/// option that reads `what` from standard input instead.
+pub fn secret(prompt: &str, what: &str, stdin_flag: &str) -> Result<Zeroizing<String>, String> {
     if !std::io::stdin().is_terminal() {
-        return Err("no terminal to ask for the password on; pass it on standard input with --password-stdin".into());
+        return Err(format!(
+            "no terminal to ask for the {what} on; pass it on standard input with {stdin_flag}"
+        ));
     }
     let mut err = std::io::stderr();
     let _ = write!(err, "{prompt}");
@@ -57,7 +60,7 @@ pub fn secret(prompt: &str) -> Result<Zeroizing<String>, String> {
     let _ = writeln!(err);
     result?;
     if line.is_empty() {
-        return Err("no password given".into());
+        return Err(format!("no {what} given"));
     }
     Ok(line)
 }

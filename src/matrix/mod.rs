@@ -5,6 +5,10 @@
 //! for the backup backend) and handles login, session restore and logout.
 
 pub mod account;
+pub mod devices;
+pub mod gossip;
+pub mod recovery;
 pub mod history;
 pub mod rooms;
+pub mod verify;
 pub mod worker;

@@ -16,13 +16,41 @@ use futures_util::StreamExt;
 use matrix_sdk::Client;
 use matrix_sdk::config::SyncSettings;
 use matrix_sdk_ui::timeline::{RoomExt, Timeline};
-use serde::Serialize;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
+use matrix_sdk::SqliteCryptoStore;
+use matrix_sdk::ruma::events::key::verification::request::ToDeviceKeyVerificationRequestEvent;
+use matrix_sdk::ruma::events::room::message::{MessageType, OriginalSyncRoomMessageEvent};
+use zeroize::Zeroizing;
+
 use super::account::{self, Account, WhoAmI};
+use super::devices::{self, DeviceInfo};
+use super::gossip::{self, GossipEvent};
 use super::history::{self, HistoryItem};
+use super::recovery::{self, RecoveryStatus, Unlocked};
 use super::rooms::{self, RoomSummary};
+use super::verify::{self, Flow, VerifyUpdate};
+
+/// A secret travelling in a command or reply (password, recovery key,
+/// passphrase): zeroized on drop and never shown by `Debug`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(pub Zeroizing<String>);
+
+impl Secret {
+    pub fn new(s: impl Into<String>) -> Self {
+        Secret(Zeroizing::new(s.into()))
+    }
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(<redacted>)")
+    }
+}
 
 /// Identifies one command's run, so its result can be matched to it.
 pub type OpId = u64;
@@ -75,11 +103,35 @@ pub enum Command {
     CloseTimeline {
         room: String,
     },
+    RecoveryStatus,
+    /// Cross-signing and secret storage for the first time.
+    RecoverySetup {
+        password: Secret,
+        passphrase: Option<Secret>,
+    },
+    /// Open secret storage with a recovery key or passphrase.
+    RecoveryUnlock {
+        key_or_passphrase: Secret,
+    },
+    RecoveryReset {
+        passphrase: Option<Secret>,
+    },
+    Devices {
+        user: Option<String>,
+    },
+    /// Ask `user` (default: ourselves) or one of their devices to verify.
+    VerifyRequest {
+        user: Option<String>,
+        device: Option<String>,
+    },
+    VerifyAccept(Flow),
+    VerifyConfirm(Flow),
+    VerifyMismatch(Flow),
+    VerifyCancel(Flow),
 }
 
 /// A finished command's result.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(untagged)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Reply {
     Done,
     Rooms(Vec<RoomSummary>),
@@ -89,6 +141,12 @@ pub enum Reply {
     Who(WhoAmI),
     /// Back-pagination: whether the start of the room was reached.
     ReachedStart(bool),
+    /// A new recovery key, to be shown once.
+    RecoveryKey(Secret),
+    Unlocked(Unlocked),
+    RecoveryStatus(RecoveryStatus),
+    Devices(Vec<DeviceInfo>),
+    Flow(Flow),
 }
 
 /// The background sync's state, for a status line.
@@ -117,6 +175,10 @@ pub enum Update {
         room: String,
         items: Vec<HistoryItem>,
     },
+    /// A verification changed state (incoming requests included).
+    Verification(VerifyUpdate),
+    /// The backup key was served to, or received from, another device.
+    Gossip(GossipEvent),
 }
 
 /// The front end's handle on a running worker. Dropping it stops the worker.
@@ -170,6 +232,7 @@ impl Worker {
 
 struct State {
     client: Client,
+    crypto: SqliteCryptoStore,
     updates: mpsc::UnboundedSender<Update>,
     sync: Option<JoinHandle<()>>,
     timelines: HashMap<String, (Arc<Timeline>, JoinHandle<()>)>,
@@ -180,8 +243,10 @@ async fn run(
     mut commands: mpsc::UnboundedReceiver<(OpId, Command)>,
     updates: mpsc::UnboundedSender<Update>,
 ) {
+    install_handlers(&account, &updates);
     let mut st = State {
         client: account.client.clone(),
+        crypto: account.crypto_store.clone(),
         updates,
         sync: None,
         timelines: HashMap::new(),
@@ -196,6 +261,50 @@ async fn run(
         h.abort();
     }
     drop(account);
+}
+
+/// Incoming verification requests (to-device and in-room) and backup-key
+/// gossip are reported from the moment the worker exists.
+fn install_handlers(account: &Account, updates: &mpsc::UnboundedSender<Update>) {
+    let u = updates.clone();
+    account.client.add_event_handler(
+        move |ev: ToDeviceKeyVerificationRequestEvent, client: Client| {
+            let u = u.clone();
+            async move {
+                let flow = ev.content.transaction_id.to_string();
+                follow_incoming(&client, &ev.sender, &flow, u).await;
+            }
+        },
+    );
+    let u = updates.clone();
+    account.client.add_event_handler(
+        move |ev: OriginalSyncRoomMessageEvent, client: Client| {
+            let u = u.clone();
+            async move {
+                if let MessageType::VerificationRequest(_) = &ev.content.msgtype {
+                    let flow = ev.event_id.to_string();
+                    follow_incoming(&client, &ev.sender, &flow, u).await;
+                }
+            }
+        },
+    );
+    gossip::install(&account.client, account.crypto_store.clone(), updates.clone());
+}
+
+async fn follow_incoming(
+    client: &Client,
+    sender: &matrix_sdk::ruma::UserId,
+    flow: &str,
+    updates: mpsc::UnboundedSender<Update>,
+) {
+    if let Some(req) = client
+        .encryption()
+        .get_verification_request(sender, flow)
+        .await
+        && !req.we_started()
+    {
+        tokio::spawn(verify::follow(req, updates));
+    }
 }
 
 fn finish(updates: &mpsc::UnboundedSender<Update>, op: OpId, result: Result<Reply, String>) {
@@ -303,6 +412,71 @@ async fn dispatch(st: &mut State, op: OpId, cmd: Command) {
             }
             finish(&st.updates, op, Ok(Reply::Done));
         }
+        Command::RecoveryStatus => {
+            let crypto = st.crypto.clone();
+            job(st, op, async move {
+                recovery::status(&c, &crypto)
+                    .await
+                    .map(Reply::RecoveryStatus)
+                    .map_err(|e| e.to_string())
+            })
+        }
+        Command::RecoverySetup {
+            password,
+            passphrase,
+        } => {
+            let crypto = st.crypto.clone();
+            job(st, op, async move {
+                let p = passphrase.as_ref().map(Secret::expose);
+                recovery::setup(&c, &crypto, password.expose(), p)
+                    .await
+                    .map(|k| Reply::RecoveryKey(Secret(k)))
+                    .map_err(|e| e.to_string())
+            })
+        }
+        Command::RecoveryUnlock { key_or_passphrase } => {
+            let crypto = st.crypto.clone();
+            job(st, op, async move {
+                recovery::unlock(&c, &crypto, key_or_passphrase.expose())
+                    .await
+                    .map(Reply::Unlocked)
+                    .map_err(|e| e.to_string())
+            })
+        }
+        Command::RecoveryReset { passphrase } => {
+            let crypto = st.crypto.clone();
+            job(st, op, async move {
+                let p = passphrase.as_ref().map(Secret::expose);
+                recovery::reset(&c, &crypto, p)
+                    .await
+                    .map(|k| Reply::RecoveryKey(Secret(k)))
+                    .map_err(|e| e.to_string())
+            })
+        }
+        Command::Devices { user } => job(st, op, async move {
+            devices::list(&c, user.as_deref()).await.map(Reply::Devices)
+        }),
+        Command::VerifyRequest { user, device } => {
+            let updates = st.updates.clone();
+            job(st, op, async move {
+                let req = verify::request(&c, user.as_deref(), device.as_deref()).await?;
+                let flow = verify::flow_of(&req);
+                tokio::spawn(verify::follow(req, updates));
+                Ok(Reply::Flow(flow))
+            })
+        }
+        Command::VerifyAccept(flow) => job(st, op, async move {
+            verify::accept(&c, &flow).await.map(|()| Reply::Done)
+        }),
+        Command::VerifyConfirm(flow) => job(st, op, async move {
+            verify::confirm(&c, &flow).await.map(|()| Reply::Done)
+        }),
+        Command::VerifyMismatch(flow) => job(st, op, async move {
+            verify::mismatch(&c, &flow).await.map(|()| Reply::Done)
+        }),
+        Command::VerifyCancel(flow) => job(st, op, async move {
+            verify::cancel(&c, &flow).await.map(|()| Reply::Done)
+        }),
     }
 }
 

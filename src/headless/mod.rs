@@ -1,0 +1,74 @@
+//! The headless commands: each opens the profile's worker, sends it typed
+//! commands and prints the replies (one line of text, or JSON with `--json`).
+//! The TUI drives the same worker; nothing here talks to matrix-sdk.
+
+pub mod recovery;
+pub mod rooms;
+pub mod verify;
+
+use std::io::BufRead;
+
+use tokio::sync::mpsc::UnboundedReceiver;
+use zeroize::Zeroizing;
+
+use crate::config::Settings;
+use crate::matrix::account;
+use crate::matrix::worker::{Command, Reply, Update, Worker};
+use crate::secrets::SecretStore;
+
+/// A restored account's worker, synced once so the store is current.
+pub struct Session {
+    pub worker: Worker,
+    pub updates: UnboundedReceiver<Update>,
+}
+
+impl Session {
+    pub async fn open(settings: &Settings, secrets: &SecretStore) -> Result<Session, String> {
+        let acc = account::restore(settings, secrets)
+            .await
+            .map_err(|e| e.to_string())?;
+        let (worker, updates) = Worker::spawn(acc);
+        let mut s = Session { worker, updates };
+        s.call(Command::SyncOnce).await?;
+        Ok(s)
+    }
+
+    /// Sends a command and waits for its reply, ignoring other updates.
+    pub async fn call(&mut self, cmd: Command) -> Result<Reply, String> {
+        self.worker.call(&mut self.updates, cmd, |_| {}).await
+    }
+}
+
+pub fn unexpected() -> String {
+    "internal error: the worker answered with an unexpected reply".into()
+}
+
+/// One JSON value on one line of stdout.
+pub fn print_json(v: &impl serde::Serialize) -> Result<(), String> {
+    println!("{}", serde_json::to_string(v).map_err(|e| e.to_string())?);
+    Ok(())
+}
+
+/// Prints `v` as JSON or `text` as a line.
+pub fn out(json: bool, v: serde_json::Value, text: impl std::fmt::Display) {
+    if json {
+        println!("{v}");
+    } else {
+        println!("{text}");
+    }
+}
+
+/// Reads the next line of standard input (without its line end) as a
+/// secret; `what` names it in the error when the line is missing or empty.
+pub fn stdin_secret(what: &str) -> Result<Zeroizing<String>, String> {
+    let mut line = Zeroizing::new(String::new());
+    std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .map_err(|e| format!("cannot read the {what} from standard input: {e}"))?;
+    let trimmed = Zeroizing::new(line.trim_end_matches(['\n', '\r']).to_owned());
+    if trimmed.is_empty() {
+        return Err(format!("no {what} on standard input"));
+    }
+    Ok(trimmed)
+}

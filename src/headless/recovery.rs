@@ -1,0 +1,185 @@
+//! `keepsake recovery setup|unlock|reset|status` and `keepsake devices`.
+
+use std::process::ExitCode;
+
+use zeroize::Zeroizing;
+
+use super::{Session, out, print_json, stdin_secret, unexpected};
+use crate::cli::RecoveryAction;
+use crate::config::Settings;
+use crate::matrix::recovery::group_key;
+use crate::matrix::worker::{Command as W, Reply, Secret};
+use crate::prompt;
+use crate::secrets::SecretStore;
+
+/// Asks twice on the terminal, so a typo cannot lock the user out.
+fn new_passphrase() -> Result<Zeroizing<String>, String> {
+    let p = prompt::secret("New passphrase: ", "passphrase", "--passphrase-stdin")?;
+    let again = prompt::secret("Repeat it: ", "passphrase", "--passphrase-stdin")?;
+    if *p != *again {
+        return Err("the two passphrases differ; nothing was changed".into());
+    }
+    Ok(p)
+}
+
+fn passphrase(ask: bool, from_stdin: bool) -> Result<Option<Secret>, String> {
+    Ok(if from_stdin {
+        Some(Secret(stdin_secret("passphrase")?))
+    } else if ask {
+        Some(Secret(new_passphrase()?))
+    } else {
+        None
+    })
+}
+
+fn show_key(key: &Secret, has_passphrase: bool, json: bool) {
+    let grouped = group_key(key.expose());
+    if json {
+        let v = serde_json::json!({ "recovery_key": grouped.as_str(), "passphrase": has_passphrase });
+        println!("{v}");
+    } else {
+        println!("Your recovery key (shown once, stored nowhere; write it down or keep it in a password manager):");
+        println!();
+        println!("    {}", grouped.as_str());
+        println!();
+        if has_passphrase {
+            println!("Your passphrase opens secret storage too.");
+        }
+    }
+}
+
+pub async fn run(
+    settings: &Settings,
+    secrets: &SecretStore,
+    action: RecoveryAction,
+) -> Result<ExitCode, String> {
+    // Secrets are read before anything touches the network, so a missing
+    // one changes nothing.
+    match action {
+        RecoveryAction::Setup {
+            password_stdin,
+            passphrase: ask,
+            passphrase_stdin,
+            json,
+        } => {
+            let password = if password_stdin {
+                stdin_secret("password")?
+            } else {
+                prompt::secret("Account password: ", "password", "--password-stdin")?
+            };
+            let pass = passphrase(ask, passphrase_stdin)?;
+            let has = pass.is_some();
+            let mut s = Session::open(settings, secrets).await?;
+            let Reply::RecoveryKey(key) = s
+                .call(W::RecoverySetup {
+                    password: Secret(password),
+                    passphrase: pass,
+                })
+                .await?
+            else {
+                return Err(unexpected());
+            };
+            show_key(&key, has, json);
+        }
+        RecoveryAction::Reset {
+            passphrase: ask,
+            passphrase_stdin,
+            json,
+        } => {
+            let pass = passphrase(ask, passphrase_stdin)?;
+            let has = pass.is_some();
+            let mut s = Session::open(settings, secrets).await?;
+            let Reply::RecoveryKey(key) = s.call(W::RecoveryReset { passphrase: pass }).await?
+            else {
+                return Err(unexpected());
+            };
+            show_key(&key, has, json);
+        }
+        RecoveryAction::Unlock { stdin, json } => {
+            let input = if stdin {
+                stdin_secret("recovery key or passphrase")?
+            } else {
+                prompt::secret(
+                    "Recovery key or passphrase: ",
+                    "recovery key or passphrase",
+                    "--stdin",
+                )?
+            };
+            let mut s = Session::open(settings, secrets).await?;
+            let Reply::Unlocked(u) = s
+                .call(W::RecoveryUnlock {
+                    key_or_passphrase: Secret(input),
+                })
+                .await?
+            else {
+                return Err(unexpected());
+            };
+            let text = format!(
+                "unlocked: this device is {}; {}",
+                if u.device_verified {
+                    "verified"
+                } else {
+                    "NOT verified yet"
+                },
+                if u.backup_key {
+                    "backup key kept"
+                } else {
+                    "secret storage holds no backup key"
+                }
+            );
+            out(json, serde_json::to_value(&u).map_err(|e| e.to_string())?, text);
+        }
+        RecoveryAction::Status { json } => {
+            let mut s = Session::open(settings, secrets).await?;
+            let Reply::RecoveryStatus(st) = s.call(W::RecoveryStatus).await? else {
+                return Err(unexpected());
+            };
+            if json {
+                print_json(&st)?;
+            } else {
+                let yn = |b: bool| if b { "yes" } else { "no" };
+                println!(
+                    "cross-signing on the account:   {}",
+                    yn(st.cross_signing_on_account)
+                );
+                println!(
+                    "cross-signing keys here:        {}",
+                    yn(st.cross_signing_complete)
+                );
+                println!("this device verified:           {}", yn(st.device_verified));
+                println!("secret storage:                 {}", yn(st.secret_storage));
+                println!(
+                    "backup key on this device:      {}",
+                    yn(st.backup_key_present)
+                );
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub async fn devices(
+    settings: &Settings,
+    secrets: &SecretStore,
+    user: Option<String>,
+    json: bool,
+) -> Result<ExitCode, String> {
+    let mut s = Session::open(settings, secrets).await?;
+    let Reply::Devices(list) = s.call(W::Devices { user }).await? else {
+        return Err(unexpected());
+    };
+    if json {
+        print_json(&list)?;
+    } else {
+        for d in list {
+            println!(
+                "{} {:<12} {:<10} {}",
+                if d.this_device { "*" } else { " " },
+                d.device_id,
+                if d.verified { "verified" } else { "unverified" },
+                d.name.unwrap_or_default()
+            );
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,141 @@
+//! Room and message commands: rooms, create-room, invite, join, leave,
+//! send, history, sync.
+
+use std::process::ExitCode;
+
+use super::{Session, out, print_json, unexpected};
+use crate::cli::Command;
+use crate::config::Settings;
+use crate::matrix::worker::{Command as W, Reply, SyncState, Update};
+use crate::secrets::SecretStore;
+
+/// Room commands: restore the session, start the worker, sync once so the
+/// store is current, then send the one command and print its reply. One line
+/// on stdout (or one JSON value) on success.
+pub async fn run(
+    settings: &Settings,
+    secrets: &SecretStore,
+    cmd: Command,
+) -> Result<ExitCode, String> {
+    let mut s = Session::open(settings, secrets).await?;
+    match cmd {
+        Command::Rooms { json } => {
+            let Reply::Rooms(list) = s.call(W::Rooms).await? else {
+                return Err(unexpected());
+            };
+            if json {
+                print_json(&list)?;
+            } else {
+                for r in list {
+                    let flags = format!(
+                        "{}{}{}",
+                        if r.encrypted { "E" } else { "-" },
+                        if r.is_dm { "D" } else { "-" },
+                        if r.membership == "invited" { "I" } else { "-" },
+                    );
+                    println!("{flags} {:>4} {} {}", r.unread, r.room_id, r.name);
+                }
+            }
+        }
+        Command::CreateRoom {
+            name,
+            invites,
+            alias,
+            unencrypted,
+            json,
+        } => {
+            let Reply::RoomId(id) = s.call(W::CreateRoom {
+                name,
+                invites,
+                alias,
+                encrypted: !unencrypted,
+            })
+            .await?
+            else {
+                return Err(unexpected());
+            };
+            out(json, serde_json::json!({ "room_id": id }), id);
+        }
+        Command::Invite { room, user, json } => {
+            s.call(W::Invite {
+                room: room.clone(),
+                user: user.clone(),
+            })
+            .await?;
+            out(
+                json,
+                serde_json::json!({ "invited": user, "room": room }),
+                format!("invited {user} to {room}"),
+            );
+        }
+        Command::Join { room, json } => {
+            let Reply::RoomId(id) = s.call(W::Join { room }).await? else {
+                return Err(unexpected());
+            };
+            out(
+                json,
+                serde_json::json!({ "room_id": id }),
+                format!("joined {id}"),
+            );
+        }
+        Command::Leave { room, json } => {
+            s.call(W::Leave { room: room.clone() }).await?;
+            out(
+                json,
+                serde_json::json!({ "left": room }),
+                format!("left {room}"),
+            );
+        }
+        Command::Send { room, text, json } => {
+            let Reply::EventId(id) = s.call(W::SendText { room, text }).await? else {
+                return Err(unexpected());
+            };
+            out(json, serde_json::json!({ "event_id": id }), id);
+        }
+        Command::History { room, limit, json } => {
+            let Reply::History(items) = s.call(W::History { room, limit }).await? else {
+                return Err(unexpected());
+            };
+            if json {
+                print_json(&items)?;
+            } else {
+                for i in items {
+                    let lock = match (i.encrypted, i.decrypted) {
+                        (false, _) => " ",
+                        (true, true) => "🔒",
+                        (true, false) => "⚠",
+                    };
+                    let body = match (&i.body, &i.utd_reason) {
+                        (Some(b), _) => b.clone(),
+                        (None, Some(r)) => format!("(unable to decrypt: {r})"),
+                        (None, None) => String::new(),
+                    };
+                    println!("{lock} {} {}: {body}", i.ts, i.sender);
+                }
+            }
+        }
+        Command::Sync { once } => {
+            if once {
+                println!("synced");
+            } else {
+                eprintln!("keepsake: syncing; press Ctrl-C to stop");
+                s.worker.send(W::StartSync);
+                let follow = async {
+                    while let Some(u) = s.updates.recv().await {
+                        if let Update::Sync(SyncState::Failing(e)) = u {
+                            eprintln!("keepsake: sync failed, retrying: {e}");
+                        }
+                    }
+                };
+                tokio::select! {
+                    _ = follow => return Err("the worker stopped".into()),
+                    _ = tokio::signal::ctrl_c() => {}
+                }
+            }
+        }
+        _ => return Err("not a room command".into()),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+

@@ -1,0 +1,221 @@
+//! `keepsake verify`: an emoji verification in the terminal, either side.
+//! After a self-verification it stays a little longer so the backup key can
+//! travel: the device without it waits to receive it, the one with it waits
+//! to serve it.
+
+use std::io::IsTerminal;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+use super::{Session, unexpected};
+use crate::config::Settings;
+use crate::matrix::gossip::GossipEvent;
+use crate::matrix::verify::{Flow, VerifyState, VerifyUpdate};
+use crate::matrix::worker::{Command as W, OpId, Reply, Update};
+use crate::secrets::SecretStore;
+
+pub struct VerifyArgs {
+    pub user: Option<String>,
+    pub device: Option<String>,
+    pub accept: bool,
+    pub yes: bool,
+    pub timeout: u64,
+    pub json: bool,
+}
+
+/// How long the two devices keep syncing after a self-verification for the
+/// backup key to be requested and answered.
+const GOSSIP_WAIT: Duration = Duration::from_secs(30);
+const SERVE_WAIT: Duration = Duration::from_secs(15);
+
+fn say(json: bool, v: serde_json::Value, text: String) {
+    if json {
+        println!("{v}");
+    } else {
+        println!("{text}");
+    }
+}
+
+fn step(json: bool, u: &VerifyUpdate, text: String) {
+    let v = serde_json::to_value(u).unwrap_or_default();
+    say(json, v, text);
+}
+
+/// Asks "do they match?" on the terminal (blocking read off the runtime).
+async fn ask_match() -> Result<bool, String> {
+    if !std::io::stdin().is_terminal() {
+        return Err("no terminal to confirm the emoji on; pass --yes to confirm them unasked".into());
+    }
+    tokio::task::spawn_blocking(|| {
+        eprint!("Do the emoji match the other screen? [y/n] ");
+        let mut line = String::new();
+        std::io::stdin()
+            .read_line(&mut line)
+            .map_err(|e| format!("cannot read the answer: {e}"))?;
+        Ok(matches!(line.trim(), "y" | "Y" | "yes"))
+    })
+    .await
+    .map_err(|e| e.to_string())?
+}
+
+pub async fn run(
+    settings: &Settings,
+    secrets: &SecretStore,
+    a: VerifyArgs,
+) -> Result<ExitCode, String> {
+    let mut s = Session::open(settings, secrets).await?;
+    s.worker.send(W::StartSync);
+    let deadline = Instant::now() + Duration::from_secs(a.timeout);
+    let mut flow: Option<Flow> = None;
+    if a.accept {
+        if !a.json {
+            println!("waiting for a verification request…");
+        }
+    } else {
+        let Reply::Flow(f) = s
+            .call(W::VerifyRequest {
+                user: a.user.clone(),
+                device: a.device.clone(),
+            })
+            .await?
+        else {
+            return Err(unexpected());
+        };
+        flow = Some(f);
+    }
+    // Results of the commands we send along the way; a failure ends the run.
+    let mut pending: Vec<OpId> = vec![];
+    let (self_verification, done_device) = loop {
+        let u = tokio::time::timeout_at(deadline, s.updates.recv())
+            .await
+            .map_err(|_| "timed out waiting for the other side".to_owned())?
+            .ok_or("the worker stopped")?;
+        let v = match u {
+            Update::Verification(v) => v,
+            Update::Finished {
+                op,
+                result: Err(e),
+            } if pending.contains(&op) => return Err(e),
+            _ => continue,
+        };
+        if flow.is_none() {
+            let from_wanted = a.user.as_deref().is_none_or(|w| w == v.flow.user);
+            if matches!(v.state, VerifyState::Incoming { .. }) && from_wanted {
+                flow = Some(v.flow.clone());
+                pending.push(s.worker.send(W::VerifyAccept(v.flow.clone())));
+            } else {
+                continue;
+            }
+        }
+        if flow.as_ref() != Some(&v.flow) {
+            continue;
+        }
+        match &v.state {
+            VerifyState::Incoming { from_device } => step(
+                a.json,
+                &v,
+                format!(
+                    "request from {} (device {}); accepting",
+                    v.flow.user,
+                    from_device.as_deref().unwrap_or("?")
+                ),
+            ),
+            VerifyState::Requested => step(
+                a.json,
+                &v,
+                format!("request sent to {}; waiting for them to accept", v.flow.user),
+            ),
+            VerifyState::Ready => step(a.json, &v, "accepted; exchanging keys".into()),
+            VerifyState::Emoji { emoji } => {
+                let line = emoji
+                    .iter()
+                    .map(|e| format!("{} {}", e.symbol, e.name))
+                    .collect::<Vec<_>>()
+                    .join("  ");
+                step(a.json, &v, format!("emoji: {line}"));
+                let f = v.flow.clone();
+                if a.yes || ask_match().await? {
+                    pending.push(s.worker.send(W::VerifyConfirm(f)));
+                } else {
+                    let _ = s.call(W::VerifyMismatch(f)).await;
+                    return Err("the emoji do not match: verification cancelled".into());
+                }
+            }
+            VerifyState::Confirmed => step(
+                a.json,
+                &v,
+                "confirmed; waiting for the other side".into(),
+            ),
+            VerifyState::Done { device } => {
+                step(
+                    a.json,
+                    &v,
+                    format!(
+                        "verified {}{}",
+                        v.flow.user,
+                        device
+                            .as_deref()
+                            .map(|d| format!(" (device {d})"))
+                            .unwrap_or_default()
+                    ),
+                );
+                break (v.self_verification, device.clone());
+            }
+            VerifyState::Cancelled { reason } => {
+                return Err(format!("verification cancelled: {reason}"));
+            }
+        }
+    };
+    if self_verification {
+        share_backup_key(&mut s, a.json, done_device).await?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// After verifying another device of ours: wait for the backup key if we
+/// lack it, or serve it to that device if we hold it.
+async fn share_backup_key(
+    s: &mut Session,
+    json: bool,
+    other: Option<String>,
+) -> Result<(), String> {
+    let Reply::RecoveryStatus(st) = s.call(W::RecoveryStatus).await? else {
+        return Err(unexpected());
+    };
+    let have = st.backup_key_present;
+    let until = Instant::now() + if have { SERVE_WAIT } else { GOSSIP_WAIT };
+    if !have && !json {
+        println!("waiting for the backup key from your other device…");
+    }
+    while let Ok(Some(u)) = tokio::time::timeout_at(until, s.updates.recv()).await {
+        let Update::Gossip(g) = u else { continue };
+        let v = serde_json::to_value(&g).unwrap_or_default();
+        match &g {
+            GossipEvent::Received { device } if !have => {
+                say(json, v, format!("received the backup key from device {device}"));
+                return Ok(());
+            }
+            GossipEvent::Served { device } if have => {
+                say(json, v, format!("sent the backup key to device {device}"));
+                if other.as_deref().is_none_or(|o| o == device) {
+                    return Ok(());
+                }
+            }
+            GossipEvent::Refused { device, reason, .. } => {
+                eprintln!("keepsake: did not send the backup key to {device}: {reason}")
+            }
+            GossipEvent::Ignored { reason } => {
+                eprintln!("keepsake: ignored a backup key: {reason}")
+            }
+            _ => {}
+        }
+    }
+    if !have {
+        eprintln!(
+            "keepsake: no backup key arrived; keep your other device online and run `keepsake sync` there, or use `keepsake recovery unlock`"
+        );
+    }
+    Ok(())
+}

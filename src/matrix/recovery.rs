@@ -1,0 +1,343 @@
+//! Secret storage (SSSS) and cross-signing: set up recovery on the first
+//! device, unlock it on a new one, replace the recovery key, and report the
+//! state. Only the SDK calls that leave a backup alone are used here
+//! (never `Recovery::enable*`, `recover_and_fix_backup` or `reset_identity`:
+//! they create or delete curve25519 backups).
+
+use matrix_sdk::Client;
+use matrix_sdk::encryption::secret_storage::{SecretStorageError, SecretStore};
+use matrix_sdk::ruma::api::client::uiaa;
+use matrix_sdk::ruma::events::secret::request::SecretName;
+use matrix_sdk_crypto::secret_storage::DecodeError;
+use serde::Serialize;
+use zeroize::Zeroizing;
+
+use crate::backup::local_key;
+use crate::crypto::{BackupKey, SecretKey, recovery_key};
+
+#[derive(Debug, thiserror::Error)]
+pub enum RecoveryError {
+    #[error("wrong recovery key or passphrase: it does not open this account's secret storage")]
+    WrongKey,
+    #[error("{0}")]
+    BadRecoveryKey(String),
+    #[error("this account has no secret storage; run `keepsake recovery setup` on a device first")]
+    NoSecretStorage,
+    #[error(
+        "secret storage on this account does not hold the cross-signing keys; verify this device by emoji with `keepsake verify` instead"
+    )]
+    MissingCrossSigning,
+    #[error(
+        "this account already has secret storage; run `keepsake recovery unlock` on this device, or `keepsake recovery reset` to replace the key"
+    )]
+    AlreadySetUp,
+    #[error(
+        "this account already has cross-signing keys made on another device; verify this device with `keepsake verify` or unlock it with `keepsake recovery unlock`"
+    )]
+    IdentityElsewhere,
+    #[error("wrong password: the server refused to authorise the cross-signing upload")]
+    WrongPassword,
+    #[error(
+        "this device does not hold the cross-signing keys; run `keepsake recovery unlock` (or verify it by emoji) first"
+    )]
+    NotUnlocked,
+    #[error("{0}")]
+    Other(String),
+}
+
+fn other(e: impl std::fmt::Display) -> RecoveryError {
+    RecoveryError::Other(e.to_string())
+}
+
+/// What a user (and the TUI) wants to know about recovery on this device.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RecoveryStatus {
+    /// The account has a cross-signing identity on the server.
+    pub cross_signing_on_account: bool,
+    /// This device holds all three private cross-signing keys.
+    pub cross_signing_complete: bool,
+    /// This device is signed by its owner's self-signing key.
+    pub device_verified: bool,
+    /// The account has a default secret-storage key.
+    pub secret_storage: bool,
+    /// This device holds the `m.megolm_backup.v1` secret.
+    pub backup_key_present: bool,
+}
+
+/// What unlocking achieved.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Unlocked {
+    pub device_verified: bool,
+    /// Secret storage held a backup key and this device now keeps it.
+    pub backup_key: bool,
+}
+
+/// Groups a recovery key in blocks of 4, as every client shows it.
+pub fn group_key(key: &str) -> Zeroizing<String> {
+    let compact: Zeroizing<String> = Zeroizing::new(key.split_whitespace().collect());
+    let mut out = Zeroizing::new(String::with_capacity(compact.len() * 5 / 4 + 1));
+    for (i, c) in compact.chars().enumerate() {
+        if i > 0 && i % 4 == 0 {
+            out.push(' ');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// Does the input look like a recovery key rather than a passphrase?
+/// (48 base58 characters once spaces are gone, starting with "Es".)
+fn looks_like_recovery_key(input: &str) -> bool {
+    let compact: String = input.split_whitespace().collect();
+    compact.len() == 48
+        && compact.starts_with("Es")
+        && compact
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() && !"0OIl".contains(c))
+}
+
+pub async fn status(
+    client: &Client,
+    crypto: &matrix_sdk::SqliteCryptoStore,
+) -> Result<RecoveryStatus, RecoveryError> {
+    let enc = client.encryption();
+    let me = client
+        .user_id()
+        .ok_or_else(|| other("not logged in"))?
+        .to_owned();
+    let on_account = enc
+        .request_user_identity(&me)
+        .await
+        .map_err(other)?
+        .is_some();
+    let complete = enc
+        .cross_signing_status()
+        .await
+        .is_some_and(|s| s.is_complete());
+    let device_verified = enc
+        .get_own_device()
+        .await
+        .map_err(other)?
+        .is_some_and(|d| d.is_cross_signed_by_owner());
+    let secret_storage = enc.secret_storage().is_enabled().await.map_err(other)?;
+    let backup_key_present = local_key::load(crypto).await.map_err(other)?.is_some();
+    Ok(RecoveryStatus {
+        cross_signing_on_account: on_account,
+        cross_signing_complete: complete,
+        device_verified,
+        secret_storage,
+        backup_key_present,
+    })
+}
+
+/// Bootstraps cross-signing (authorised with the account password), creates
+/// secret storage with a fresh key (also opened by `passphrase` if given),
+/// stores the cross-signing keys and any backup key we hold in it, and
+/// returns the recovery key. The caller shows it once; it is kept nowhere.
+pub async fn setup(
+    client: &Client,
+    crypto: &matrix_sdk::SqliteCryptoStore,
+    password: &str,
+    passphrase: Option<&str>,
+) -> Result<Zeroizing<String>, RecoveryError> {
+    let enc = client.encryption();
+    if enc.secret_storage().is_enabled().await.map_err(other)? {
+        return Err(RecoveryError::AlreadySetUp);
+    }
+    let me = client
+        .user_id()
+        .ok_or_else(|| other("not logged in"))?
+        .to_owned();
+    let have_keys = enc
+        .cross_signing_status()
+        .await
+        .is_some_and(|s| s.is_complete());
+    if !have_keys {
+        if enc.request_user_identity(&me).await.map_err(other)?.is_some() {
+            return Err(RecoveryError::IdentityElsewhere);
+        }
+        if let Err(e) = enc.bootstrap_cross_signing(None).await {
+            let Some(info) = e.as_uiaa_response() else {
+                return Err(other(format!("cannot set up cross-signing: {e}")));
+            };
+            let mut pw = uiaa::Password::new(me.clone().into(), password.to_owned());
+            pw.session = info.session.clone();
+            if let Err(e) = enc
+                .bootstrap_cross_signing(Some(uiaa::AuthData::Password(pw)))
+                .await
+            {
+                return Err(if e.as_uiaa_response().is_some() {
+                    RecoveryError::WrongPassword
+                } else {
+                    other(format!("cannot set up cross-signing: {e}"))
+                });
+            }
+        }
+    }
+    let store = create_store(client, passphrase).await?;
+    store_backup_key(&store, crypto).await?;
+    Ok(Zeroizing::new(store.secret_storage_key()))
+}
+
+async fn create_store(
+    client: &Client,
+    passphrase: Option<&str>,
+) -> Result<SecretStore, RecoveryError> {
+    let ss = client.encryption().secret_storage();
+    let create = ss.create_secret_store();
+    let create = match passphrase {
+        Some(p) => create.with_passphrase(p),
+        None => create,
+    };
+    create
+        .await
+        .map_err(|e| other(format!("cannot create secret storage: {e}")))
+}
+
+/// Re-stores the backup key we hold under the (new) secret-storage key: the
+/// SDK's own export only knows its curve25519 backup key.
+async fn store_backup_key(
+    store: &SecretStore,
+    crypto: &matrix_sdk::SqliteCryptoStore,
+) -> Result<(), RecoveryError> {
+    if let Some(key) = local_key::load(crypto).await.map_err(other)? {
+        let b64 = BackupKey::new(key).to_base64();
+        store
+            .put_secret(SecretName::RecoveryKey, &b64)
+            .await
+            .map_err(|e| other(format!("cannot store the backup key in secret storage: {e}")))?;
+    }
+    Ok(())
+}
+
+fn open_error(input: &str, e: SecretStorageError) -> RecoveryError {
+    match e {
+        SecretStorageError::MissingKeyInfo { .. } => RecoveryError::NoSecretStorage,
+        SecretStorageError::SecretStorageKey(d) => match d {
+            DecodeError::UnsupportedAlgorithm(a) => {
+                other(format!("secret storage uses an algorithm keepsake does not know: {a}"))
+            }
+            DecodeError::KdfIterationCount(n) => other(format!(
+                "secret storage asks for {n} passphrase iterations, more than keepsake allows"
+            )),
+            // A typo in something shaped like a recovery key deserves its own
+            // message; everything else is simply the wrong secret.
+            _ if looks_like_recovery_key(input) => match recovery_key::decode(input) {
+                Err(k) => RecoveryError::BadRecoveryKey(k.to_string()),
+                Ok(_) => RecoveryError::WrongKey,
+            },
+            _ => RecoveryError::WrongKey,
+        },
+        other_err => other(format!("cannot open secret storage: {other_err}")),
+    }
+}
+
+/// Opens secret storage with a recovery key or passphrase, imports the
+/// cross-signing keys (which signs this device) and keeps the backup key.
+pub async fn unlock(
+    client: &Client,
+    crypto: &matrix_sdk::SqliteCryptoStore,
+    input: &str,
+) -> Result<Unlocked, RecoveryError> {
+    let ss = client.encryption().secret_storage();
+    if !ss.is_enabled().await.map_err(other)? {
+        return Err(RecoveryError::NoSecretStorage);
+    }
+    let store = ss
+        .open_secret_store(input.trim())
+        .await
+        .map_err(|e| open_error(input, e))?;
+    let master = store
+        .get_secret(SecretName::CrossSigningMasterKey)
+        .await
+        .map_err(other)?;
+    if master.is_none() {
+        return Err(RecoveryError::MissingCrossSigning);
+    }
+    drop(master.map(Zeroizing::new));
+    match store.import_secrets().await {
+        // Expected with our symmetric key: the SDK tries it as its own
+        // curve25519 backup key, finds it does not match, and leaves it be,
+        // after the cross-signing keys were imported and the device signed.
+        Ok(()) | Err(SecretStorageError::InconsistentBackupDecryptionKey) => {}
+        Err(e) => return Err(other(format!("cannot import the cross-signing keys: {e}"))),
+    }
+    let backup = store
+        .get_secret(SecretName::RecoveryKey)
+        .await
+        .map_err(other)?
+        .map(Zeroizing::new);
+    let backup_key = match backup {
+        Some(b64) => {
+            let key = BackupKey::from_base64(&b64).map_err(|_| {
+                other("secret storage holds a backup key that is not 32 bytes of base64")
+            })?;
+            local_key::save(crypto, key.secret())
+                .await
+                .map_err(other)?;
+            true
+        }
+        None => false,
+    };
+    let device_verified = client
+        .encryption()
+        .get_own_device()
+        .await
+        .map_err(other)?
+        .is_some_and(|d| d.is_cross_signed_by_owner());
+    Ok(Unlocked {
+        device_verified,
+        backup_key,
+    })
+}
+
+/// Replaces the recovery key: new secret storage holding every secret this
+/// device has (cross-signing keys and the backup key).
+pub async fn reset(
+    client: &Client,
+    crypto: &matrix_sdk::SqliteCryptoStore,
+    passphrase: Option<&str>,
+) -> Result<Zeroizing<String>, RecoveryError> {
+    let complete = client
+        .encryption()
+        .cross_signing_status()
+        .await
+        .is_some_and(|s| s.is_complete());
+    if !complete {
+        return Err(RecoveryError::NotUnlocked);
+    }
+    let store = create_store(client, passphrase).await?;
+    store_backup_key(&store, crypto).await?;
+    Ok(Zeroizing::new(store.secret_storage_key()))
+}
+
+/// Keeps a backup key on this device (from gossip or a new backup).
+pub async fn keep_backup_key(
+    crypto: &matrix_sdk::SqliteCryptoStore,
+    key: &SecretKey,
+) -> Result<(), RecoveryError> {
+    local_key::save(crypto, key).await.map_err(other)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn groups_of_four() {
+        assert_eq!(
+            group_key("EsTc LW2K PGiF wKEA 3As5 g5c4 BXwk qeeJ ZJV8 Q9fu gUMN UE4d").as_str(),
+            "EsTc LW2K PGiF wKEA 3As5 g5c4 BXwk qeeJ ZJV8 Q9fu gUMN UE4d"
+        );
+        assert_eq!(group_key("abcdefghij").as_str(), "abcd efgh ij");
+    }
+
+    #[test]
+    fn tells_keys_from_passphrases() {
+        assert!(looks_like_recovery_key(
+            "EsTc LW2K PGiF wKEA 3As5 g5c4 BXwk qeeJ ZJV8 Q9fu gUMN UE4d"
+        ));
+        assert!(!looks_like_recovery_key("correct horse battery staple"));
+        assert!(!looks_like_recovery_key(""));
+    }
+}

@@ -118,6 +118,11 @@ pub enum Command {
         #[command(subcommand)]
         action: RecoveryAction,
     },
+    /// The symmetric key backup of your encrypted history.
+    Backup {
+        #[command(subcommand)]
+        action: BackupAction,
+    },
     /// A user's devices (default: yours) and whether each is verified.
     Devices {
         /// @user:server (default: yourself).
@@ -189,6 +194,18 @@ pub enum RecoveryAction {
     },
     /// Cross-signing, device verification, secret storage and backup key at a glance.
     Status {
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BackupAction {
+    /// Create the backup: a new key, kept in secret storage (asks for the recovery key or passphrase).
+    Create {
+        /// Read the recovery key or passphrase from standard input.
+        #[arg(long)]
+        stdin: bool,
         #[arg(long)]
         json: bool,
     },

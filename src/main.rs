@@ -152,7 +152,13 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
         }
         Some(Command::Recovery { action }) => {
             let secrets = open_secrets(&settings)?;
-            runtime()?.block_on(keepsake::headless::recovery::run(&settings, &secrets, action))
+            runtime()?.block_on(keepsake::headless::recovery::run(
+                &settings, &secrets, action,
+            ))
+        }
+        Some(Command::Backup { action }) => {
+            let secrets = open_secrets(&settings)?;
+            runtime()?.block_on(keepsake::headless::backup::run(&settings, &secrets, action))
         }
         Some(Command::Devices { user, json }) => {
             let secrets = open_secrets(&settings)?;

@@ -69,7 +69,9 @@ async fn worker_syncs_follows_a_timeline_and_sends() {
         other => panic!("create-room: {other:?}"),
     };
 
-    worker.send(Command::StartSync);
+    worker.send(Command::StartSync {
+        long_poll: Duration::from_secs(2),
+    });
     wait_for(&mut updates, "the room list", |u| {
         matches!(u, Update::Rooms(list) if list.iter().any(|r| r.room_id == room && r.encrypted))
     })

@@ -2,4 +2,6 @@
 //! `m.megolm_backup.v1` secret once it has it (from secret storage, from a
 //! verified device by gossip, or freshly made).
 
+pub mod create;
 pub mod local_key;
+pub mod server;

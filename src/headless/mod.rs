@@ -2,6 +2,7 @@
 //! commands and prints the replies (one line of text, or JSON with `--json`).
 //! The TUI drives the same worker; nothing here talks to matrix-sdk.
 
+pub mod backup;
 pub mod recovery;
 pub mod rooms;
 pub mod verify;

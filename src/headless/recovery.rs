@@ -7,7 +7,7 @@ use zeroize::Zeroizing;
 use super::{Session, out, print_json, stdin_secret, unexpected};
 use crate::cli::RecoveryAction;
 use crate::config::Settings;
-use crate::matrix::recovery::group_key;
+use crate::matrix::recovery::{RecoveryError, group_key};
 use crate::matrix::worker::{Command as W, Reply, Secret};
 use crate::prompt;
 use crate::secrets::SecretStore;
@@ -35,10 +35,13 @@ fn passphrase(ask: bool, from_stdin: bool) -> Result<Option<Secret>, String> {
 fn show_key(key: &Secret, has_passphrase: bool, json: bool) {
     let grouped = group_key(key.expose());
     if json {
-        let v = serde_json::json!({ "recovery_key": grouped.as_str(), "passphrase": has_passphrase });
+        let v =
+            serde_json::json!({ "recovery_key": grouped.as_str(), "passphrase": has_passphrase });
         println!("{v}");
     } else {
-        println!("Your recovery key (shown once, stored nowhere; write it down or keep it in a password manager):");
+        println!(
+            "Your recovery key (shown once, stored nowhere; write it down or keep it in a password manager):"
+        );
         println!();
         println!("    {}", grouped.as_str());
         println!();
@@ -63,20 +66,26 @@ pub async fn run(
             json,
         } => {
             let password = if password_stdin {
-                stdin_secret("password")?
+                Some(Secret(stdin_secret("password")?))
             } else {
-                prompt::secret("Account password: ", "password", "--password-stdin")?
+                None
             };
             let pass = passphrase(ask, passphrase_stdin)?;
             let has = pass.is_some();
             let mut s = Session::open(settings, secrets).await?;
-            let Reply::RecoveryKey(key) = s
-                .call(W::RecoverySetup {
-                    password: Secret(password),
-                    passphrase: pass,
-                })
-                .await?
-            else {
+            let setup = |password| W::RecoverySetup {
+                password,
+                passphrase: pass.clone(),
+            };
+            let reply = match s.call(setup(password)).await {
+                // Asked only when the server wants it (not for a first upload).
+                Err(e) if e == RecoveryError::PasswordNeeded.to_string() => {
+                    let pw = prompt::secret("Account password: ", "password", "--password-stdin")?;
+                    s.call(setup(Some(Secret(pw)))).await?
+                }
+                r => r?,
+            };
+            let Reply::RecoveryKey(key) = reply else {
                 return Err(unexpected());
             };
             show_key(&key, has, json);
@@ -96,19 +105,11 @@ pub async fn run(
             show_key(&key, has, json);
         }
         RecoveryAction::Unlock { stdin, json } => {
-            let input = if stdin {
-                stdin_secret("recovery key or passphrase")?
-            } else {
-                prompt::secret(
-                    "Recovery key or passphrase: ",
-                    "recovery key or passphrase",
-                    "--stdin",
-                )?
-            };
+            let input = super::backup::key_or_passphrase(stdin)?;
             let mut s = Session::open(settings, secrets).await?;
             let Reply::Unlocked(u) = s
                 .call(W::RecoveryUnlock {
-                    key_or_passphrase: Secret(input),
+                    key_or_passphrase: input,
                 })
                 .await?
             else {
@@ -127,7 +128,11 @@ pub async fn run(
                     "secret storage holds no backup key"
                 }
             );
-            out(json, serde_json::to_value(&u).map_err(|e| e.to_string())?, text);
+            out(
+                json,
+                serde_json::to_value(&u).map_err(|e| e.to_string())?,
+                text,
+            );
         }
         RecoveryAction::Status { json } => {
             let mut s = Session::open(settings, secrets).await?;

@@ -44,13 +44,14 @@ pub async fn run(
             unencrypted,
             json,
         } => {
-            let Reply::RoomId(id) = s.call(W::CreateRoom {
-                name,
-                invites,
-                alias,
-                encrypted: !unencrypted,
-            })
-            .await?
+            let Reply::RoomId(id) = s
+                .call(W::CreateRoom {
+                    name,
+                    invites,
+                    alias,
+                    encrypted: !unencrypted,
+                })
+                .await?
             else {
                 return Err(unexpected());
             };
@@ -119,7 +120,9 @@ pub async fn run(
                 println!("synced");
             } else {
                 eprintln!("keepsake: syncing; press Ctrl-C to stop");
-                s.worker.send(W::StartSync);
+                s.worker.send(W::StartSync {
+                    long_poll: std::time::Duration::from_secs(30),
+                });
                 let follow = async {
                     while let Some(u) = s.updates.recv().await {
                         if let Update::Sync(SyncState::Failing(e)) = u {
@@ -137,5 +140,3 @@ pub async fn run(
     }
     Ok(ExitCode::SUCCESS)
 }
-
-

@@ -46,7 +46,9 @@ fn step(json: bool, u: &VerifyUpdate, text: String) {
 /// Asks "do they match?" on the terminal (blocking read off the runtime).
 async fn ask_match() -> Result<bool, String> {
     if !std::io::stdin().is_terminal() {
-        return Err("no terminal to confirm the emoji on; pass --yes to confirm them unasked".into());
+        return Err(
+            "no terminal to confirm the emoji on; pass --yes to confirm them unasked".into(),
+        );
     }
     tokio::task::spawn_blocking(|| {
         eprint!("Do the emoji match the other screen? [y/n] ");
@@ -66,7 +68,9 @@ pub async fn run(
     a: VerifyArgs,
 ) -> Result<ExitCode, String> {
     let mut s = Session::open(settings, secrets).await?;
-    s.worker.send(W::StartSync);
+    s.worker.send(W::StartSync {
+        long_poll: Duration::from_secs(1),
+    });
     let deadline = Instant::now() + Duration::from_secs(a.timeout);
     let mut flow: Option<Flow> = None;
     if a.accept {
@@ -87,6 +91,9 @@ pub async fn run(
     }
     // Results of the commands we send along the way; a failure ends the run.
     let mut pending: Vec<OpId> = vec![];
+    // Rooms we were invited to by the user we wait for: an in-room request
+    // lives in a direct room, so accepting one from a named user joins it.
+    let mut joined: Vec<String> = vec![];
     let (self_verification, done_device) = loop {
         let u = tokio::time::timeout_at(deadline, s.updates.recv())
             .await
@@ -94,10 +101,23 @@ pub async fn run(
             .ok_or("the worker stopped")?;
         let v = match u {
             Update::Verification(v) => v,
-            Update::Finished {
-                op,
-                result: Err(e),
-            } if pending.contains(&op) => return Err(e),
+            Update::Rooms(list) if a.accept && flow.is_none() => {
+                let Some(want) = a.user.as_deref() else {
+                    continue;
+                };
+                for r in list {
+                    if r.membership == "invited"
+                        && r.is_dm
+                        && r.inviter.as_deref() == Some(want)
+                        && !joined.contains(&r.room_id)
+                    {
+                        joined.push(r.room_id.clone());
+                        pending.push(s.worker.send(W::Join { room: r.room_id }));
+                    }
+                }
+                continue;
+            }
+            Update::Finished { op, result: Err(e) } if pending.contains(&op) => return Err(e),
             _ => continue,
         };
         if flow.is_none() {
@@ -125,7 +145,10 @@ pub async fn run(
             VerifyState::Requested => step(
                 a.json,
                 &v,
-                format!("request sent to {}; waiting for them to accept", v.flow.user),
+                format!(
+                    "request sent to {}; waiting for them to accept",
+                    v.flow.user
+                ),
             ),
             VerifyState::Ready => step(a.json, &v, "accepted; exchanging keys".into()),
             VerifyState::Emoji { emoji } => {
@@ -143,11 +166,9 @@ pub async fn run(
                     return Err("the emoji do not match: verification cancelled".into());
                 }
             }
-            VerifyState::Confirmed => step(
-                a.json,
-                &v,
-                "confirmed; waiting for the other side".into(),
-            ),
+            VerifyState::Confirmed => {
+                step(a.json, &v, "confirmed; waiting for the other side".into())
+            }
             VerifyState::Done { device } => {
                 step(
                     a.json,
@@ -171,51 +192,86 @@ pub async fn run(
     if self_verification {
         share_backup_key(&mut s, a.json, done_device).await?;
     }
+    // What the verification queued (signatures, secrets for the other
+    // device) goes out with one last sync before we exit.
+    s.call(W::StopSync).await?;
+    s.call(W::SyncOnce).await?;
     Ok(ExitCode::SUCCESS)
 }
 
-/// After verifying another device of ours: wait for the backup key if we
-/// lack it, or serve it to that device if we hold it.
+/// After verifying another device of ours: a device that lacks the backup
+/// key or the cross-signing keys waits for them to arrive by gossip; a device
+/// that holds the backup key waits to send it.
 async fn share_backup_key(
     s: &mut Session,
     json: bool,
     other: Option<String>,
 ) -> Result<(), String> {
-    let Reply::RecoveryStatus(st) = s.call(W::RecoveryStatus).await? else {
-        return Err(unexpected());
+    let status = async |s: &mut Session| match s.call(W::RecoveryStatus).await? {
+        Reply::RecoveryStatus(st) => Ok(st),
+        _ => Err(unexpected()),
     };
-    let have = st.backup_key_present;
-    let until = Instant::now() + if have { SERVE_WAIT } else { GOSSIP_WAIT };
-    if !have && !json {
-        println!("waiting for the backup key from your other device…");
+    let st = status(s).await?;
+    let serving = st.backup_key_present && st.cross_signing_complete;
+    let until = Instant::now() + if serving { SERVE_WAIT } else { GOSSIP_WAIT };
+    if !serving && !json {
+        println!("waiting for the keys from your other device…");
     }
-    while let Ok(Some(u)) = tokio::time::timeout_at(until, s.updates.recv()).await {
-        let Update::Gossip(g) = u else { continue };
-        let v = serde_json::to_value(&g).unwrap_or_default();
-        match &g {
-            GossipEvent::Received { device } if !have => {
-                say(json, v, format!("received the backup key from device {device}"));
-                return Ok(());
-            }
-            GossipEvent::Served { device } if have => {
-                say(json, v, format!("sent the backup key to device {device}"));
-                if other.as_deref().is_none_or(|o| o == device) {
-                    return Ok(());
+    let mut received = false;
+    loop {
+        let u = match tokio::time::timeout_at(until, s.updates.recv()).await {
+            Ok(Some(u)) => u,
+            Ok(None) => return Err("the worker stopped".into()),
+            Err(_) => break,
+        };
+        match u {
+            Update::Gossip(g) => {
+                let v = serde_json::to_value(&g).unwrap_or_default();
+                match &g {
+                    GossipEvent::Received { device } => {
+                        received = true;
+                        say(
+                            json,
+                            v,
+                            format!("received the backup key from device {device}"),
+                        );
+                    }
+                    GossipEvent::Served { device } => {
+                        say(json, v, format!("sent the backup key to device {device}"));
+                        if serving && other.as_deref().is_none_or(|o| o == device) {
+                            return Ok(());
+                        }
+                    }
+                    GossipEvent::Refused { device, reason, .. } => {
+                        eprintln!("keepsake: did not send the backup key to {device}: {reason}")
+                    }
+                    GossipEvent::Ignored { reason } => {
+                        eprintln!("keepsake: ignored a backup key: {reason}")
+                    }
                 }
             }
-            GossipEvent::Refused { device, reason, .. } => {
-                eprintln!("keepsake: did not send the backup key to {device}: {reason}")
+            Update::Sync(_) => {}
+            _ => continue,
+        }
+        if !serving {
+            let st = status(s).await?;
+            if st.backup_key_present && st.cross_signing_complete {
+                return Ok(());
             }
-            GossipEvent::Ignored { reason } => {
-                eprintln!("keepsake: ignored a backup key: {reason}")
-            }
-            _ => {}
         }
     }
-    if !have {
-        eprintln!(
-            "keepsake: no backup key arrived; keep your other device online and run `keepsake sync` there, or use `keepsake recovery unlock`"
-        );
+    if !serving {
+        let st = status(s).await?;
+        if !st.cross_signing_complete {
+            eprintln!(
+                "keepsake: the cross-signing keys did not arrive; keep your other device online, or use `keepsake recovery unlock`"
+            );
+        }
+        if !st.backup_key_present && !received {
+            eprintln!(
+                "keepsake: no backup key arrived; keep your other device online and run `keepsake sync` there, or use `keepsake recovery unlock`"
+            );
+        }
     }
     Ok(())
 }

@@ -20,7 +20,8 @@ pub struct DeviceInfo {
 pub async fn list(client: &Client, user: Option<&str>) -> Result<Vec<DeviceInfo>, String> {
     let me = client.user_id().ok_or("not logged in")?.to_owned();
     let user: OwnedUserId = match user {
-        Some(u) => OwnedUserId::try_from(u).map_err(|_| format!("`{u}` is not a user id (@user:server)"))?,
+        Some(u) => OwnedUserId::try_from(u)
+            .map_err(|_| format!("`{u}` is not a user id (@user:server)"))?,
         None => me.clone(),
     };
     let enc = client.encryption();

@@ -7,11 +7,12 @@
 //!   key; a request from anyone else is refused (and reported).
 //! - Receiving: after a self-verification the SDK itself requests the
 //!   secret; the `m.secret.send` that answers it reaches our handler with
-//!   `secret_name` filled in by the SDK (it only does so for its own
-//!   outgoing requests). We keep it only if it came Olm-encrypted from one of
+//!   the secret's `name` filled in by the SDK (it only does so when the
+//!   answer matches one of its own outgoing requests). We keep it only if it came Olm-encrypted from one of
 //!   our own verified devices, and never replace a key we already hold.
 
 use matrix_sdk::Client;
+use matrix_sdk::SqliteCryptoStore;
 use matrix_sdk::deserialized_responses::EncryptionInfo;
 use matrix_sdk::ruma::events::AnyToDeviceEventContent;
 use matrix_sdk::ruma::events::secret::request::{
@@ -19,7 +20,6 @@ use matrix_sdk::ruma::events::secret::request::{
 };
 use matrix_sdk::ruma::events::secret::send::ToDeviceSecretSendEvent;
 use matrix_sdk::ruma::serde::Raw;
-use matrix_sdk::SqliteCryptoStore;
 use matrix_sdk_base::crypto::CollectStrategy;
 use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
@@ -52,11 +52,7 @@ fn report(updates: &mpsc::UnboundedSender<Update>, e: GossipEvent) {
 }
 
 /// Registers both handlers on the client.
-pub fn install(
-    client: &Client,
-    crypto: SqliteCryptoStore,
-    updates: mpsc::UnboundedSender<Update>,
-) {
+pub fn install(client: &Client, crypto: SqliteCryptoStore, updates: mpsc::UnboundedSender<Update>) {
     let (c2, u2) = (crypto.clone(), updates.clone());
     client.add_event_handler(move |ev: ToDeviceSecretRequestEvent, client: Client| {
         let (crypto, updates) = (crypto.clone(), updates.clone());
@@ -145,7 +141,8 @@ struct SecretSend {
 #[derive(Deserialize)]
 struct SecretSendContent {
     secret: Zeroizing<String>,
-    #[serde(default)]
+    /// matrix-sdk-crypto serialises its `secret_name` as `name`.
+    #[serde(default, rename = "name")]
     secret_name: Option<String>,
 }
 

@@ -7,8 +7,8 @@
 pub mod account;
 pub mod devices;
 pub mod gossip;
-pub mod recovery;
 pub mod history;
+pub mod recovery;
 pub mod rooms;
 pub mod verify;
 pub mod worker;

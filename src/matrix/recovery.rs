@@ -37,6 +37,8 @@ pub enum RecoveryError {
     IdentityElsewhere,
     #[error("wrong password: the server refused to authorise the cross-signing upload")]
     WrongPassword,
+    #[error("the server wants the account password to upload the cross-signing keys")]
+    PasswordNeeded,
     #[error(
         "this device does not hold the cross-signing keys; run `keepsake recovery unlock` (or verify it by emoji) first"
     )]
@@ -130,14 +132,15 @@ pub async fn status(
     })
 }
 
-/// Bootstraps cross-signing (authorised with the account password), creates
+/// Bootstraps cross-signing (authorised with the account password when the
+/// server asks for it: Synapse does not for a first upload), creates
 /// secret storage with a fresh key (also opened by `passphrase` if given),
 /// stores the cross-signing keys and any backup key we hold in it, and
 /// returns the recovery key. The caller shows it once; it is kept nowhere.
 pub async fn setup(
     client: &Client,
     crypto: &matrix_sdk::SqliteCryptoStore,
-    password: &str,
+    password: Option<&str>,
     passphrase: Option<&str>,
 ) -> Result<Zeroizing<String>, RecoveryError> {
     let enc = client.encryption();
@@ -153,12 +156,20 @@ pub async fn setup(
         .await
         .is_some_and(|s| s.is_complete());
     if !have_keys {
-        if enc.request_user_identity(&me).await.map_err(other)?.is_some() {
+        if enc
+            .request_user_identity(&me)
+            .await
+            .map_err(other)?
+            .is_some()
+        {
             return Err(RecoveryError::IdentityElsewhere);
         }
         if let Err(e) = enc.bootstrap_cross_signing(None).await {
             let Some(info) = e.as_uiaa_response() else {
                 return Err(other(format!("cannot set up cross-signing: {e}")));
+            };
+            let Some(password) = password else {
+                return Err(RecoveryError::PasswordNeeded);
             };
             let mut pw = uiaa::Password::new(me.clone().into(), password.to_owned());
             pw.session = info.session.clone();
@@ -205,7 +216,11 @@ async fn store_backup_key(
         store
             .put_secret(SecretName::RecoveryKey, &b64)
             .await
-            .map_err(|e| other(format!("cannot store the backup key in secret storage: {e}")))?;
+            .map_err(|e| {
+                other(format!(
+                    "cannot store the backup key in secret storage: {e}"
+                ))
+            })?;
     }
     Ok(())
 }
@@ -214,9 +229,9 @@ fn open_error(input: &str, e: SecretStorageError) -> RecoveryError {
     match e {
         SecretStorageError::MissingKeyInfo { .. } => RecoveryError::NoSecretStorage,
         SecretStorageError::SecretStorageKey(d) => match d {
-            DecodeError::UnsupportedAlgorithm(a) => {
-                other(format!("secret storage uses an algorithm keepsake does not know: {a}"))
-            }
+            DecodeError::UnsupportedAlgorithm(a) => other(format!(
+                "secret storage uses an algorithm keepsake does not know: {a}"
+            )),
             DecodeError::KdfIterationCount(n) => other(format!(
                 "secret storage asks for {n} passphrase iterations, more than keepsake allows"
             )),
@@ -232,6 +247,17 @@ fn open_error(input: &str, e: SecretStorageError) -> RecoveryError {
     }
 }
 
+/// Opens secret storage with a recovery key or passphrase.
+pub async fn open_store(client: &Client, input: &str) -> Result<SecretStore, RecoveryError> {
+    let ss = client.encryption().secret_storage();
+    if !ss.is_enabled().await.map_err(other)? {
+        return Err(RecoveryError::NoSecretStorage);
+    }
+    ss.open_secret_store(input.trim())
+        .await
+        .map_err(|e| open_error(input, e))
+}
+
 /// Opens secret storage with a recovery key or passphrase, imports the
 /// cross-signing keys (which signs this device) and keeps the backup key.
 pub async fn unlock(
@@ -239,14 +265,7 @@ pub async fn unlock(
     crypto: &matrix_sdk::SqliteCryptoStore,
     input: &str,
 ) -> Result<Unlocked, RecoveryError> {
-    let ss = client.encryption().secret_storage();
-    if !ss.is_enabled().await.map_err(other)? {
-        return Err(RecoveryError::NoSecretStorage);
-    }
-    let store = ss
-        .open_secret_store(input.trim())
-        .await
-        .map_err(|e| open_error(input, e))?;
+    let store = open_store(client, input).await?;
     let master = store
         .get_secret(SecretName::CrossSigningMasterKey)
         .await
@@ -272,9 +291,7 @@ pub async fn unlock(
             let key = BackupKey::from_base64(&b64).map_err(|_| {
                 other("secret storage holds a backup key that is not 32 bytes of base64")
             })?;
-            local_key::save(crypto, key.secret())
-                .await
-                .map_err(other)?;
+            local_key::save(crypto, key.secret()).await.map_err(other)?;
             true
         }
         None => false,

@@ -23,6 +23,8 @@ pub struct RoomSummary {
     pub encrypted: bool,
     pub unread: u64,
     pub is_dm: bool,
+    /// Who invited us (invitations only).
+    pub inviter: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -80,6 +82,14 @@ async fn summary(room: &Room) -> RoomSummary {
         encrypted: room.encryption_state().is_encrypted(),
         unread: room.num_unread_messages(),
         is_dm: room.is_direct().await.unwrap_or(false),
+        inviter: match room.state() {
+            RoomState::Invited => room
+                .invite_details()
+                .await
+                .ok()
+                .map(|i| i.inviter_id.to_string()),
+            _ => None,
+        },
     }
 }
 

@@ -30,23 +30,32 @@ pub struct EmojiItem {
 #[serde(tag = "state", rename_all = "snake_case")]
 pub enum VerifyState {
     /// Someone asks us to verify; accept or cancel it.
-    Incoming { from_device: Option<String> },
+    Incoming {
+        from_device: Option<String>,
+    },
     /// We asked; waiting for the other side.
     Requested,
     /// Both sides agreed; the emoji exchange is starting.
     Ready,
     /// Compare these with the other screen, then confirm or report a mismatch.
-    Emoji { emoji: Vec<EmojiItem> },
+    Emoji {
+        emoji: Vec<EmojiItem>,
+    },
     /// We confirmed; waiting for the other side to confirm.
     Confirmed,
-    Done { device: Option<String> },
-    Cancelled { reason: String },
+    Done {
+        device: Option<String>,
+    },
+    Cancelled {
+        reason: String,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct VerifyUpdate {
     pub flow: Flow,
     pub self_verification: bool,
+    #[serde(flatten)]
     pub state: VerifyState,
 }
 
@@ -221,6 +230,7 @@ async fn follow_sas(
     let device = sas.other_device().device_id().to_string();
     let mut changes = sas.changes();
     let mut state = sas.state();
+    let mut confirmed = false;
     loop {
         match state {
             SasState::KeysExchanged {
@@ -248,7 +258,9 @@ async fn follow_sas(
                 );
                 return;
             }
-            SasState::Confirmed => {
+            // The SDK reports this once per side's message; say it once.
+            SasState::Confirmed if !confirmed => {
+                confirmed = true;
                 send(&updates, &flow, own, VerifyState::Confirmed);
             }
             SasState::Done { .. } => {
@@ -321,7 +333,10 @@ pub async fn mismatch(client: &Client, flow: &Flow) -> Result<(), String> {
 
 pub async fn cancel(client: &Client, flow: &Flow) -> Result<(), String> {
     if let Ok(sas) = find_sas(client, flow).await {
-        return sas.cancel().await.map_err(|e| format!("cannot cancel: {e}"));
+        return sas
+            .cancel()
+            .await
+            .map_err(|e| format!("cannot cancel: {e}"));
     }
     find_request(client, flow)
         .await?

@@ -31,6 +31,7 @@ use super::history::{self, HistoryItem};
 use super::recovery::{self, RecoveryStatus, Unlocked};
 use super::rooms::{self, RoomSummary};
 use super::verify::{self, Flow, VerifyUpdate};
+use crate::backup::create::{self as backup_create, Created};
 
 /// A secret travelling in a command or reply (password, recovery key,
 /// passphrase): zeroized on drop and never shown by `Debug`.
@@ -61,8 +62,14 @@ pub enum Command {
     /// One sync that returns at once.
     SyncOnce,
     /// Keep syncing in the background until `StopSync` (or the worker ends);
-    /// room lists and sync state arrive as updates.
-    StartSync,
+    /// room lists and sync state arrive as updates. `long_poll` is how long
+    /// the server may hold each request open (30 s is usual; short polls
+    /// make `StopSync` prompt).
+    StartSync {
+        long_poll: Duration,
+    },
+    /// Stops the background sync after the response in hand is fully
+    /// processed (never in the middle of one), then answers.
     StopSync,
     Rooms,
     WhoAmI,
@@ -106,7 +113,8 @@ pub enum Command {
     RecoveryStatus,
     /// Cross-signing and secret storage for the first time.
     RecoverySetup {
-        password: Secret,
+        /// Only needed when the server asks for it.
+        password: Option<Secret>,
         passphrase: Option<Secret>,
     },
     /// Open secret storage with a recovery key or passphrase.
@@ -123,6 +131,12 @@ pub enum Command {
     VerifyRequest {
         user: Option<String>,
         device: Option<String>,
+    },
+    /// A new symmetric backup; secret storage is opened with the input to
+    /// keep its key there.
+    BackupCreate {
+        key_or_passphrase: Secret,
+        algorithm: String,
     },
     VerifyAccept(Flow),
     VerifyConfirm(Flow),
@@ -147,6 +161,7 @@ pub enum Reply {
     RecoveryStatus(RecoveryStatus),
     Devices(Vec<DeviceInfo>),
     Flow(Flow),
+    BackupCreated(Created),
 }
 
 /// The background sync's state, for a status line.
@@ -234,7 +249,7 @@ struct State {
     client: Client,
     crypto: SqliteCryptoStore,
     updates: mpsc::UnboundedSender<Update>,
-    sync: Option<JoinHandle<()>>,
+    sync: Option<(JoinHandle<()>, tokio::sync::watch::Sender<bool>)>,
     timelines: HashMap<String, (Arc<Timeline>, JoinHandle<()>)>,
 }
 
@@ -254,7 +269,7 @@ async fn run(
     while let Some((op, cmd)) = commands.recv().await {
         dispatch(&mut st, op, cmd).await;
     }
-    if let Some(h) = st.sync.take() {
+    if let Some((h, _)) = st.sync.take() {
         h.abort();
     }
     for (_, (_, h)) in st.timelines.drain() {
@@ -277,8 +292,9 @@ fn install_handlers(account: &Account, updates: &mpsc::UnboundedSender<Update>) 
         },
     );
     let u = updates.clone();
-    account.client.add_event_handler(
-        move |ev: OriginalSyncRoomMessageEvent, client: Client| {
+    account
+        .client
+        .add_event_handler(move |ev: OriginalSyncRoomMessageEvent, client: Client| {
             let u = u.clone();
             async move {
                 if let MessageType::VerificationRequest(_) = &ev.content.msgtype {
@@ -286,9 +302,12 @@ fn install_handlers(account: &Account, updates: &mpsc::UnboundedSender<Update>) 
                     follow_incoming(&client, &ev.sender, &flow, u).await;
                 }
             }
-        },
+        });
+    gossip::install(
+        &account.client,
+        account.crypto_store.clone(),
+        updates.clone(),
     );
-    gossip::install(&account.client, account.crypto_store.clone(), updates.clone());
 }
 
 async fn follow_incoming(
@@ -331,18 +350,25 @@ async fn dispatch(st: &mut State, op: OpId, cmd: Command) {
             rooms::sync_once(&c).await.map_err(e)?;
             Ok(Reply::Done)
         }),
-        Command::StartSync => {
-            if st.sync.as_ref().is_none_or(|h| h.is_finished()) {
-                st.sync = Some(tokio::spawn(sync_loop(c, st.updates.clone())));
+        Command::StartSync { long_poll } => {
+            if st.sync.as_ref().is_none_or(|(h, _)| h.is_finished()) {
+                let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+                let h = tokio::spawn(sync_loop(c, st.updates.clone(), long_poll, stop_rx));
+                st.sync = Some((h, stop_tx));
             }
             finish(&st.updates, op, Ok(Reply::Done));
         }
         Command::StopSync => {
-            if let Some(h) = st.sync.take() {
-                h.abort();
-                let _ = st.updates.send(Update::Sync(SyncState::Stopped));
-            }
-            finish(&st.updates, op, Ok(Reply::Done));
+            let sync = st.sync.take();
+            let updates = st.updates.clone();
+            tokio::spawn(async move {
+                if let Some((h, stop)) = sync {
+                    let _ = stop.send(true);
+                    let _ = h.await;
+                    let _ = updates.send(Update::Sync(SyncState::Stopped));
+                }
+                finish(&updates, op, Ok(Reply::Done));
+            });
         }
         Command::Rooms => job(st, op, async move {
             Ok(Reply::Rooms(rooms::summaries(&c).await))
@@ -428,7 +454,8 @@ async fn dispatch(st: &mut State, op: OpId, cmd: Command) {
             let crypto = st.crypto.clone();
             job(st, op, async move {
                 let p = passphrase.as_ref().map(Secret::expose);
-                recovery::setup(&c, &crypto, password.expose(), p)
+                let pw = password.as_ref().map(Secret::expose);
+                recovery::setup(&c, &crypto, pw, p)
                     .await
                     .map(|k| Reply::RecoveryKey(Secret(k)))
                     .map_err(|e| e.to_string())
@@ -463,6 +490,20 @@ async fn dispatch(st: &mut State, op: OpId, cmd: Command) {
                 let flow = verify::flow_of(&req);
                 tokio::spawn(verify::follow(req, updates));
                 Ok(Reply::Flow(flow))
+            })
+        }
+        Command::BackupCreate {
+            key_or_passphrase,
+            algorithm,
+        } => {
+            let crypto = st.crypto.clone();
+            job(st, op, async move {
+                let store = recovery::open_store(&c, key_or_passphrase.expose())
+                    .await
+                    .map_err(|e| e.to_string())?;
+                backup_create::create(&c, &crypto, &store, &algorithm)
+                    .await
+                    .map(Reply::BackupCreated)
             })
         }
         Command::VerifyAccept(flow) => job(st, op, async move {
@@ -516,14 +557,21 @@ async fn open_timeline(st: &mut State, room: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// Long-polls the server until aborted. A failed sync is reported and retried
-/// after a pause that grows to a minute; it never ends the loop.
-async fn sync_loop(client: Client, updates: mpsc::UnboundedSender<Update>) {
+/// Long-polls the server until told to stop, which it checks between
+/// requests: a response is always processed to the end (aborting in the
+/// middle could drop what it queued, such as signature uploads). A failed
+/// sync is reported and retried after a pause that grows to a minute.
+async fn sync_loop(
+    client: Client,
+    updates: mpsc::UnboundedSender<Update>,
+    long_poll: Duration,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) {
     let _ = updates.send(Update::Sync(SyncState::Running));
     let mut pause = Duration::from_secs(1);
     let mut last_rooms: Option<Vec<RoomSummary>> = None;
-    loop {
-        let settings = SyncSettings::default().timeout(Duration::from_secs(30));
+    while !*stop.borrow() {
+        let settings = SyncSettings::default().timeout(long_poll);
         match client.sync_once(settings).await {
             Ok(_) => {
                 pause = Duration::from_secs(1);
@@ -544,7 +592,10 @@ async fn sync_loop(client: Client, updates: mpsc::UnboundedSender<Update>) {
                 {
                     return;
                 }
-                tokio::time::sleep(pause).await;
+                tokio::select! {
+                    _ = tokio::time::sleep(pause) => {}
+                    _ = stop.changed() => {}
+                }
                 pause = (pause * 2).min(Duration::from_secs(60));
             }
         }

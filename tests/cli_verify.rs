@@ -1,0 +1,136 @@
+//! Emoji verification driven on both sides through the real binary against
+//! the real Synapse: alice's new device verifies itself with her first one
+//! (to-device) and then holds the cross-signing keys and, by gossip, the
+//! backup key; alice verifies bob (in a direct room).
+
+mod common;
+
+use std::path::PathBuf;
+use std::thread::JoinHandle;
+
+use serde_json::Value;
+
+fn ok_json(data: &std::path::Path, profile: &str, args: &[&str], stdin: &str) -> Value {
+    let r = common::keepsake(data, Some(profile), args, stdin);
+    assert_eq!(r.code, 0, "{profile} {args:?}: {}", r.stderr);
+    serde_json::from_str(r.stdout.trim())
+        .unwrap_or_else(|e| panic!("{profile} {args:?}: not JSON ({e}): {}", r.stdout))
+}
+
+/// Runs `keepsake verify ARGS --yes --json` in the background.
+fn verify(data: &std::path::Path, profile: &str, args: &[&str]) -> JoinHandle<common::Run> {
+    let (data, profile): (PathBuf, String) = (data.to_owned(), profile.to_owned());
+    let mut full = vec!["verify".to_owned()];
+    full.extend(args.iter().map(|s| s.to_string()));
+    full.extend(["--yes", "--json", "--timeout", "120"].map(String::from));
+    std::thread::spawn(move || {
+        let args: Vec<&str> = full.iter().map(String::as_str).collect();
+        common::keepsake(&data, Some(&profile), &args, "")
+    })
+}
+
+/// The JSON lines a verify run printed, after checking it succeeded.
+fn steps(name: &str, h: JoinHandle<common::Run>) -> Vec<Value> {
+    let r = h.join().unwrap();
+    assert_eq!(
+        r.code, 0,
+        "{name} failed: {}\nstdout: {}",
+        r.stderr, r.stdout
+    );
+    r.stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{name}: {e}: {l}")))
+        .collect()
+}
+
+fn emoji(name: &str, steps: &[Value]) -> Value {
+    let e = steps
+        .iter()
+        .find(|s| s["state"] == "emoji")
+        .unwrap_or_else(|| panic!("{name} saw no emoji: {steps:?}"))["emoji"]
+        .clone();
+    assert_eq!(e.as_array().map(Vec::len), Some(7), "{name}: {e}");
+    e
+}
+
+fn has(steps: &[Value], key: &str, value: &str) -> bool {
+    steps.iter().any(|s| s[key] == value)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn new_device_verifies_itself_and_receives_the_backup_key() {
+    let hs = common::homeserver();
+    let alice = hs.register("alice").await;
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path();
+    common::login(data, "a1", &hs, &alice);
+    let setup = ok_json(data, "a1", &["recovery", "setup", "--json"], "");
+    let key = setup["recovery_key"].as_str().unwrap().to_owned();
+    let created = ok_json(
+        data,
+        "a1",
+        &["backup", "create", "--stdin", "--json"],
+        &format!("{key}\n"),
+    );
+    assert!(created["version"].is_string(), "{created}");
+
+    common::login(data, "a2", &hs, &alice);
+    let st = ok_json(data, "a2", &["recovery", "status", "--json"], "");
+    assert_eq!(st["backup_key_present"], false, "{st}");
+    assert_eq!(st["cross_signing_complete"], false, "{st}");
+
+    let old = verify(data, "a1", &["--accept"]);
+    let new = verify(data, "a2", &[]);
+    let (old, new) = (steps("a1", old), steps("a2", new));
+    assert_eq!(
+        emoji("a1", &old),
+        emoji("a2", &new),
+        "both sides must show the same emoji"
+    );
+    assert!(has(&old, "state", "done") && has(&new, "state", "done"));
+    assert!(
+        has(&old, "event", "served"),
+        "a1 did not send the key: {old:?}"
+    );
+    assert!(
+        has(&new, "event", "received"),
+        "a2 did not get the key: {new:?}"
+    );
+
+    let st = ok_json(data, "a2", &["recovery", "status", "--json"], "");
+    assert_eq!(st["backup_key_present"], true, "{st}");
+    assert_eq!(st["cross_signing_complete"], true, "{st}");
+    assert_eq!(st["device_verified"], true, "{st}");
+    let a2 = ok_json(data, "a2", &["whoami", "--json"], "")["device_id"].clone();
+    let devices = ok_json(data, "a1", &["devices", "--json"], "");
+    let seen = devices
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["device_id"] == a2)
+        .unwrap_or_else(|| panic!("{devices}"));
+    assert_eq!(seen["verified"], true, "{devices}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn alice_verifies_bob_in_a_direct_room() {
+    let hs = common::homeserver();
+    let (alice, bob) = (hs.register("alice").await, hs.register("bob").await);
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path();
+    for (p, u) in [("alice", &alice), ("bob", &bob)] {
+        common::login(data, p, &hs, u);
+        ok_json(data, p, &["recovery", "setup", "--json"], "");
+    }
+    let before = ok_json(data, "alice", &["devices", &bob.user_id, "--json"], "");
+    assert_eq!(before[0]["verified"], false, "{before}");
+
+    let b = verify(data, "bob", &["--accept", &alice.user_id]);
+    let a = verify(data, "alice", &[&bob.user_id]);
+    let (a, b) = (steps("alice", a), steps("bob", b));
+    assert_eq!(emoji("alice", &a), emoji("bob", &b));
+    assert!(has(&a, "state", "done") && has(&b, "state", "done"));
+
+    let after = ok_json(data, "alice", &["devices", &bob.user_id, "--json"], "");
+    assert_eq!(after[0]["verified"], true, "{after}");
+}

@@ -209,4 +209,43 @@ pub enum BackupAction {
         #[arg(long)]
         json: bool,
     },
+    /// Version, key, local / backed up / pending / server counts, last upload and error.
+    Status {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Upload every pending session now.
+    Upload {
+        /// Return only when nothing is pending (or uploading cannot go on).
+        #[arg(long)]
+        wait: bool,
+        /// With --wait, give up after this many seconds.
+        #[arg(long, default_value_t = 600, value_name = "SECONDS")]
+        timeout: u64,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Adopt the server's current backup version if this device's key is its key.
+    UseCurrent {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Replace the backup: a new key and version, and everything uploaded again.
+    Reset {
+        /// Read the recovery key or passphrase from standard input.
+        #[arg(long)]
+        stdin: bool,
+        /// Do not ask for confirmation.
+        #[arg(long)]
+        yes: bool,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Delete backup VERSION from the server, with every key in it.
+    Delete {
+        version: String,
+        /// Do not ask for confirmation.
+        #[arg(long)]
+        yes: bool,
+    },
 }

@@ -1,7 +1,18 @@
-//! The symmetric backup backend. So far: where this device keeps the
-//! `m.megolm_backup.v1` secret once it has it (from secret storage, from a
-//! verified device by gossip, or freshly made).
+//! The symmetric backup backend (MSC3270, `m.megolm_backup.v1.aes-hmac-sha2`).
+//!
+//! - `server`: the key-backup HTTP API; `version`: may we upload to the
+//!   server's current version with our key?
+//! - `local_key`, `state`: this device's copy of the key and what it knows
+//!   about its backup, both in the crypto store.
+//! - `encode`: one session as the backup stores it.
+//! - `upload`: the task that backs up every session as soon as it exists.
+//! - `manage`: create, reset, use-current, delete; `status`.
 
-pub mod create;
+pub mod encode;
 pub mod local_key;
+pub mod manage;
 pub mod server;
+pub mod state;
+pub mod status;
+pub mod upload;
+pub mod version;

@@ -63,3 +63,93 @@ pub async fn create(
         .map_err(http)?;
     Ok(r.version)
 }
+
+/// How an upload failed, as far as what to do next is concerned.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UploadError {
+    /// 429: wait this long (the server's `retry_after_ms`, if it gave one).
+    RateLimited(Option<std::time::Duration>),
+    /// `M_WRONG_ROOM_KEYS_VERSION` or the version is gone: never retry.
+    VersionGone,
+    /// 5xx, connection refused or reset, timeouts: retry with backoff.
+    Transient(String),
+}
+
+impl std::fmt::Display for UploadError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            UploadError::RateLimited(Some(d)) => {
+                write!(
+                    f,
+                    "rate limited by the server (retry after {} ms)",
+                    d.as_millis()
+                )
+            }
+            UploadError::RateLimited(None) => f.write_str("rate limited by the server"),
+            UploadError::VersionGone => {
+                f.write_str("the backup version was replaced or deleted on the server")
+            }
+            UploadError::Transient(e) => f.write_str(e),
+        }
+    }
+}
+
+fn classify(e: &matrix_sdk::HttpError) -> UploadError {
+    use matrix_sdk::ruma::api::error::RetryAfter;
+    match e.client_api_error_kind() {
+        Some(ErrorKind::LimitExceeded(d)) => {
+            let wait = match d.retry_after {
+                Some(RetryAfter::Delay(d)) => Some(d),
+                Some(RetryAfter::DateTime(t)) => {
+                    t.duration_since(std::time::SystemTime::now()).ok()
+                }
+                None => None,
+            };
+            UploadError::RateLimited(wait)
+        }
+        Some(ErrorKind::WrongRoomKeysVersion(_)) | Some(ErrorKind::NotFound) => {
+            UploadError::VersionGone
+        }
+        _ => match e.as_client_api_error() {
+            Some(api) if api.status_code.is_server_error() => {
+                UploadError::Transient(format!("the homeserver failed ({})", api.status_code))
+            }
+            _ => UploadError::Transient(format!("cannot reach the homeserver: {e}")),
+        },
+    }
+}
+
+/// One PUT of many sessions (`{room: {session: KeyBackupData}}`), without
+/// the SDK's own retries: the uploader decides when to try again. Returns
+/// the server's new `(etag, count)`.
+pub async fn add_keys(
+    client: &Client,
+    version: &str,
+    rooms: std::collections::BTreeMap<
+        matrix_sdk::ruma::OwnedRoomId,
+        matrix_sdk::ruma::api::client::backup::RoomKeyBackup,
+    >,
+) -> Result<(String, u64), UploadError> {
+    use matrix_sdk::config::RequestConfig;
+    use matrix_sdk::ruma::api::client::backup::add_backup_keys;
+    let req = add_backup_keys::v3::Request::new(version.to_owned(), rooms);
+    let config = RequestConfig::new()
+        .disable_retry()
+        .timeout(std::time::Duration::from_secs(120));
+    client
+        .send(req)
+        .with_request_config(config)
+        .await
+        .map(|r| (r.etag, r.count.into()))
+        .map_err(|e| classify(&e))
+}
+
+/// Deletes a version and every key in it.
+pub async fn delete_version(client: &Client, version: &str) -> Result<(), String> {
+    use matrix_sdk::ruma::api::client::backup::delete_backup_version;
+    client
+        .send(delete_backup_version::v3::Request::new(version.to_owned()))
+        .await
+        .map(|_| ())
+        .map_err(http)
+}

@@ -1,11 +1,15 @@
 //! `keepsake backup ...`.
 
+use std::io::IsTerminal;
 use std::process::ExitCode;
+use std::time::Duration;
 
-use super::{Session, out, stdin_secret, unexpected};
+use super::{FINISH_WITHIN, Session, out, print_json, stdin_secret, unexpected};
+use crate::backup::status::BackupStatus;
+use crate::backup::upload::{Progress, UploadState};
 use crate::cli::BackupAction;
 use crate::config::Settings;
-use crate::matrix::worker::{Command as W, Reply, Secret};
+use crate::matrix::worker::{Command as W, Reply, Secret, Update};
 use crate::prompt;
 use crate::secrets::SecretStore;
 
@@ -17,6 +21,92 @@ pub fn key_or_passphrase(stdin: bool) -> Result<Secret, String> {
     } else {
         prompt::secret("Recovery key or passphrase: ", WHAT, "--stdin")?
     }))
+}
+
+/// Asks the user to type `word` to go on; refuses without a terminal.
+fn confirm(question: &str, word: &str) -> Result<(), String> {
+    if !std::io::stdin().is_terminal() {
+        return Err("no terminal to confirm on; pass --yes".into());
+    }
+    eprint!("{question}\nType `{word}` to go on: ");
+    let mut line = String::new();
+    std::io::stdin()
+        .read_line(&mut line)
+        .map_err(|e| format!("cannot read the answer: {e}"))?;
+    if line.trim() != word {
+        return Err("not confirmed; nothing was changed".into());
+    }
+    Ok(())
+}
+
+fn time(ms: Option<u64>) -> String {
+    match ms {
+        Some(ms) => {
+            let secs = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_secs())
+                .unwrap_or(0)
+                .saturating_sub(ms / 1000);
+            format!("{secs} s ago")
+        }
+        None => "never".into(),
+    }
+}
+
+fn print_status(s: &BackupStatus) {
+    let opt = |v: &Option<String>| v.clone().unwrap_or_else(|| "-".into());
+    let matches = match s.key_matches {
+        Some(true) => "yes",
+        Some(false) => "NO",
+        None => "unchecked",
+    };
+    println!(
+        "version:         {} ({})",
+        opt(&s.version),
+        opt(&s.algorithm)
+    );
+    println!(
+        "on the server:   {} ({}), {} keys, etag {}",
+        opt(&s.server_version),
+        opt(&s.server_algorithm),
+        s.server_count.map(|c| c.to_string()).unwrap_or("-".into()),
+        opt(&s.etag)
+    );
+    println!(
+        "key:             {}; matches the server's backup: {matches}",
+        if s.key_present {
+            "on this device"
+        } else {
+            "missing"
+        }
+    );
+    println!(
+        "sessions:        {} local, {} backed up, {} pending",
+        s.local_sessions, s.backed_up, s.pending
+    );
+    println!("last upload:     {}", time(s.last_upload));
+    if let Some(e) = &s.stale {
+        println!("STOPPED:         {e}");
+    }
+    if let Some(e) = &s.last_error {
+        println!("last error:      {e}");
+    }
+}
+
+fn blocked(p: &Progress) -> Option<String> {
+    match p.state {
+        UploadState::NoBackup => {
+            Some("there is no backup to upload to; `keepsake backup create` makes one".into())
+        }
+        UploadState::NoKey => {
+            Some("this device does not hold the backup key; run `keepsake recovery unlock`".into())
+        }
+        UploadState::Stale => Some(format!(
+            "uploads stopped: {}; `keepsake backup use-current` or `keepsake backup reset` decides",
+            p.last_error.as_deref().unwrap_or("the backup changed")
+        )),
+        _ => None,
+    }
 }
 
 pub async fn run(
@@ -41,6 +131,130 @@ pub async fn run(
             out(
                 json,
                 serde_json::to_value(&c).map_err(|e| e.to_string())?,
+                text,
+            );
+            s.finish(FINISH_WITHIN).await;
+        }
+        BackupAction::Reset { stdin, yes, json } => {
+            if !yes {
+                confirm(
+                    "This makes a new backup with a new key; every session on this device is uploaded to it.\nKeys only in the old backup (from devices you no longer have) stay there until you delete it.",
+                    "reset",
+                )?;
+            }
+            let input = key_or_passphrase(stdin)?;
+            let mut s = Session::open(settings, secrets).await?;
+            let Reply::BackupCreated(c) = s
+                .call(W::BackupReset {
+                    key_or_passphrase: input,
+                    algorithm: settings.backup_algorithm.clone(),
+                })
+                .await?
+            else {
+                return Err(unexpected());
+            };
+            let text = format!("new backup version {} ({})", c.version, c.algorithm);
+            out(
+                json,
+                serde_json::to_value(&c).map_err(|e| e.to_string())?,
+                text,
+            );
+            s.finish(FINISH_WITHIN).await;
+        }
+        BackupAction::UseCurrent { json } => {
+            let mut s = Session::open(settings, secrets).await?;
+            let Reply::BackupCreated(c) = s.call(W::BackupUseCurrent).await? else {
+                return Err(unexpected());
+            };
+            let text = format!(
+                "uploading to backup version {} ({})",
+                c.version, c.algorithm
+            );
+            out(
+                json,
+                serde_json::to_value(&c).map_err(|e| e.to_string())?,
+                text,
+            );
+            s.finish(FINISH_WITHIN).await;
+        }
+        BackupAction::Delete { version, yes } => {
+            if !yes {
+                confirm(
+                    &format!(
+                        "This deletes backup version {version} and every key in it from the server."
+                    ),
+                    &version,
+                )?;
+            }
+            let mut s = Session::open(settings, secrets).await?;
+            s.call(W::BackupDelete {
+                version: version.clone(),
+            })
+            .await?;
+            println!("deleted backup version {version}");
+        }
+        BackupAction::Status { json } => {
+            let mut s = Session::open(settings, secrets).await?;
+            let Reply::BackupStatus(st) = s.call(W::BackupStatus).await? else {
+                return Err(unexpected());
+            };
+            if json {
+                print_json(&st)?;
+            } else {
+                print_status(&st);
+            }
+        }
+        BackupAction::Upload {
+            wait,
+            timeout,
+            json,
+        } => {
+            let mut s = Session::open(settings, secrets).await?;
+            let deadline = tokio::time::Instant::now() + Duration::from_secs(timeout);
+            let mut last: Option<String> = None;
+            let p = loop {
+                let Reply::Progress(p) = s.call(W::BackupFlush).await? else {
+                    return Err(unexpected());
+                };
+                if let Some(why) = blocked(&p) {
+                    return Err(why);
+                }
+                if !wait || p.settled() {
+                    break p;
+                }
+                if p.last_error != last {
+                    if let Some(e) = &p.last_error {
+                        eprintln!("keepsake: upload failed, retrying: {e}");
+                    }
+                    last = p.last_error.clone();
+                }
+                if tokio::time::Instant::now() >= deadline {
+                    return Err(format!(
+                        "gave up after {timeout} s with {} sessions pending",
+                        p.pending
+                    ));
+                }
+                // The uploader retries on its own schedule; its progress
+                // tells when to ask again.
+                let _ = tokio::time::timeout(Duration::from_secs(1), async {
+                    while let Some(u) = s.updates.recv().await {
+                        if matches!(u, Update::Backup(ref q) if q.settled()) {
+                            break;
+                        }
+                    }
+                })
+                .await;
+            };
+            let text = format!(
+                "{} of {} sessions backed up, {} pending (version {})",
+                p.backed_up,
+                p.local_sessions,
+                p.pending,
+                p.version.as_deref().unwrap_or("-")
+            );
+            out(
+                json,
+                serde_json::to_value(&p).map_err(|e| e.to_string())?,
                 text,
             );
         }

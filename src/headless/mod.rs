@@ -8,6 +8,7 @@ pub mod rooms;
 pub mod verify;
 
 use std::io::BufRead;
+use std::time::Duration;
 
 use tokio::sync::mpsc::UnboundedReceiver;
 use zeroize::Zeroizing;
@@ -38,7 +39,40 @@ impl Session {
     pub async fn call(&mut self, cmd: Command) -> Result<Reply, String> {
         self.worker.call(&mut self.updates, cmd, |_| {}).await
     }
+
+    /// Uploads what this run added to the backup (the session of a message
+    /// just sent, say) before the process exits; gives up after `within`
+    /// and says what is left, which the next run uploads.
+    pub async fn finish(mut self, within: Duration) {
+        let deadline = tokio::time::Instant::now() + within;
+        loop {
+            let flushed = tokio::time::timeout_at(deadline, self.call(Command::BackupFlush)).await;
+            match flushed {
+                Ok(Ok(Reply::Progress(p))) if p.settled() => return,
+                Ok(Ok(Reply::Progress(p))) => {
+                    if tokio::time::Instant::now() >= deadline {
+                        return left(p.pending);
+                    }
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                }
+                Ok(_) => return,
+                Err(_) => return left(0),
+            }
+        }
+    }
 }
+
+fn left(pending: usize) {
+    let what = if pending > 0 {
+        format!("{pending} sessions are")
+    } else {
+        "some sessions may be".to_owned()
+    };
+    eprintln!("keepsake: {what} not backed up yet; the next run of keepsake uploads them");
+}
+
+/// How long a one-shot command waits for its new sessions to be backed up.
+pub const FINISH_WITHIN: Duration = Duration::from_secs(10);
 
 pub fn unexpected() -> String {
     "internal error: the worker answered with an unexpected reply".into()

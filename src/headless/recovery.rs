@@ -89,6 +89,7 @@ pub async fn run(
                 return Err(unexpected());
             };
             show_key(&key, has, json);
+            s.finish(super::FINISH_WITHIN).await;
         }
         RecoveryAction::Reset {
             passphrase: ask,
@@ -103,6 +104,7 @@ pub async fn run(
                 return Err(unexpected());
             };
             show_key(&key, has, json);
+            s.finish(super::FINISH_WITHIN).await;
         }
         RecoveryAction::Unlock { stdin, json } => {
             let input = super::backup::key_or_passphrase(stdin)?;
@@ -133,6 +135,7 @@ pub async fn run(
                 serde_json::to_value(&u).map_err(|e| e.to_string())?,
                 text,
             );
+            s.finish(super::FINISH_WITHIN).await;
         }
         RecoveryAction::Status { json } => {
             let mut s = Session::open(settings, secrets).await?;
@@ -158,6 +161,7 @@ pub async fn run(
                     yn(st.backup_key_present)
                 );
             }
+            s.finish(super::FINISH_WITHIN).await;
         }
     }
     Ok(ExitCode::SUCCESS)
@@ -186,5 +190,6 @@ pub async fn devices(
             );
         }
     }
+    s.finish(super::FINISH_WITHIN).await;
     Ok(ExitCode::SUCCESS)
 }

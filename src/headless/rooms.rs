@@ -138,5 +138,6 @@ pub async fn run(
         }
         _ => return Err("not a room command".into()),
     }
+    s.finish(super::FINISH_WITHIN).await;
     Ok(ExitCode::SUCCESS)
 }

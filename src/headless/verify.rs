@@ -196,6 +196,7 @@ pub async fn run(
     // device) goes out with one last sync before we exit.
     s.call(W::StopSync).await?;
     s.call(W::SyncOnce).await?;
+    s.finish(super::FINISH_WITHIN).await;
     Ok(ExitCode::SUCCESS)
 }
 

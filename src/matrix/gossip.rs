@@ -27,6 +27,7 @@ use zeroize::Zeroizing;
 
 use super::worker::Update;
 use crate::backup::local_key;
+use crate::backup::upload::Uploader;
 use crate::crypto::BackupKey;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -52,7 +53,12 @@ fn report(updates: &mpsc::UnboundedSender<Update>, e: GossipEvent) {
 }
 
 /// Registers both handlers on the client.
-pub fn install(client: &Client, crypto: SqliteCryptoStore, updates: mpsc::UnboundedSender<Update>) {
+pub fn install(
+    client: &Client,
+    crypto: SqliteCryptoStore,
+    updates: mpsc::UnboundedSender<Update>,
+    uploader: Uploader,
+) {
     let (c2, u2) = (crypto.clone(), updates.clone());
     client.add_event_handler(move |ev: ToDeviceSecretRequestEvent, client: Client| {
         let (crypto, updates) = (crypto.clone(), updates.clone());
@@ -60,8 +66,13 @@ pub fn install(client: &Client, crypto: SqliteCryptoStore, updates: mpsc::Unboun
     });
     client.add_event_handler(
         move |ev: Raw<ToDeviceSecretSendEvent>, info: Option<EncryptionInfo>, client: Client| {
-            let (crypto, updates) = (c2.clone(), u2.clone());
-            async move { receive(ev, info, client, crypto, updates).await }
+            let (crypto, updates, uploader) = (c2.clone(), u2.clone(), uploader.clone());
+            async move {
+                if receive(ev, info, client, crypto, updates).await {
+                    // With the key this device can join the backup.
+                    uploader.kick();
+                }
+            }
         },
     );
 }
@@ -152,49 +163,49 @@ async fn receive(
     client: Client,
     crypto: SqliteCryptoStore,
     updates: mpsc::UnboundedSender<Update>,
-) {
+) -> bool {
     let Ok(ev) = ev.deserialize_as_unchecked::<SecretSend>() else {
-        return;
+        return false;
     };
     if ev.content.secret_name.as_deref() != Some(SecretName::RecoveryKey.as_str()) {
-        return;
+        return false;
     }
     let ignore = |reason: &str| GossipEvent::Ignored {
         reason: reason.to_owned(),
     };
     let Some(info) = info else {
-        return report(&updates, ignore("it was not encrypted"));
+        return report_ignored(&updates, ignore("it was not encrypted"));
     };
     let Some(device_id) = info.sender_device.clone() else {
-        return report(&updates, ignore("the sending device is unknown"));
+        return report_ignored(&updates, ignore("the sending device is unknown"));
     };
     if client.user_id() != Some(&info.sender) {
-        return report(&updates, ignore("it came from another user"));
+        return report_ignored(&updates, ignore("it came from another user"));
     }
     let verified = matches!(
         client.encryption().get_device(&info.sender, &device_id).await,
         Ok(Some(d)) if d.is_verified()
     );
     if !verified {
-        return report(&updates, ignore("the sending device is not verified"));
+        return report_ignored(&updates, ignore("the sending device is not verified"));
     }
     let Ok(key) = BackupKey::from_base64(&ev.content.secret) else {
-        return report(&updates, ignore("it is not 32 bytes of base64"));
+        return report_ignored(&updates, ignore("it is not 32 bytes of base64"));
     };
     match local_key::load(&crypto).await {
         Ok(Some(held)) if held.as_bytes() == key.secret().as_bytes() => {}
         Ok(Some(_)) => {
-            return report(
+            return report_ignored(
                 &updates,
                 ignore("this device already holds a different backup key"),
             );
         }
         Ok(None) => {
             if let Err(e) = local_key::save(&crypto, key.secret()).await {
-                return report(&updates, ignore(&e.to_string()));
+                return report_ignored(&updates, ignore(&e.to_string()));
             }
         }
-        Err(e) => return report(&updates, ignore(&e.to_string())),
+        Err(e) => return report_ignored(&updates, ignore(&e.to_string())),
     }
     report(
         &updates,
@@ -202,4 +213,10 @@ async fn receive(
             device: device_id.to_string(),
         },
     );
+    true
+}
+
+fn report_ignored(updates: &mpsc::UnboundedSender<Update>, e: GossipEvent) -> bool {
+    report(updates, e);
+    false
 }

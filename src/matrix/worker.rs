@@ -31,7 +31,9 @@ use super::history::{self, HistoryItem};
 use super::recovery::{self, RecoveryStatus, Unlocked};
 use super::rooms::{self, RoomSummary};
 use super::verify::{self, Flow, VerifyUpdate};
-use crate::backup::create::{self as backup_create, Created};
+use crate::backup::manage::{self as backup_manage, Created};
+use crate::backup::status::{self as backup_status, BackupStatus};
+use crate::backup::upload::{Progress, Uploader};
 
 /// A secret travelling in a command or reply (password, recovery key,
 /// passphrase): zeroized on drop and never shown by `Debug`.
@@ -138,6 +140,23 @@ pub enum Command {
         key_or_passphrase: Secret,
         algorithm: String,
     },
+    /// A new key and version replacing the current backup; everything is
+    /// uploaded again.
+    BackupReset {
+        key_or_passphrase: Secret,
+        algorithm: String,
+    },
+    /// Adopt the server's current version if our key is its key.
+    BackupUseCurrent,
+    /// Delete this version from the server.
+    BackupDelete {
+        version: String,
+    },
+    BackupStatus,
+    /// Upload what is pending now; progress arrives as `Update::Backup`.
+    BackupUpload,
+    /// Runs an upload pass that starts now and answers with its outcome.
+    BackupFlush,
     VerifyAccept(Flow),
     VerifyConfirm(Flow),
     VerifyMismatch(Flow),
@@ -162,6 +181,8 @@ pub enum Reply {
     Devices(Vec<DeviceInfo>),
     Flow(Flow),
     BackupCreated(Created),
+    BackupStatus(BackupStatus),
+    Progress(Progress),
 }
 
 /// The background sync's state, for a status line.
@@ -194,6 +215,8 @@ pub enum Update {
     Verification(VerifyUpdate),
     /// The backup key was served to, or received from, another device.
     Gossip(GossipEvent),
+    /// The uploader's progress, after every batch and every failure.
+    Backup(Progress),
 }
 
 /// The front end's handle on a running worker. Dropping it stops the worker.
@@ -248,6 +271,7 @@ impl Worker {
 struct State {
     client: Client,
     crypto: SqliteCryptoStore,
+    uploader: Uploader,
     updates: mpsc::UnboundedSender<Update>,
     sync: Option<(JoinHandle<()>, tokio::sync::watch::Sender<bool>)>,
     timelines: HashMap<String, (Arc<Timeline>, JoinHandle<()>)>,
@@ -258,10 +282,19 @@ async fn run(
     mut commands: mpsc::UnboundedReceiver<(OpId, Command)>,
     updates: mpsc::UnboundedSender<Update>,
 ) {
-    install_handlers(&account, &updates);
+    let u = updates.clone();
+    let uploader = Uploader::spawn(
+        account.client.clone(),
+        account.crypto_store.clone(),
+        move |p| {
+            let _ = u.send(Update::Backup(p));
+        },
+    );
+    install_handlers(&account, &updates, &uploader);
     let mut st = State {
         client: account.client.clone(),
         crypto: account.crypto_store.clone(),
+        uploader,
         updates,
         sync: None,
         timelines: HashMap::new(),
@@ -280,7 +313,11 @@ async fn run(
 
 /// Incoming verification requests (to-device and in-room) and backup-key
 /// gossip are reported from the moment the worker exists.
-fn install_handlers(account: &Account, updates: &mpsc::UnboundedSender<Update>) {
+fn install_handlers(
+    account: &Account,
+    updates: &mpsc::UnboundedSender<Update>,
+    uploader: &Uploader,
+) {
     let u = updates.clone();
     account.client.add_event_handler(
         move |ev: ToDeviceKeyVerificationRequestEvent, client: Client| {
@@ -307,6 +344,7 @@ fn install_handlers(account: &Account, updates: &mpsc::UnboundedSender<Update>) 
         &account.client,
         account.crypto_store.clone(),
         updates.clone(),
+        uploader.clone(),
     );
 }
 
@@ -463,11 +501,14 @@ async fn dispatch(st: &mut State, op: OpId, cmd: Command) {
         }
         Command::RecoveryUnlock { key_or_passphrase } => {
             let crypto = st.crypto.clone();
+            let uploader = st.uploader.clone();
             job(st, op, async move {
-                recovery::unlock(&c, &crypto, key_or_passphrase.expose())
+                let unlocked = recovery::unlock(&c, &crypto, key_or_passphrase.expose())
                     .await
-                    .map(Reply::Unlocked)
-                    .map_err(|e| e.to_string())
+                    .map_err(|e| e.to_string())?;
+                // With the key this device can join the backup.
+                uploader.kick();
+                Ok(Reply::Unlocked(unlocked))
             })
         }
         Command::RecoveryReset { passphrase } => {
@@ -497,13 +538,69 @@ async fn dispatch(st: &mut State, op: OpId, cmd: Command) {
             algorithm,
         } => {
             let crypto = st.crypto.clone();
+            let uploader = st.uploader.clone();
             job(st, op, async move {
                 let store = recovery::open_store(&c, key_or_passphrase.expose())
                     .await
                     .map_err(|e| e.to_string())?;
-                backup_create::create(&c, &crypto, &store, &algorithm)
+                let created = backup_manage::create(&c, &crypto, &store, &algorithm).await?;
+                uploader.kick();
+                Ok(Reply::BackupCreated(created))
+            })
+        }
+        Command::BackupReset {
+            key_or_passphrase,
+            algorithm,
+        } => {
+            let crypto = st.crypto.clone();
+            let uploader = st.uploader.clone();
+            job(st, op, async move {
+                let store = recovery::open_store(&c, key_or_passphrase.expose())
                     .await
-                    .map(Reply::BackupCreated)
+                    .map_err(|e| e.to_string())?;
+                let created = backup_manage::reset(&c, &crypto, &store, &algorithm).await?;
+                uploader.kick();
+                Ok(Reply::BackupCreated(created))
+            })
+        }
+        Command::BackupUseCurrent => {
+            let crypto = st.crypto.clone();
+            let uploader = st.uploader.clone();
+            job(st, op, async move {
+                let adopted = backup_manage::use_current(&c, &crypto).await?;
+                uploader.kick();
+                Ok(Reply::BackupCreated(adopted))
+            })
+        }
+        Command::BackupDelete { version } => {
+            let crypto = st.crypto.clone();
+            let uploader = st.uploader.clone();
+            job(st, op, async move {
+                backup_manage::delete(&c, &crypto, &version).await?;
+                uploader.kick();
+                Ok(Reply::Done)
+            })
+        }
+        Command::BackupStatus => {
+            let crypto = st.crypto.clone();
+            job(st, op, async move {
+                backup_status::status(&c, &crypto)
+                    .await
+                    .map(Reply::BackupStatus)
+            })
+        }
+        Command::BackupUpload => {
+            st.uploader.kick();
+            finish(&st.updates, op, Ok(Reply::Done));
+        }
+        Command::BackupFlush => {
+            let uploader = st.uploader.clone();
+            job(st, op, async move {
+                uploader
+                    .flush()
+                    .await
+                    .map(Reply::Progress)
+                    .ok_or_else(|| "the uploader stopped".to_owned())
             })
         }
         Command::VerifyAccept(flow) => job(st, op, async move {

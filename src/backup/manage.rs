@@ -1,0 +1,146 @@
+//! Creating, adopting, replacing and deleting the backup version.
+//!
+//! `create`/`reset`: a fresh random key; a new MSC3270 version on the server
+//! whose `auth_data` {iv, mac} lets any holder of the key check it; the key
+//! in secret storage (`m.megolm_backup.v1`) and on this device. The key goes
+//! into secret storage before the version exists: a version whose key was
+//! lost would be a backup nobody can read.
+
+use matrix_sdk::encryption::secret_storage::SecretStore;
+use matrix_sdk::ruma::events::secret::request::SecretName;
+use matrix_sdk::{Client, SqliteCryptoStore};
+use matrix_sdk_crypto::store::CryptoStore;
+use serde::Serialize;
+
+use super::state::{self, BackupState};
+use super::version::{self, Fit};
+use super::{local_key, server};
+use crate::crypto::BackupKey;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Created {
+    pub version: String,
+    pub algorithm: String,
+}
+
+fn store_err(e: impl std::fmt::Display) -> String {
+    format!("cannot update the local store: {e}")
+}
+
+/// Creates the backup. Refuses when the account already has one (replacing
+/// a backup is `reset`'s job).
+pub async fn create(
+    client: &Client,
+    crypto: &SqliteCryptoStore,
+    store: &SecretStore,
+    algorithm: &str,
+) -> Result<Created, String> {
+    if let Some(v) = server::current(client).await? {
+        return Err(format!(
+            "this account already has a backup (version {}, {}); `keepsake backup reset` replaces it",
+            v.version, v.algorithm
+        ));
+    }
+    new_version(client, crypto, store, algorithm).await
+}
+
+/// A new key and a new version that becomes the current one; every session
+/// this device has is uploaded again. Older versions stay on the server
+/// (they can be deleted with `delete`).
+pub async fn reset(
+    client: &Client,
+    crypto: &SqliteCryptoStore,
+    store: &SecretStore,
+    algorithm: &str,
+) -> Result<Created, String> {
+    new_version(client, crypto, store, algorithm).await
+}
+
+async fn new_version(
+    client: &Client,
+    crypto: &SqliteCryptoStore,
+    store: &SecretStore,
+    algorithm: &str,
+) -> Result<Created, String> {
+    let key = BackupKey::generate().map_err(|e| e.to_string())?;
+    let auth = serde_json::to_value(key.auth_data().map_err(|e| e.to_string())?)
+        .map_err(|e| e.to_string())?;
+    store
+        .put_secret(SecretName::RecoveryKey, &key.to_base64())
+        .await
+        .map_err(|e| format!("cannot store the backup key in secret storage: {e}"))?;
+    local_key::save(crypto, key.secret())
+        .await
+        .map_err(|e| e.to_string())?;
+    let version = server::create(client, algorithm, auth).await?;
+    adopt_version(crypto, &version, algorithm).await?;
+    Ok(Created {
+        version,
+        algorithm: algorithm.to_owned(),
+    })
+}
+
+/// Makes `version` the one this device uploads to, with everything pending.
+async fn adopt_version(
+    crypto: &SqliteCryptoStore,
+    version: &str,
+    algorithm: &str,
+) -> Result<(), String> {
+    // The store's backed-up flag is not per version: clear it first, so a
+    // crash between the two steps errs on uploading again.
+    crypto.reset_backup_state().await.map_err(store_err)?;
+    state::save(
+        crypto,
+        &BackupState {
+            version: Some(version.to_owned()),
+            algorithm: Some(algorithm.to_owned()),
+            ..BackupState::default()
+        },
+    )
+    .await
+}
+
+/// Adopts the server's current version if the key this device holds is
+/// its key (after another device replaced the backup, say).
+pub async fn use_current(client: &Client, crypto: &SqliteCryptoStore) -> Result<Created, String> {
+    let key = local_key::load(crypto)
+        .await
+        .map_err(|e| e.to_string())?
+        .map(BackupKey::new)
+        .ok_or("this device does not hold the backup key; run `keepsake recovery unlock` first")?;
+    let current = server::current(client)
+        .await?
+        .ok_or("this account has no backup on the server; `keepsake backup create` makes one")?;
+    match version::fit(&current.version, &key, Some(&current)) {
+        Fit::Usable { .. } => {}
+        Fit::Unusable(why) => return Err(format!("cannot use the current backup: {why}")),
+    }
+    let st = state::load(crypto).await?;
+    if st.version.as_deref() == Some(current.version.as_str()) && st.stale.is_none() {
+        return Ok(Created {
+            version: current.version,
+            algorithm: current.algorithm,
+        });
+    }
+    adopt_version(crypto, &current.version, &current.algorithm).await?;
+    Ok(Created {
+        version: current.version,
+        algorithm: current.algorithm,
+    })
+}
+
+/// Deletes `version` (which must be the one named, so a typo or a race with
+/// another device cannot delete the wrong one) and forgets it locally.
+pub async fn delete(
+    client: &Client,
+    crypto: &SqliteCryptoStore,
+    version: &str,
+) -> Result<(), String> {
+    server::delete_version(client, version).await?;
+    let st = state::load(crypto).await?;
+    if st.version.as_deref() == Some(version) {
+        state::save(crypto, &BackupState::default()).await?;
+        crypto.reset_backup_state().await.map_err(store_err)?;
+    }
+    Ok(())
+}

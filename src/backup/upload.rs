@@ -1,0 +1,403 @@
+//! The uploader: one task that backs up every megolm session this device
+//! has, as soon as it exists.
+//!
+//! It wakes on new room keys (matrix-sdk's `room_keys_received_stream`), on
+//! a kick from a command, and on its retry timer. Every pass reads what is
+//! not yet backed up from the crypto store, so a lagged stream, a crash or a
+//! failed request loses nothing: sessions are marked backed up only after
+//! the server acknowledged them, and the next pass picks up the rest.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use matrix_sdk::ruma::OwnedRoomId;
+use matrix_sdk::ruma::api::client::backup::RoomKeyBackup;
+use matrix_sdk::{Client, SqliteCryptoStore};
+use matrix_sdk_crypto::store::CryptoStore;
+use serde::Serialize;
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+
+use super::server::{self, UploadError};
+use super::state::{self, BackupState};
+use super::version::{self, Fit};
+use super::{encode, local_key};
+use crate::crypto::KeyCheck;
+use crate::crypto::backup::{BackupKey, is_symmetric_algorithm};
+
+/// Sessions per request: about 0.8 MiB, far below Synapse's 50 MiB limit.
+pub const BATCH: usize = 1000;
+const MAX_BACKOFF: Duration = Duration::from_secs(60);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UploadState {
+    /// Everything known is backed up.
+    Idle,
+    Uploading,
+    /// The last attempt failed; the next one is scheduled.
+    Retrying,
+    /// No backup version to upload to (none created or adopted yet).
+    NoBackup,
+    /// This device does not hold the backup key.
+    NoKey,
+    /// The version was replaced or deleted, or the key does not fit it:
+    /// nothing is uploaded until the user decides (`use-current`, `reset`).
+    Stale,
+}
+
+/// The uploader's news, after every batch and every failure.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Progress {
+    pub state: UploadState,
+    pub version: Option<String>,
+    pub local_sessions: usize,
+    pub backed_up: usize,
+    pub pending: usize,
+    pub last_error: Option<String>,
+}
+
+impl Progress {
+    /// Nothing more will happen without a new session or a user decision.
+    pub fn settled(&self) -> bool {
+        match self.state {
+            UploadState::Idle => self.pending == 0,
+            UploadState::NoBackup | UploadState::NoKey | UploadState::Stale => true,
+            UploadState::Uploading | UploadState::Retrying => false,
+        }
+    }
+}
+
+/// A wake-up, optionally with someone waiting for the outcome of a pass
+/// that starts after it.
+type Kick = Option<tokio::sync::oneshot::Sender<Progress>>;
+
+/// What the worker holds to poke the uploader.
+#[derive(Clone)]
+pub struct Uploader {
+    kick: mpsc::UnboundedSender<Kick>,
+}
+
+impl Uploader {
+    pub fn spawn(
+        client: Client,
+        crypto: SqliteCryptoStore,
+        report: impl Fn(Progress) + Send + Sync + 'static,
+    ) -> Uploader {
+        let (kick, rx) = mpsc::unbounded_channel();
+        tokio::spawn(run(client, crypto, rx, report));
+        Uploader { kick }
+    }
+
+    /// Run a pass now (new backup, new key, or the user asked).
+    pub fn kick(&self) {
+        let _ = self.kick.send(None);
+    }
+
+    /// Runs a pass that starts after this call and returns its outcome
+    /// (`None` if the uploader has stopped).
+    pub async fn flush(&self) -> Option<Progress> {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        self.kick.send(Some(tx)).ok()?;
+        rx.await.ok()
+    }
+}
+
+enum Outcome {
+    Done,
+    Blocked,
+    Retry(Duration),
+}
+
+async fn run(
+    client: Client,
+    crypto: SqliteCryptoStore,
+    mut kicks: mpsc::UnboundedReceiver<Kick>,
+    report: impl Fn(Progress),
+) {
+    let mut keys = client.encryption().room_keys_received_stream().await;
+    let mut backoff = Duration::from_secs(1);
+    // Flushes waiting for the end of the next pass.
+    let mut waiting: Vec<tokio::sync::oneshot::Sender<Progress>> = vec![];
+    // Every wake-up (start, kick, new keys, retry timer) runs one pass.
+    loop {
+        let mut retry_at: Option<Instant> = None;
+        let waiters = std::mem::take(&mut waiting);
+        let last = std::sync::Mutex::new(None);
+        let outcome = pass(&client, &crypto, &|p: Progress| {
+            if let Ok(mut l) = last.lock() {
+                *l = Some(p.clone());
+            }
+            report(p);
+        })
+        .await;
+        if let Some(p) = last.into_inner().ok().flatten() {
+            for w in waiters {
+                let _ = w.send(p.clone());
+            }
+        }
+        match outcome {
+            Outcome::Done | Outcome::Blocked => backoff = Duration::from_secs(1),
+            Outcome::Retry(wait) => {
+                // The server's retry_after wins; otherwise back off.
+                let wait = if wait.is_zero() { backoff } else { wait };
+                retry_at = Some(Instant::now() + wait);
+                backoff = (backoff * 2).min(MAX_BACKOFF);
+            }
+        }
+        let retry = async {
+            match retry_at {
+                Some(t) => tokio::time::sleep_until(t).await,
+                None => std::future::pending().await,
+            }
+        };
+        let next_keys = async {
+            match keys.as_mut() {
+                Some(s) => s.next().await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            k = kicks.recv() => match k {
+                Some(Some(w)) => waiting.push(w),
+                Some(None) => {}
+                None => return,
+            },
+            item = next_keys => match item {
+                // New sessions, or a lagged stream (missed batches): either
+                // way a pass uploads everything not yet backed up. A short
+                // pause lets a burst of keys go in one request.
+                Some(_) => tokio::time::sleep(Duration::from_millis(50)).await,
+                None => {
+                    keys = client.encryption().room_keys_received_stream().await;
+                    if keys.is_none() {
+                        // No crypto machine any more: only kicks and retries.
+                        tokio::time::sleep(Duration::from_secs(1)).await;
+                    }
+                }
+            },
+            () = retry => {}
+        }
+        // Kicks that piled up during the pass are served by the next one.
+        while let Ok(k) = kicks.try_recv() {
+            waiting.extend(k);
+        }
+    }
+}
+
+async fn counts(crypto: &SqliteCryptoStore, version: Option<&str>) -> (usize, usize) {
+    match crypto.inbound_group_session_counts(version).await {
+        Ok(c) => (c.total, c.backed_up),
+        Err(_) => (0, 0),
+    }
+}
+
+async fn progress(crypto: &SqliteCryptoStore, st: &BackupState, state: UploadState) -> Progress {
+    let (total, backed_up) = counts(crypto, st.version.as_deref()).await;
+    Progress {
+        state,
+        version: st.version.clone(),
+        local_sessions: total,
+        backed_up,
+        pending: total.saturating_sub(backed_up),
+        last_error: st.stale.clone().or_else(|| st.last_error.clone()),
+    }
+}
+
+async fn pass(client: &Client, crypto: &SqliteCryptoStore, report: &impl Fn(Progress)) -> Outcome {
+    let mut st = match state::load(crypto).await {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::error!(error = %e, "backup state unreadable");
+            return Outcome::Retry(Duration::ZERO);
+        }
+    };
+    let key = match local_key::load(crypto).await {
+        Ok(Some(k)) => BackupKey::new(k),
+        Ok(None) => {
+            report(progress(crypto, &st, UploadState::NoKey).await);
+            return Outcome::Blocked;
+        }
+        Err(e) => {
+            st.last_error = Some(e.to_string());
+            report(progress(crypto, &st, UploadState::NoKey).await);
+            return Outcome::Blocked;
+        }
+    };
+    if st.stale.is_some() {
+        report(progress(crypto, &st, UploadState::Stale).await);
+        return Outcome::Blocked;
+    }
+    let current = match server::current(client).await {
+        Ok(c) => c,
+        Err(e) => return fail(crypto, &mut st, e, report).await,
+    };
+    let version = match st.version.clone() {
+        Some(v) => v,
+        None => match adopt(crypto, &mut st, &key, current.as_ref()).await {
+            Some(v) => v,
+            None => {
+                report(progress(crypto, &st, UploadState::NoBackup).await);
+                return Outcome::Blocked;
+            }
+        },
+    };
+    if let Fit::Unusable(why) = version::fit(&version, &key, current.as_ref()) {
+        return go_stale(crypto, &mut st, why, report).await;
+    }
+    if let Some(v) = &current {
+        st.etag = Some(v.etag.clone());
+        st.server_count = Some(v.count);
+    }
+    let own = client.encryption().curve25519_key().await;
+    loop {
+        let sessions = match crypto
+            .inbound_group_sessions_for_backup(&version, BATCH)
+            .await
+        {
+            Ok(s) => s,
+            Err(e) => {
+                return fail(
+                    crypto,
+                    &mut st,
+                    format!("cannot read the local store: {e}"),
+                    report,
+                )
+                .await;
+            }
+        };
+        if sessions.is_empty() {
+            break;
+        }
+        report(progress(crypto, &st, UploadState::Uploading).await);
+        let mut rooms: BTreeMap<OwnedRoomId, BTreeMap<String, _>> = BTreeMap::new();
+        let mut ids = Vec::with_capacity(sessions.len());
+        for s in &sessions {
+            match encode::entry(s, &key, own, None).await {
+                Ok(e) => {
+                    ids.push((e.room_id.clone(), e.session_id.clone()));
+                    rooms
+                        .entry(e.room_id)
+                        .or_default()
+                        .insert(e.session_id, e.data);
+                }
+                // A session we cannot encode would block every pass; it is
+                // logged and left pending rather than marked as done.
+                Err(err) => {
+                    tracing::error!(session = %s.session_id(), error = %err, "cannot encode a session for backup")
+                }
+            }
+        }
+        if ids.is_empty() {
+            break;
+        }
+        let body = rooms
+            .into_iter()
+            .map(|(room, sessions)| (room, RoomKeyBackup::new(sessions)))
+            .collect();
+        match server::add_keys(client, &version, body).await {
+            Ok((etag, count)) => {
+                let refs: Vec<(&matrix_sdk::ruma::RoomId, &str)> =
+                    ids.iter().map(|(r, s)| (r.as_ref(), s.as_str())).collect();
+                if let Err(e) = crypto
+                    .mark_inbound_group_sessions_as_backed_up(&version, &refs)
+                    .await
+                {
+                    // Uploaded but not marked: the next pass uploads them
+                    // again, which the server ignores. Nothing is lost.
+                    return fail(
+                        crypto,
+                        &mut st,
+                        format!("cannot mark sessions as backed up: {e}"),
+                        report,
+                    )
+                    .await;
+                }
+                st.etag = Some(etag);
+                st.server_count = Some(count);
+                st.last_upload = Some(state::now_ms());
+                st.last_error = None;
+                let _ = state::save(crypto, &st).await;
+                if sessions.len() < BATCH {
+                    break;
+                }
+            }
+            Err(UploadError::VersionGone) => {
+                // Synapse's `current_version` in this error is unreliable:
+                // ask again which version is current, for the message.
+                let why = match server::current(client).await {
+                    Ok(cur) => match version::fit(&version, &key, cur.as_ref()) {
+                        Fit::Unusable(why) => why,
+                        Fit::Usable { .. } => {
+                            format!("the server refused uploads to backup version {version}")
+                        }
+                    },
+                    Err(_) => format!("the server refused uploads to backup version {version}"),
+                };
+                return go_stale(crypto, &mut st, why, report).await;
+            }
+            Err(UploadError::RateLimited(wait)) => {
+                st.last_error = Some(UploadError::RateLimited(wait).to_string());
+                let _ = state::save(crypto, &st).await;
+                report(progress(crypto, &st, UploadState::Retrying).await);
+                return Outcome::Retry(wait.unwrap_or(Duration::ZERO));
+            }
+            Err(UploadError::Transient(e)) => return fail(crypto, &mut st, e, report).await,
+        }
+    }
+    let _ = state::save(crypto, &st).await;
+    report(progress(crypto, &st, UploadState::Idle).await);
+    Outcome::Done
+}
+
+/// A device that gets the key (unlock, gossip) and has never uploaded
+/// adopts the server's current version when the key proves to be its key.
+async fn adopt(
+    crypto: &SqliteCryptoStore,
+    st: &mut BackupState,
+    key: &BackupKey,
+    current: Option<&server::VersionInfo>,
+) -> Option<String> {
+    let v = current?;
+    if !is_symmetric_algorithm(&v.algorithm) {
+        return None;
+    }
+    if version::key_check(key, v) != Some(KeyCheck::Matches) {
+        return None;
+    }
+    st.version = Some(v.version.clone());
+    st.algorithm = Some(v.algorithm.clone());
+    st.stale = None;
+    if state::save(crypto, st).await.is_err() {
+        return None;
+    }
+    tracing::info!(version = %v.version, "adopted the server's backup version");
+    Some(v.version.clone())
+}
+
+async fn fail(
+    crypto: &SqliteCryptoStore,
+    st: &mut BackupState,
+    error: String,
+    report: &impl Fn(Progress),
+) -> Outcome {
+    tracing::warn!(error = %error, "backup upload failed; will retry");
+    st.last_error = Some(error);
+    let _ = state::save(crypto, st).await;
+    report(progress(crypto, st, UploadState::Retrying).await);
+    Outcome::Retry(Duration::ZERO)
+}
+
+async fn go_stale(
+    crypto: &SqliteCryptoStore,
+    st: &mut BackupState,
+    why: String,
+    report: &impl Fn(Progress),
+) -> Outcome {
+    tracing::warn!(reason = %why, "backup uploads stopped");
+    st.stale = Some(why);
+    let _ = state::save(crypto, st).await;
+    report(progress(crypto, st, UploadState::Stale).await);
+    Outcome::Blocked
+}

@@ -1,0 +1,144 @@
+//! The symmetric backup against the real Synapse: every session alice has
+//! (her own outbound ones and those bob shares with her) is on the server,
+//! and each decrypts with the key through keepsake's crypto module into the
+//! very session key alice's store holds.
+
+mod common;
+
+use std::collections::BTreeSet;
+
+use keepsake::crypto::{BackupKey, EncryptedData};
+use matrix_sdk::ruma::api::client::backup::get_backup_keys;
+use matrix_sdk_crypto::store::CryptoStore;
+use serde_json::Value;
+
+fn ok(data: &std::path::Path, profile: &str, args: &[&str], stdin: &str) -> String {
+    let r = common::keepsake(data, Some(profile), args, stdin);
+    assert_eq!(r.code, 0, "{profile} {args:?}: {}", r.stderr);
+    r.stdout
+}
+
+fn ok_json(data: &std::path::Path, profile: &str, args: &[&str], stdin: &str) -> Value {
+    let out = ok(data, profile, args, stdin);
+    serde_json::from_str(out.trim()).unwrap_or_else(|e| panic!("{args:?}: {e}: {out}"))
+}
+
+fn status(data: &std::path::Path, profile: &str) -> Value {
+    ok_json(data, profile, &["backup", "status", "--json"], "")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_session_is_backed_up_and_decrypts_to_the_stored_key() {
+    let hs = common::homeserver();
+    let (alice, bob) = (hs.register("alice").await, hs.register("bob").await);
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path();
+    common::use_file_secrets(data);
+    common::login(data, "alice", &hs, &alice);
+    common::login(data, "bob", &hs, &bob);
+    let key = ok_json(data, "alice", &["recovery", "setup", "--json"], "")["recovery_key"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let created = ok_json(
+        data,
+        "alice",
+        &["backup", "create", "--stdin", "--json"],
+        &format!("{key}\n"),
+    );
+    let version = created["version"].as_str().unwrap().to_owned();
+    assert_eq!(created["algorithm"], "m.megolm_backup.v1.aes-hmac-sha2");
+    let st = status(data, "alice");
+    assert_eq!(st["version"], version.as_str(), "{st}");
+    assert_eq!(st["key_present"], true, "{st}");
+    assert_eq!(st["key_matches"], true, "{st}");
+    assert_eq!(st["local_sessions"], 0, "{st}");
+    ok(data, "bob", &["sync", "--once"], "");
+
+    let mut rooms = vec![];
+    for name in ["One", "Two"] {
+        let r = ok_json(
+            data,
+            "alice",
+            &["create-room", name, "--invite", &bob.user_id, "--json"],
+            "",
+        );
+        let room = r["room_id"].as_str().unwrap().to_owned();
+        ok(data, "bob", &["join", &room], "");
+        rooms.push(room);
+    }
+
+    // alice's first message creates her outbound session; it is in the
+    // backup before she sends anything else.
+    ok(data, "alice", &["send", &rooms[0], "first from alice"], "");
+    let st = status(data, "alice");
+    assert_eq!(st["local_sessions"], 1, "{st}");
+    assert_eq!(st["pending"], 0, "{st}");
+    assert_eq!(st["server_count"], 1, "{st}");
+    assert!(st["last_upload"].is_u64(), "{st}");
+    assert_eq!(st["last_error"], Value::Null, "{st}");
+
+    ok(data, "alice", &["send", &rooms[1], "hello two"], "");
+    for room in &rooms {
+        ok(data, "bob", &["send", room, "bob answers"], "");
+    }
+    // alice receives bob's sessions on her next sync and uploads them.
+    let up = ok_json(data, "alice", &["backup", "upload", "--wait", "--json"], "");
+    assert_eq!(up["pending"], 0, "{up}");
+    let st = status(data, "alice");
+    assert_eq!(st["local_sessions"], 4, "{st}");
+    assert_eq!(st["server_count"], st["local_sessions"], "{st}");
+    assert_eq!(st["backed_up"], 4, "{st}");
+
+    // The sessions that decrypt alice's history are exactly those backed up.
+    let mut history_sessions = BTreeSet::new();
+    for room in &rooms {
+        let h = ok_json(data, "alice", &["history", room, "--json"], "");
+        for item in h.as_array().unwrap() {
+            assert_eq!(item["decrypted"], true, "{item}");
+            history_sessions.insert(item["session_id"].as_str().unwrap().to_owned());
+        }
+    }
+    assert_eq!(history_sessions.len(), 4);
+
+    let acc = common::open_account(data, "alice").await;
+    let secret = keepsake::backup::local_key::load(&acc.crypto_store)
+        .await
+        .unwrap()
+        .expect("alice holds the backup key");
+    let backup_key = BackupKey::new(secret);
+    let keys = acc
+        .client
+        .send(get_backup_keys::v3::Request::new(version.clone()))
+        .await
+        .expect("download the backup");
+    let mut seen = BTreeSet::new();
+    for (room_id, room) in keys.rooms {
+        for (session_id, raw) in room.sessions {
+            let v: Value = raw.deserialize_as_unchecked().unwrap();
+            assert!(
+                v["is_verified"].is_boolean() && v["forwarded_count"] == 0,
+                "{v}"
+            );
+            let enc: EncryptedData = serde_json::from_value(v["session_data"].clone()).unwrap();
+            let session = backup_key
+                .decrypt_session_data(&session_id, &enc)
+                .expect("decrypts and belongs to its session id");
+            let stored = acc
+                .crypto_store
+                .get_inbound_group_session(&room_id, &session_id)
+                .await
+                .unwrap()
+                .expect("in alice's store");
+            let exported = stored.export().await;
+            assert_eq!(
+                session.session_key.expose(),
+                exported.session_key.to_base64().as_str(),
+                "session {session_id}"
+            );
+            assert_eq!(v["first_message_index"], stored.first_known_index());
+            seen.insert(session_id);
+        }
+    }
+    assert_eq!(seen, history_sessions);
+}

@@ -79,8 +79,11 @@ async fn new_device_verifies_itself_and_receives_the_backup_key() {
     assert_eq!(st["backup_key_present"], false, "{st}");
     assert_eq!(st["cross_signing_complete"], false, "{st}");
 
-    let old = verify(data, "a1", &["--accept"]);
+    // The request is already waiting when a1 starts: it arrives with a1's
+    // very first sync and must not be missed.
     let new = verify(data, "a2", &[]);
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    let old = verify(data, "a1", &["--accept"]);
     let (old, new) = (steps("a1", old), steps("a2", new));
     assert_eq!(
         emoji("a1", &old),

@@ -237,7 +237,7 @@ pub async fn run(
                 // The uploader retries on its own schedule; its progress
                 // tells when to ask again.
                 let _ = tokio::time::timeout(Duration::from_secs(1), async {
-                    while let Some(u) = s.updates.recv().await {
+                    while let Some(u) = s.next_update().await {
                         if matches!(u, Update::Backup(ref q) if q.settled()) {
                             break;
                         }

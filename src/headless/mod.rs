@@ -7,6 +7,7 @@ pub mod recovery;
 pub mod rooms;
 pub mod verify;
 
+use std::collections::VecDeque;
 use std::io::BufRead;
 use std::time::Duration;
 
@@ -21,7 +22,10 @@ use crate::secrets::SecretStore;
 /// A restored account's worker, synced once so the store is current.
 pub struct Session {
     pub worker: Worker,
-    pub updates: UnboundedReceiver<Update>,
+    updates: UnboundedReceiver<Update>,
+    /// Updates that arrived while waiting for a reply: kept, not dropped
+    /// (a verification request may come in during the first sync).
+    held: VecDeque<Update>,
 }
 
 impl Session {
@@ -30,14 +34,30 @@ impl Session {
             .await
             .map_err(|e| e.to_string())?;
         let (worker, updates) = Worker::spawn(acc);
-        let mut s = Session { worker, updates };
+        let mut s = Session {
+            worker,
+            updates,
+            held: VecDeque::new(),
+        };
         s.call(Command::SyncOnce).await?;
         Ok(s)
     }
 
-    /// Sends a command and waits for its reply, ignoring other updates.
+    /// Sends a command and waits for its reply, holding other updates for
+    /// [`next_update`](Self::next_update).
     pub async fn call(&mut self, cmd: Command) -> Result<Reply, String> {
-        self.worker.call(&mut self.updates, cmd, |_| {}).await
+        let held = &mut self.held;
+        self.worker
+            .call(&mut self.updates, cmd, |u| held.push_back(u))
+            .await
+    }
+
+    /// The next update: held ones first, then new ones.
+    pub async fn next_update(&mut self) -> Option<Update> {
+        match self.held.pop_front() {
+            Some(u) => Some(u),
+            None => self.updates.recv().await,
+        }
     }
 
     /// Uploads what this run added to the backup (the session of a message

@@ -124,7 +124,7 @@ pub async fn run(
                     long_poll: std::time::Duration::from_secs(30),
                 });
                 let follow = async {
-                    while let Some(u) = s.updates.recv().await {
+                    while let Some(u) = s.next_update().await {
                         if let Update::Sync(SyncState::Failing(e)) = u {
                             eprintln!("keepsake: sync failed, retrying: {e}");
                         }

@@ -95,7 +95,7 @@ pub async fn run(
     // lives in a direct room, so accepting one from a named user joins it.
     let mut joined: Vec<String> = vec![];
     let (self_verification, done_device) = loop {
-        let u = tokio::time::timeout_at(deadline, s.updates.recv())
+        let u = tokio::time::timeout_at(deadline, s.next_update())
             .await
             .map_err(|_| "timed out waiting for the other side".to_owned())?
             .ok_or("the worker stopped")?;
@@ -220,7 +220,7 @@ async fn share_backup_key(
     }
     let mut received = false;
     loop {
-        let u = match tokio::time::timeout_at(until, s.updates.recv()).await {
+        let u = match tokio::time::timeout_at(until, s.next_update()).await {
             Ok(Some(u)) => u,
             Ok(None) => return Err("the worker stopped".into()),
             Err(_) => break,

@@ -299,6 +299,15 @@ async fn run(
         sync: None,
         timelines: HashMap::new(),
     };
+    // Our own device list, fresh before the first sync: a verification
+    // request from a device we have not seen yet, waiting in the to-device
+    // inbox, would otherwise arrive in the same sync as the news of that
+    // device, and matrix-sdk drops requests from unknown devices.
+    if let Some(me) = st.client.user_id().map(ToOwned::to_owned)
+        && let Err(e) = st.client.encryption().request_user_identity(&me).await
+    {
+        tracing::warn!(error = %e, "cannot refresh our own device list");
+    }
     while let Some((op, cmd)) = commands.recv().await {
         dispatch(&mut st, op, cmd).await;
     }

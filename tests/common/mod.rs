@@ -5,6 +5,9 @@
 
 #![allow(dead_code)]
 
+pub mod proxy;
+pub mod synthetic;
+
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use hmac::{Hmac, Mac};
@@ -110,22 +113,31 @@ pub struct Run {
     pub stderr: String,
 }
 
-/// Runs `keepsake --data-dir DATA [--profile P] ARGS` with `stdin`, without
-/// D-Bus (so secrets go to the kernel keyring) and without the profile and
-/// data-dir variables a developer may have set.
-pub fn keepsake(data: &std::path::Path, profile: Option<&str>, args: &[&str], stdin: &str) -> Run {
-    use std::io::Write;
-    use std::process::{Command, Stdio};
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_keepsake"));
+/// `keepsake --data-dir DATA [--profile P] ARGS`, without D-Bus (so secrets
+/// go to the kernel keyring) and without the profile and data-dir variables
+/// a developer may have set.
+pub fn command(
+    data: &std::path::Path,
+    profile: Option<&str>,
+    args: &[&str],
+) -> std::process::Command {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_keepsake"));
     cmd.arg("--data-dir").arg(data);
     if let Some(p) = profile {
         cmd.args(["--profile", p]);
     }
-    let mut child = cmd
-        .args(args)
+    cmd.args(args)
         .env_remove("DBUS_SESSION_BUS_ADDRESS")
         .env_remove("KEEPSAKE_PROFILE")
-        .env_remove("KEEPSAKE_DATA_DIR")
+        .env_remove("KEEPSAKE_DATA_DIR");
+    cmd
+}
+
+/// Runs [`command`] with `stdin` to the end.
+pub fn keepsake(data: &std::path::Path, profile: Option<&str>, args: &[&str], stdin: &str) -> Run {
+    use std::io::Write;
+    use std::process::Stdio;
+    let mut child = command(data, profile, args)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -154,13 +166,18 @@ pub fn use_file_secrets(data: &std::path::Path) {
 
 /// Logs `user` into `profile` through the real binary.
 pub fn login(data: &std::path::Path, profile: &str, hs: &Homeserver, user: &TestUser) {
+    login_via(data, profile, &hs.url, user);
+}
+
+/// Logs in through `url` (a fault-injecting proxy, say).
+pub fn login_via(data: &std::path::Path, profile: &str, url: &str, user: &TestUser) {
     let r = keepsake(
         data,
         Some(profile),
         &[
             "login",
             "--homeserver",
-            &hs.url,
+            url,
             "--user",
             &user.user_id,
             "--password-stdin",

@@ -1,0 +1,137 @@
+//! Upload of N pending sessions to the local Synapse: keepsake's symmetric
+//! uploader against matrix-sdk's own curve25519 backup, same N, same server,
+//! each on its own fresh account.
+//!
+//! `cargo bench --bench backup_upload` with the test homeserver's variables
+//! set (see the README) runs N = 10,000 (`KEEPSAKE_BENCH_SESSIONS` changes
+//! it). Under `cargo test` it runs once with N = 200, so it cannot rot.
+//!
+//! keepsake: from the worker's start (its uploader begins at once) until it
+//! reports nothing pending. matrix-sdk: `recovery().enable()` until
+//! `wait_for_steady_state()` with no delay between batches (its fastest
+//! setting; the default sleeps 100 ms per batch of 100).
+
+#[path = "../tests/common/mod.rs"]
+mod common;
+
+use std::time::{Duration, Instant};
+
+use keepsake::backup::upload::UploadState;
+use keepsake::matrix::worker::{Update, Worker};
+use matrix_sdk::Client;
+use matrix_sdk::ruma::OwnedRoomId;
+use matrix_sdk::ruma::api::client::backup::get_latest_backup_info;
+
+fn sessions() -> usize {
+    if !std::env::args().any(|a| a == "--bench") {
+        return 200;
+    }
+    std::env::var("KEEPSAKE_BENCH_SESSIONS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(10_000)
+}
+
+fn ok(data: &std::path::Path, profile: &str, args: &[&str], stdin: &str) -> String {
+    let r = common::keepsake(data, Some(profile), args, stdin);
+    assert_eq!(r.code, 0, "{args:?}: {}", r.stderr);
+    r.stdout
+}
+
+async fn keepsake_upload(hs: &common::Homeserver, n: usize) -> Duration {
+    let user = hs.register("bench-ks").await;
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path();
+    common::use_file_secrets(data);
+    common::login(data, "bench", hs, &user);
+    let out = ok(data, "bench", &["recovery", "setup", "--json"], "");
+    let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    let key = v["recovery_key"].as_str().unwrap().to_owned();
+    ok(data, "bench", &["backup", "create", "--stdin"], &format!("{key}\n"));
+    let room: OwnedRoomId = "!bench:localhost".try_into().unwrap();
+    {
+        let acc = common::open_account(data, "bench").await;
+        common::synthetic::import(&acc.client, data, &room, n).await;
+    }
+    let acc = common::open_account(data, "bench").await;
+    let start = Instant::now();
+    let (worker, mut updates) = Worker::spawn(acc);
+    let took = loop {
+        match updates.recv().await.expect("worker running") {
+            Update::Backup(p) if p.state == UploadState::Idle && p.pending == 0 && p.backed_up == n => {
+                break start.elapsed();
+            }
+            Update::Backup(p) if p.settled() && p.pending > 0 => panic!("upload stopped: {p:?}"),
+            _ => {}
+        }
+    };
+    drop(worker);
+    let st = ok(data, "bench", &["backup", "status", "--json"], "");
+    let st: serde_json::Value = serde_json::from_str(st.trim()).unwrap();
+    assert_eq!(st["server_count"], n as u64, "{st}");
+    took
+}
+
+async fn sdk_upload(hs: &common::Homeserver, n: usize) -> Duration {
+    let user = hs.register("bench-sdk").await;
+    let dir = tempfile::tempdir().unwrap();
+    let client = Client::builder()
+        .homeserver_url(&hs.url)
+        .sqlite_store(dir.path().join("store"), Some("bench-passphrase"))
+        .build()
+        .await
+        .unwrap();
+    client
+        .matrix_auth()
+        .login_username(&user.user_id, &user.password)
+        .await
+        .unwrap();
+    client.sync_once(Default::default()).await.unwrap();
+    // Synapse lets a first cross-signing upload through without a password.
+    client.encryption().bootstrap_cross_signing(None).await.unwrap();
+    let room: OwnedRoomId = "!bench:localhost".try_into().unwrap();
+    common::synthetic::import(&client, dir.path(), &room, n).await;
+    let start = Instant::now();
+    client.encryption().recovery().enable().await.unwrap();
+    client
+        .encryption()
+        .backups()
+        .wait_for_steady_state()
+        .with_delay(Duration::ZERO)
+        .await
+        .unwrap();
+    let took = start.elapsed();
+    let info = client
+        .send(get_latest_backup_info::v3::Request::new())
+        .await
+        .unwrap();
+    assert_eq!(u64::from(info.count), n as u64, "matrix-sdk uploaded everything");
+    took
+}
+
+fn main() {
+    let n = sessions();
+    let hs = common::homeserver();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let ks = rt.block_on(keepsake_upload(&hs, n));
+    let sdk = rt.block_on(sdk_upload(&hs, n));
+    let rate = |d: Duration| n as f64 / d.as_secs_f64();
+    println!("backup upload of {n} pending sessions to the local Synapse");
+    println!(
+        "  keepsake (aes-hmac-sha2): {:>8.3} s  {:>8.0} sessions/s",
+        ks.as_secs_f64(),
+        rate(ks)
+    );
+    println!(
+        "  matrix-sdk (curve25519):  {:>8.3} s  {:>8.0} sessions/s",
+        sdk.as_secs_f64(),
+        rate(sdk)
+    );
+    println!(
+        "  keepsake is {:.1}x faster",
+        sdk.as_secs_f64() / ks.as_secs_f64()
+    );
+}

@@ -47,7 +47,12 @@ async fn keepsake_upload(hs: &common::Homeserver, n: usize) -> Duration {
     let out = ok(data, "bench", &["recovery", "setup", "--json"], "");
     let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
     let key = v["recovery_key"].as_str().unwrap().to_owned();
-    ok(data, "bench", &["backup", "create", "--stdin"], &format!("{key}\n"));
+    ok(
+        data,
+        "bench",
+        &["backup", "create", "--stdin"],
+        &format!("{key}\n"),
+    );
     let room: OwnedRoomId = "!bench:localhost".try_into().unwrap();
     {
         let acc = common::open_account(data, "bench").await;
@@ -58,7 +63,9 @@ async fn keepsake_upload(hs: &common::Homeserver, n: usize) -> Duration {
     let (worker, mut updates) = Worker::spawn(acc);
     let took = loop {
         match updates.recv().await.expect("worker running") {
-            Update::Backup(p) if p.state == UploadState::Idle && p.pending == 0 && p.backed_up == n => {
+            Update::Backup(p)
+                if p.state == UploadState::Idle && p.pending == 0 && p.backed_up == n =>
+            {
                 break start.elapsed();
             }
             Update::Backup(p) if p.settled() && p.pending > 0 => panic!("upload stopped: {p:?}"),
@@ -88,7 +95,11 @@ async fn sdk_upload(hs: &common::Homeserver, n: usize) -> Duration {
         .unwrap();
     client.sync_once(Default::default()).await.unwrap();
     // Synapse lets a first cross-signing upload through without a password.
-    client.encryption().bootstrap_cross_signing(None).await.unwrap();
+    client
+        .encryption()
+        .bootstrap_cross_signing(None)
+        .await
+        .unwrap();
     let room: OwnedRoomId = "!bench:localhost".try_into().unwrap();
     common::synthetic::import(&client, dir.path(), &room, n).await;
     let start = Instant::now();
@@ -105,7 +116,11 @@ async fn sdk_upload(hs: &common::Homeserver, n: usize) -> Duration {
         .send(get_latest_backup_info::v3::Request::new())
         .await
         .unwrap();
-    assert_eq!(u64::from(info.count), n as u64, "matrix-sdk uploaded everything");
+    assert_eq!(
+        u64::from(info.count),
+        n as u64,
+        "matrix-sdk uploaded everything"
+    );
     took
 }
 

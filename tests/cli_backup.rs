@@ -141,4 +141,37 @@ async fn every_session_is_backed_up_and_decrypts_to_the_stored_key() {
         }
     }
     assert_eq!(seen, history_sessions);
+
+    // The version's auth_data carries the key check and a signature by
+    // alice's cross-signing master key over its canonical JSON.
+    let info = acc
+        .client
+        .send(matrix_sdk::ruma::api::client::backup::get_backup_info::v3::Request::new(version))
+        .await
+        .unwrap();
+    let algo: matrix_sdk::ruma::api::client::backup::BackupAlgorithm =
+        info.algorithm.deserialize().unwrap();
+    let auth = serde_json::Value::Object(algo.auth_data().into_owned());
+    assert!(auth["iv"].is_string() && auth["mac"].is_string(), "{auth}");
+    let me = acc.client.user_id().unwrap().to_owned();
+    let identity = acc
+        .client
+        .encryption()
+        .get_user_identity(&me)
+        .await
+        .unwrap()
+        .expect("alice's identity");
+    let master = identity.master_key().get_first_key().unwrap();
+    let sig = auth["signatures"][me.as_str()][format!("ed25519:{}", master.to_base64())]
+        .as_str()
+        .unwrap_or_else(|| panic!("no master-key signature: {auth}"));
+    let mut unsigned = auth.as_object().unwrap().clone();
+    unsigned.remove("signatures");
+    let canonical = matrix_sdk::ruma::CanonicalJsonValue::try_from(Value::Object(unsigned))
+        .unwrap()
+        .to_string();
+    let sig = matrix_sdk_crypto::vodozemac::Ed25519Signature::from_base64(sig).unwrap();
+    master
+        .verify(canonical.as_bytes(), &sig)
+        .expect("the signature verifies");
 }

@@ -63,8 +63,17 @@ async fn new_version(
     algorithm: &str,
 ) -> Result<Created, String> {
     let key = BackupKey::generate().map_err(|e| e.to_string())?;
-    let auth = serde_json::to_value(key.auth_data().map_err(|e| e.to_string())?)
+    let mut auth = serde_json::to_value(key.auth_data().map_err(|e| e.to_string())?)
         .map_err(|e| e.to_string())?;
+    // Signed by the master key where cross-signing exists, so other
+    // clients can tell the version came from the account owner.
+    if let (Some(user), Ok(Some(master))) = (
+        client.user_id(),
+        store.get_secret(SecretName::CrossSigningMasterKey).await,
+    ) {
+        let master = zeroize::Zeroizing::new(master);
+        sign_auth_data(&mut auth, user.as_str(), &master)?;
+    }
     store
         .put_secret(SecretName::RecoveryKey, &key.to_base64())
         .await
@@ -78,6 +87,48 @@ async fn new_version(
         version,
         algorithm: algorithm.to_owned(),
     })
+}
+
+/// Adds a signature by the cross-signing master key (`seed_b64`, the
+/// 32-byte ed25519 seed as secret storage keeps it) over the canonical JSON
+/// of `auth_data` without `signatures`.
+pub fn sign_auth_data(
+    auth: &mut serde_json::Value,
+    user_id: &str,
+    seed_b64: &str,
+) -> Result<(), String> {
+    use matrix_sdk::ruma::CanonicalJsonValue;
+    use matrix_sdk_crypto::vodozemac::Ed25519SecretKey;
+    let seed = zeroize::Zeroizing::new(
+        crate::crypto::b64::decode(seed_b64.trim())
+            .map_err(|_| "the master key in secret storage is not base64")?,
+    );
+    let seed: &[u8; 32] = seed
+        .as_slice()
+        .try_into()
+        .map_err(|_| "the master key in secret storage is not 32 bytes")?;
+    let signing = Ed25519SecretKey::from_slice(seed);
+    let obj = auth.as_object_mut().ok_or("auth_data is not an object")?;
+    let mut unsigned = obj.clone();
+    unsigned.remove("signatures");
+    unsigned.remove("unsigned");
+    let canonical = CanonicalJsonValue::try_from(serde_json::Value::Object(unsigned))
+        .map_err(|e| format!("auth_data is not canonical JSON: {e}"))?
+        .to_string();
+    let signature = signing.sign(canonical.as_bytes());
+    let key_id = format!("ed25519:{}", signing.public_key().to_base64());
+    let sigs = obj
+        .entry("signatures")
+        .or_insert_with(|| serde_json::json!({}));
+    let mine = sigs
+        .as_object_mut()
+        .ok_or("auth_data signatures are not an object")?
+        .entry(user_id.to_owned())
+        .or_insert_with(|| serde_json::json!({}));
+    mine.as_object_mut()
+        .ok_or("auth_data signatures are not an object")?
+        .insert(key_id, serde_json::Value::String(signature.to_base64()));
+    Ok(())
 }
 
 /// Makes `version` the one this device uploads to, with everything pending.

@@ -28,6 +28,9 @@ use crate::crypto::backup::{BackupKey, is_symmetric_algorithm};
 
 /// Sessions per request: about 0.8 MiB, far below Synapse's 50 MiB limit.
 pub const BATCH: usize = 1000;
+/// Requests on the wire at once: the client encodes one while the server
+/// stores the other.
+const IN_FLIGHT: usize = 2;
 const MAX_BACKOFF: Duration = Duration::from_secs(60);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -252,103 +255,132 @@ async fn pass(client: &Client, crypto: &SqliteCryptoStore, report: &impl Fn(Prog
     }
     let own = client.encryption().curve25519_key().await;
     loop {
+        let want = BATCH * IN_FLIGHT;
         let sessions = match crypto
-            .inbound_group_sessions_for_backup(&version, BATCH)
+            .inbound_group_sessions_for_backup(&version, want)
             .await
         {
             Ok(s) => s,
             Err(e) => {
-                return fail(
-                    crypto,
-                    &mut st,
-                    format!("cannot read the local store: {e}"),
-                    report,
-                )
-                .await;
+                let e = format!("cannot read the local store: {e}");
+                return fail(crypto, &mut st, e, report).await;
             }
         };
         if sessions.is_empty() {
             break;
         }
         report(progress(crypto, &st, UploadState::Uploading).await);
-        let mut rooms: BTreeMap<OwnedRoomId, BTreeMap<String, _>> = BTreeMap::new();
-        let mut ids = Vec::with_capacity(sessions.len());
-        for s in &sessions {
-            match encode::entry(s, &key, own, None).await {
-                Ok(e) => {
-                    ids.push((e.room_id.clone(), e.session_id.clone()));
-                    rooms
-                        .entry(e.room_id)
-                        .or_default()
-                        .insert(e.session_id, e.data);
-                }
-                // A session we cannot encode would block every pass; it is
-                // logged and left pending rather than marked as done.
-                Err(err) => {
-                    tracing::error!(session = %s.session_id(), error = %err, "cannot encode a session for backup")
-                }
+        // Each request goes out as soon as it is encoded, so encoding the
+        // next one overlaps the server's work on the previous one.
+        let mut in_flight = Vec::with_capacity(IN_FLIGHT);
+        for chunk in sessions.chunks(BATCH) {
+            let (ids, body) = encode_batch(chunk, &key, own).await;
+            if ids.is_empty() {
+                continue;
             }
+            let (c, v) = (client.clone(), version.clone());
+            let put = tokio::spawn(async move { server::add_keys(&c, &v, body).await });
+            in_flight.push((ids, put));
         }
-        if ids.is_empty() {
+        if in_flight.is_empty() {
             break;
         }
-        let body = rooms
-            .into_iter()
-            .map(|(room, sessions)| (room, RoomKeyBackup::new(sessions)))
-            .collect();
-        match server::add_keys(client, &version, body).await {
-            Ok((etag, count)) => {
-                let refs: Vec<(&matrix_sdk::ruma::RoomId, &str)> =
-                    ids.iter().map(|(r, s)| (r.as_ref(), s.as_str())).collect();
-                if let Err(e) = crypto
-                    .mark_inbound_group_sessions_as_backed_up(&version, &refs)
-                    .await
-                {
-                    // Uploaded but not marked: the next pass uploads them
-                    // again, which the server ignores. Nothing is lost.
-                    return fail(
-                        crypto,
-                        &mut st,
-                        format!("cannot mark sessions as backed up: {e}"),
-                        report,
-                    )
-                    .await;
+        let mut failure: Option<UploadError> = None;
+        for (ids, put) in in_flight {
+            let result = put.await.unwrap_or_else(|e| {
+                Err(UploadError::Transient(format!("upload task failed: {e}")))
+            });
+            match result {
+                Ok((etag, count)) => {
+                    let refs: Vec<(&matrix_sdk::ruma::RoomId, &str)> =
+                        ids.iter().map(|(r, s)| (r.as_ref(), s.as_str())).collect();
+                    if let Err(e) = crypto
+                        .mark_inbound_group_sessions_as_backed_up(&version, &refs)
+                        .await
+                    {
+                        // Uploaded but not marked: the next pass uploads them
+                        // again, which the server ignores. Nothing is lost.
+                        let e = format!("cannot mark sessions as backed up: {e}");
+                        return fail(crypto, &mut st, e, report).await;
+                    }
+                    // Answers may come back in any order; the count only grows.
+                    if st.server_count.is_none_or(|c| c <= count) {
+                        st.etag = Some(etag);
+                        st.server_count = Some(count);
+                    }
+                    st.last_upload = Some(state::now_ms());
+                    st.last_error = None;
                 }
-                st.etag = Some(etag);
-                st.server_count = Some(count);
-                st.last_upload = Some(state::now_ms());
-                st.last_error = None;
-                let _ = state::save(crypto, &st).await;
-                if sessions.len() < BATCH {
-                    break;
+                Err(e) => {
+                    failure.get_or_insert(e);
                 }
             }
-            Err(UploadError::VersionGone) => {
+        }
+        let _ = state::save(crypto, &st).await;
+        match failure {
+            None => {}
+            Some(UploadError::VersionGone) => {
                 // Synapse's `current_version` in this error is unreliable:
                 // ask again which version is current, for the message.
+                let refused = format!("the server refused uploads to backup version {version}");
                 let why = match server::current(client).await {
                     Ok(cur) => match version::fit(&version, &key, cur.as_ref()) {
                         Fit::Unusable(why) => why,
-                        Fit::Usable { .. } => {
-                            format!("the server refused uploads to backup version {version}")
-                        }
+                        Fit::Usable { .. } => refused,
                     },
-                    Err(_) => format!("the server refused uploads to backup version {version}"),
+                    Err(_) => refused,
                 };
                 return go_stale(crypto, &mut st, why, report).await;
             }
-            Err(UploadError::RateLimited(wait)) => {
+            Some(UploadError::RateLimited(wait)) => {
                 st.last_error = Some(UploadError::RateLimited(wait).to_string());
                 let _ = state::save(crypto, &st).await;
                 report(progress(crypto, &st, UploadState::Retrying).await);
                 return Outcome::Retry(wait.unwrap_or(Duration::ZERO));
             }
-            Err(UploadError::Transient(e)) => return fail(crypto, &mut st, e, report).await,
+            Some(UploadError::Transient(e)) => return fail(crypto, &mut st, e, report).await,
+        }
+        report(progress(crypto, &st, UploadState::Uploading).await);
+        if sessions.len() < want {
+            break;
         }
     }
     let _ = state::save(crypto, &st).await;
     report(progress(crypto, &st, UploadState::Idle).await);
     Outcome::Done
+}
+
+type Body = BTreeMap<OwnedRoomId, RoomKeyBackup>;
+
+/// Encodes sessions into one request body; returns the ids it holds.
+async fn encode_batch(
+    sessions: &[matrix_sdk_crypto::olm::InboundGroupSession],
+    key: &BackupKey,
+    own: Option<matrix_sdk_crypto::vodozemac::Curve25519PublicKey>,
+) -> (Vec<(OwnedRoomId, String)>, Body) {
+    let mut rooms: BTreeMap<OwnedRoomId, BTreeMap<String, _>> = BTreeMap::new();
+    let mut ids = Vec::with_capacity(sessions.len());
+    for s in sessions {
+        match encode::entry(s, key, own, None).await {
+            Ok(e) => {
+                ids.push((e.room_id.clone(), e.session_id.clone()));
+                rooms
+                    .entry(e.room_id)
+                    .or_default()
+                    .insert(e.session_id, e.data);
+            }
+            // A session we cannot encode would block every pass; it is
+            // logged and left pending rather than marked as done.
+            Err(err) => {
+                tracing::error!(session = %s.session_id(), error = %err, "cannot encode a session for backup")
+            }
+        }
+    }
+    let body = rooms
+        .into_iter()
+        .map(|(room, sessions)| (room, RoomKeyBackup::new(sessions)))
+        .collect();
+    (ids, body)
 }
 
 /// A device that gets the key (unlock, gossip) and has never uploaded

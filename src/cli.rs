@@ -214,6 +214,14 @@ pub enum BackupAction {
         #[arg(long)]
         json: bool,
     },
+    /// Restore every key of the backup onto this device (asks for the recovery key or passphrase if needed).
+    Restore {
+        /// Read the recovery key or passphrase from standard input.
+        #[arg(long)]
+        stdin: bool,
+        #[arg(long)]
+        json: bool,
+    },
     /// Upload every pending session now.
     Upload {
         /// Return only when nothing is pending (or uploading cannot go on).

@@ -195,3 +195,25 @@ pub async fn delete(
     }
     Ok(())
 }
+
+/// After a restore: a device that uploads nowhere yet uploads to the
+/// version it restored from (its new sessions belong there).
+pub async fn adopt_if_unset(
+    crypto: &SqliteCryptoStore,
+    version: &str,
+    algorithm: &str,
+) -> Result<(), String> {
+    let st = state::load(crypto).await?;
+    if st.version.is_some() {
+        return Ok(());
+    }
+    state::save(
+        crypto,
+        &BackupState {
+            version: Some(version.to_owned()),
+            algorithm: Some(algorithm.to_owned()),
+            ..BackupState::default()
+        },
+    )
+    .await
+}

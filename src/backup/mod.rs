@@ -11,6 +11,7 @@
 pub mod encode;
 pub mod local_key;
 pub mod manage;
+pub mod restore;
 pub mod server;
 pub mod state;
 pub mod status;

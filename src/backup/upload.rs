@@ -80,6 +80,9 @@ type Kick = Option<tokio::sync::oneshot::Sender<Progress>>;
 #[derive(Clone)]
 pub struct Uploader {
     kick: mpsc::UnboundedSender<Kick>,
+    /// Held during every pass; a restore holds it while it imports and
+    /// marks keys, so restored keys are never uploaded back.
+    lock: std::sync::Arc<tokio::sync::Mutex<()>>,
 }
 
 impl Uploader {
@@ -89,8 +92,13 @@ impl Uploader {
         report: impl Fn(Progress) + Send + Sync + 'static,
     ) -> Uploader {
         let (kick, rx) = mpsc::unbounded_channel();
-        tokio::spawn(run(client, crypto, rx, report));
-        Uploader { kick }
+        let lock = std::sync::Arc::new(tokio::sync::Mutex::new(()));
+        tokio::spawn(run(client, crypto, rx, lock.clone(), report));
+        Uploader { kick, lock }
+    }
+
+    pub fn lock(&self) -> std::sync::Arc<tokio::sync::Mutex<()>> {
+        self.lock.clone()
     }
 
     /// Run a pass now (new backup, new key, or the user asked).
@@ -117,6 +125,7 @@ async fn run(
     client: Client,
     crypto: SqliteCryptoStore,
     mut kicks: mpsc::UnboundedReceiver<Kick>,
+    lock: std::sync::Arc<tokio::sync::Mutex<()>>,
     report: impl Fn(Progress),
 ) {
     let mut keys = client.encryption().room_keys_received_stream().await;
@@ -128,6 +137,7 @@ async fn run(
         let mut retry_at: Option<Instant> = None;
         let waiters = std::mem::take(&mut waiting);
         let last = std::sync::Mutex::new(None);
+        let guard = lock.lock().await;
         let outcome = pass(&client, &crypto, &|p: Progress| {
             if let Ok(mut l) = last.lock() {
                 *l = Some(p.clone());
@@ -135,6 +145,7 @@ async fn run(
             report(p);
         })
         .await;
+        drop(guard);
         if let Some(p) = last.into_inner().ok().flatten() {
             for w in waiters {
                 let _ = w.send(p.clone());

@@ -193,6 +193,43 @@ pub async fn run(
             .await?;
             println!("deleted backup version {version}");
         }
+        BackupAction::Restore { stdin, json } => {
+            let mut s = Session::open(settings, secrets).await?;
+            let Reply::BackupStatus(st) = s.call(W::BackupStatus).await? else {
+                return Err(unexpected());
+            };
+            let input = if st.key_present {
+                None
+            } else {
+                Some(key_or_passphrase(stdin)?)
+            };
+            let Reply::Restored(r) = s
+                .call(W::BackupRestore {
+                    key_or_passphrase: input,
+                })
+                .await?
+            else {
+                return Err(unexpected());
+            };
+            if json {
+                print_json(&r)?;
+            } else {
+                println!(
+                    "restored {} of {} keys from backup version {} ({} trusted, {} untrusted)",
+                    r.imported, r.total, r.version, r.trusted, r.untrusted
+                );
+                for (reason, n) in &r.skipped {
+                    println!(
+                        "skipped {n}: {}",
+                        serde_json::to_value(reason)
+                            .unwrap_or_default()
+                            .as_str()
+                            .unwrap_or("?")
+                    );
+                }
+            }
+            s.finish(FINISH_WITHIN).await;
+        }
         BackupAction::Status { json } => {
             let mut s = Session::open(settings, secrets).await?;
             let Reply::BackupStatus(st) = s.call(W::BackupStatus).await? else {

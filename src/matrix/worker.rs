@@ -32,6 +32,7 @@ use super::recovery::{self, RecoveryStatus, Unlocked};
 use super::rooms::{self, RoomSummary};
 use super::verify::{self, Flow, VerifyUpdate};
 use crate::backup::manage::{self as backup_manage, Created};
+use crate::backup::restore::{RestoreProgress, RestoreReport};
 use crate::backup::status::{self as backup_status, BackupStatus};
 use crate::backup::upload::{Progress, Uploader};
 
@@ -153,6 +154,12 @@ pub enum Command {
         version: String,
     },
     BackupStatus,
+    /// Restore every key of the current backup; unlocks secret storage with
+    /// the input first when this device lacks the key. Progress arrives as
+    /// `Update::Restore`.
+    BackupRestore {
+        key_or_passphrase: Option<Secret>,
+    },
     /// Upload what is pending now; progress arrives as `Update::Backup`.
     BackupUpload,
     /// Runs an upload pass that starts now and answers with its outcome.
@@ -183,6 +190,7 @@ pub enum Reply {
     BackupCreated(Created),
     BackupStatus(BackupStatus),
     Progress(Progress),
+    Restored(RestoreReport),
 }
 
 /// The background sync's state, for a status line.
@@ -217,6 +225,8 @@ pub enum Update {
     Gossip(GossipEvent),
     /// The uploader's progress, after every batch and every failure.
     Backup(Progress),
+    /// A restore's progress, after every room.
+    Restore(RestoreProgress),
 }
 
 /// The front end's handle on a running worker. Dropping it stops the worker.
@@ -598,6 +608,17 @@ async fn dispatch(st: &mut State, op: OpId, cmd: Command) {
                     .map(Reply::BackupStatus)
             })
         }
+        Command::BackupRestore { key_or_passphrase } => {
+            let crypto = st.crypto.clone();
+            let uploader = st.uploader.clone();
+            let updates = st.updates.clone();
+            job(st, op, async move {
+                let report =
+                    restore_job(&c, &crypto, &uploader, key_or_passphrase, updates).await?;
+                uploader.kick();
+                Ok(Reply::Restored(report))
+            })
+        }
         Command::BackupUpload => {
             st.uploader.kick();
             finish(&st.updates, op, Ok(Reply::Done));
@@ -625,6 +646,60 @@ async fn dispatch(st: &mut State, op: OpId, cmd: Command) {
             verify::cancel(&c, &flow).await.map(|()| Reply::Done)
         }),
     }
+}
+
+async fn restore_job(
+    c: &Client,
+    crypto: &SqliteCryptoStore,
+    uploader: &Uploader,
+    input: Option<Secret>,
+    updates: mpsc::UnboundedSender<Update>,
+) -> Result<RestoreReport, String> {
+    use crate::backup::{local_key, manage, restore, server, version};
+    use crate::crypto::backup::is_symmetric_algorithm;
+    use crate::crypto::{BackupKey, KeyCheck};
+    let current = server::current(c)
+        .await?
+        .ok_or("this account has no backup on the server")?;
+    if !is_symmetric_algorithm(&current.algorithm) {
+        return Err(format!(
+            "the backup (version {}) uses {}, which keepsake cannot restore yet",
+            current.version, current.algorithm
+        ));
+    }
+    let held = local_key::load(crypto).await.map_err(|e| e.to_string())?;
+    let key = match (held, input) {
+        (Some(k), _) => BackupKey::new(k),
+        (None, Some(input)) => {
+            recovery::unlock(c, crypto, input.expose())
+                .await
+                .map_err(|e| e.to_string())?;
+            local_key::load(crypto)
+                .await
+                .map_err(|e| e.to_string())?
+                .map(BackupKey::new)
+                .ok_or("secret storage holds no backup key")?
+        }
+        (None, None) => {
+            return Err(
+                "this device does not hold the backup key: give the recovery key or passphrase"
+                    .into(),
+            );
+        }
+    };
+    if version::key_check(&key, &current) == Some(KeyCheck::Mismatch) {
+        return Err(format!(
+            "the backup key does not match this backup (version {})",
+            current.version
+        ));
+    }
+    let lock = uploader.lock();
+    let report = restore::restore(c, crypto, &key, &current, &lock, &move |p| {
+        let _ = updates.send(Update::Restore(p));
+    })
+    .await?;
+    manage::adopt_if_unset(crypto, &current.version, &current.algorithm).await?;
+    Ok(report)
 }
 
 async fn open_timeline(st: &mut State, room: &str) -> Result<(), String> {

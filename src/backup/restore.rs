@@ -1,0 +1,308 @@
+//! Restore: download the backup room by room, check every MAC before
+//! decrypting, skip (and count) whatever is damaged, and import the rest in
+//! batches through matrix-sdk's key import so the timeline re-decrypts.
+//!
+//! The import path is the public key-file import, fed from an in-memory
+//! file (memfd): decrypted keys never touch the disk. Imported sessions are
+//! then marked backed up for this version, under the uploader's lock, so
+//! they are not uploaded again.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::Write;
+use std::os::fd::FromRawFd;
+
+use matrix_sdk::ruma::api::client::backup::{get_backup_keys, get_backup_keys_for_room};
+use matrix_sdk::ruma::{OwnedRoomId, RoomId};
+use matrix_sdk::{Client, SqliteCryptoStore};
+use matrix_sdk_crypto::olm::{BackedUpRoomKey, ExportedRoomKey};
+use matrix_sdk_crypto::store::CryptoStore;
+use serde::{Deserialize, Serialize};
+use zeroize::Zeroizing;
+
+use super::server::VersionInfo;
+use crate::crypto::session::{BackedUpSession, SessionDataError};
+use crate::crypto::{BackupKey, CryptoError, EncryptedData};
+
+/// Keys imported per batch: bounds memory on large backups.
+const IMPORT_BATCH: usize = 5000;
+
+/// Why a key from the backup was not imported.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SkipReason {
+    /// The entry is not `KeyBackupData` with an MSC3270 `session_data`.
+    Malformed,
+    /// The MAC does not match: tampered, or encrypted with another key.
+    BadMac,
+    /// Decrypts, but the plaintext is not a backed-up megolm session.
+    NotASession,
+    /// A valid session stored under another session's id.
+    Moved,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct RestoreReport {
+    pub version: String,
+    pub total: usize,
+    pub imported: usize,
+    pub skipped: BTreeMap<SkipReason, usize>,
+    /// Keys without the `untrusted` flag (they came straight from their
+    /// sender's device to whoever backed them up).
+    pub trusted: usize,
+    pub untrusted: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RestoreProgress {
+    pub rooms_done: usize,
+    pub rooms_total: usize,
+    pub keys_done: usize,
+    pub keys_total: usize,
+}
+
+#[derive(Deserialize)]
+struct Entry {
+    session_data: EncryptedData,
+}
+
+/// One key from the backup: decrypted and checked, or why not.
+fn open_entry(
+    key: &BackupKey,
+    room_id: &RoomId,
+    session_id: &str,
+    raw: &serde_json::value::RawValue,
+) -> Result<(ExportedRoomKey, bool), SkipReason> {
+    let entry: Entry = serde_json::from_str(raw.get()).map_err(|_| SkipReason::Malformed)?;
+    let plain = key
+        .decrypt_session(session_id, &entry.session_data)
+        .map_err(|e| match e {
+            CryptoError::MacMismatch => SkipReason::BadMac,
+            _ => SkipReason::Malformed,
+        })?;
+    let checked = BackedUpSession::from_json(&plain).map_err(|_| SkipReason::NotASession)?;
+    checked.check_session_id(session_id).map_err(|e| match e {
+        SessionDataError::SessionIdMismatch => SkipReason::Moved,
+        _ => SkipReason::NotASession,
+    })?;
+    // The same plaintext, now known to be sound, as the SDK's type.
+    let sdk: BackedUpRoomKey =
+        serde_json::from_slice(&plain).map_err(|_| SkipReason::NotASession)?;
+    let exported =
+        ExportedRoomKey::from_backed_up_room_key(room_id.to_owned(), session_id.to_owned(), sdk);
+    Ok((exported, !checked.untrusted))
+}
+
+/// Imports keys through an in-memory key file; returns how many were new
+/// or better than what the store had.
+async fn import(client: &Client, keys: &[ExportedRoomKey]) -> Result<usize, String> {
+    // One PBKDF2 round: the "file" is a memfd that only this process sees.
+    let armored = Zeroizing::new(
+        matrix_sdk_crypto::encrypt_room_key_export(keys, "keepsake-restore", 1)
+            .map_err(|e| format!("cannot prepare the keys for import: {e}"))?,
+    );
+    // SAFETY: memfd_create with a static NUL-terminated name; the returned
+    // descriptor is owned by the File below and closed when it drops.
+    let fd = unsafe { libc::memfd_create(c"keepsake-restore".as_ptr(), libc::MFD_CLOEXEC) };
+    if fd < 0 {
+        return Err(format!(
+            "cannot create an in-memory file: {}",
+            std::io::Error::last_os_error()
+        ));
+    }
+    // SAFETY: fd is a fresh descriptor that nothing else owns.
+    let mut file = unsafe { std::fs::File::from_raw_fd(fd) };
+    file.write_all(armored.as_bytes())
+        .map_err(|e| format!("cannot write the in-memory file: {e}"))?;
+    let path = std::path::PathBuf::from(format!("/proc/self/fd/{fd}"));
+    let result = client
+        .encryption()
+        .import_room_keys(path, "keepsake-restore")
+        .await
+        .map_err(|e| format!("cannot import the keys: {e}"));
+    drop(file);
+    Ok(result?.imported_count)
+}
+
+/// Restores every key of `version` that `key` opens.
+pub async fn restore(
+    client: &Client,
+    crypto: &SqliteCryptoStore,
+    key: &BackupKey,
+    version: &VersionInfo,
+    upload_lock: &tokio::sync::Mutex<()>,
+    progress: &(dyn Fn(RestoreProgress) + Send + Sync),
+) -> Result<RestoreReport, String> {
+    let mut report = RestoreReport {
+        version: version.version.clone(),
+        ..RestoreReport::default()
+    };
+    let keys_total = usize::try_from(version.count).unwrap_or(usize::MAX);
+    // Rooms this device knows, one request each (a whole backup never sits
+    // in memory); anything left over comes with one full download after.
+    let known: Vec<OwnedRoomId> = client
+        .rooms()
+        .iter()
+        .map(|r| r.room_id().to_owned())
+        .collect();
+    let rooms_total = known.len();
+    let mut done_rooms: BTreeSet<OwnedRoomId> = BTreeSet::new();
+    let mut batch: Vec<ExportedRoomKey> = Vec::new();
+    let mut ids: Vec<(OwnedRoomId, String, bool)> = Vec::new();
+    for (i, room_id) in known.iter().enumerate() {
+        let req =
+            get_backup_keys_for_room::v3::Request::new(version.version.clone(), room_id.clone());
+        let sessions = match client.send(req).await {
+            Ok(r) => r.sessions,
+            Err(e)
+                if e.client_api_error_kind()
+                    == Some(&matrix_sdk::ruma::api::error::ErrorKind::NotFound) =>
+            {
+                BTreeMap::new()
+            }
+            Err(e) => return Err(format!("cannot download the backup of {room_id}: {e}")),
+        };
+        for (session_id, raw) in sessions {
+            take(
+                key,
+                room_id,
+                &session_id,
+                raw.json(),
+                &mut report,
+                &mut batch,
+                &mut ids,
+            );
+            if batch.len() >= IMPORT_BATCH {
+                flush(
+                    client,
+                    crypto,
+                    &version.version,
+                    upload_lock,
+                    &mut batch,
+                    &mut ids,
+                    &mut report,
+                )
+                .await?;
+            }
+        }
+        done_rooms.insert(room_id.clone());
+        progress(RestoreProgress {
+            rooms_done: i + 1,
+            rooms_total,
+            keys_done: report.total,
+            keys_total,
+        });
+    }
+    flush(
+        client,
+        crypto,
+        &version.version,
+        upload_lock,
+        &mut batch,
+        &mut ids,
+        &mut report,
+    )
+    .await?;
+    if report.total < keys_total {
+        // Keys of rooms this device does not know (left long ago, say).
+        let all = client
+            .send(get_backup_keys::v3::Request::new(version.version.clone()))
+            .await
+            .map_err(|e| format!("cannot download the backup: {e}"))?;
+        for (room_id, room) in all.rooms {
+            if done_rooms.contains(&room_id) {
+                continue;
+            }
+            for (session_id, raw) in room.sessions {
+                take(
+                    key,
+                    &room_id,
+                    &session_id,
+                    raw.json(),
+                    &mut report,
+                    &mut batch,
+                    &mut ids,
+                );
+                if batch.len() >= IMPORT_BATCH {
+                    flush(
+                        client,
+                        crypto,
+                        &version.version,
+                        upload_lock,
+                        &mut batch,
+                        &mut ids,
+                        &mut report,
+                    )
+                    .await?;
+                }
+            }
+        }
+        flush(
+            client,
+            crypto,
+            &version.version,
+            upload_lock,
+            &mut batch,
+            &mut ids,
+            &mut report,
+        )
+        .await?;
+        progress(RestoreProgress {
+            rooms_done: rooms_total,
+            rooms_total,
+            keys_done: report.total,
+            keys_total,
+        });
+    }
+    Ok(report)
+}
+
+fn take(
+    key: &BackupKey,
+    room_id: &RoomId,
+    session_id: &str,
+    raw: &serde_json::value::RawValue,
+    report: &mut RestoreReport,
+    batch: &mut Vec<ExportedRoomKey>,
+    ids: &mut Vec<(OwnedRoomId, String, bool)>,
+) {
+    report.total += 1;
+    match open_entry(key, room_id, session_id, raw) {
+        Ok((k, trusted)) => {
+            batch.push(k);
+            ids.push((room_id.to_owned(), session_id.to_owned(), trusted));
+        }
+        Err(reason) => *report.skipped.entry(reason).or_default() += 1,
+    }
+}
+
+async fn flush(
+    client: &Client,
+    crypto: &SqliteCryptoStore,
+    version: &str,
+    upload_lock: &tokio::sync::Mutex<()>,
+    batch: &mut Vec<ExportedRoomKey>,
+    ids: &mut Vec<(OwnedRoomId, String, bool)>,
+    report: &mut RestoreReport,
+) -> Result<(), String> {
+    if batch.is_empty() {
+        return Ok(());
+    }
+    // The uploader waits while keys come in and are marked, so restored
+    // keys are never uploaded back.
+    let _guard = upload_lock.lock().await;
+    import(client, batch).await?;
+    let refs: Vec<(&RoomId, &str)> = ids
+        .iter()
+        .map(|(r, s, _)| (r.as_ref(), s.as_str()))
+        .collect();
+    crypto
+        .mark_inbound_group_sessions_as_backed_up(version, &refs)
+        .await
+        .map_err(|e| format!("cannot mark restored keys as backed up: {e}"))?;
+    report.imported += ids.len();
+    report.trusted += ids.iter().filter(|(_, _, t)| *t).count();
+    report.untrusted += ids.iter().filter(|(_, _, t)| !*t).count();
+    batch.clear();
+    ids.clear();
+    Ok(())
+}

@@ -1,0 +1,214 @@
+//! Restore on a fresh device against the real Synapse: alice's history comes
+//! back decrypted, and damaged entries in the backup are skipped and counted
+//! by reason without costing anything else.
+
+mod common;
+
+use std::collections::BTreeMap;
+
+use keepsake::crypto::{BackupKey, EncryptedData};
+use matrix_sdk::ruma::api::client::backup::{
+    RoomKeyBackup, add_backup_keys, get_backup_keys_for_room,
+};
+use matrix_sdk::ruma::serde::Raw;
+use matrix_sdk::ruma::{OwnedRoomId, RoomId};
+use serde_json::{Value, json};
+
+fn ok(data: &std::path::Path, profile: &str, args: &[&str], stdin: &str) -> String {
+    let r = common::keepsake(data, Some(profile), args, stdin);
+    assert_eq!(r.code, 0, "{profile} {args:?}: {}", r.stderr);
+    r.stdout
+}
+
+fn ok_json(data: &std::path::Path, profile: &str, args: &[&str], stdin: &str) -> Value {
+    let out = ok(data, profile, args, stdin);
+    serde_json::from_str(out.trim()).unwrap_or_else(|e| panic!("{args:?}: {e}: {out}"))
+}
+
+/// A fake session id (43 base64 characters, like a real one).
+fn fake_id(n: u8) -> String {
+    let mut s = format!("FakeSession{n:02}");
+    while s.len() < 43 {
+        s.push('A');
+    }
+    s
+}
+
+/// Adds damaged entries next to the real ones, one per skip reason.
+async fn tamper(acc: &keepsake::matrix::account::Account, version: &str, room: &RoomId) {
+    let secret = keepsake::backup::local_key::load(&acc.crypto_store)
+        .await
+        .unwrap()
+        .unwrap();
+    let key = BackupKey::new(secret);
+    let real = acc
+        .client
+        .send(get_backup_keys_for_room::v3::Request::new(
+            version.to_owned(),
+            room.to_owned(),
+        ))
+        .await
+        .unwrap();
+    let (_, good) = real.sessions.iter().next().expect("a real session");
+    let good: Value = good.deserialize_as_unchecked().unwrap();
+    let data = |v: Value| -> Raw<_> { Raw::new(&v).unwrap().cast_unchecked() };
+    let mut entries = BTreeMap::new();
+    // A real session's data moved under another session id: its MAC uses
+    // the original id as HKDF info, so it fails there...
+    entries.insert(fake_id(1), data(good.clone()));
+    // ...flipped bytes in ciphertext and MAC fail it too, and so does a
+    // truncated ciphertext.
+    for (n, field) in [(2u8, "ciphertext"), (3, "mac")] {
+        let mut v = good.clone();
+        let s = v["session_data"][field].as_str().unwrap().to_owned();
+        let first = if s.starts_with('A') { "B" } else { "A" };
+        let flipped = format!("{first}{}", &s[1..]);
+        v["session_data"][field] = json!(flipped);
+        entries.insert(fake_id(n), data(v));
+    }
+    let mut v = good.clone();
+    let ct = v["session_data"]["ciphertext"].as_str().unwrap().to_owned();
+    // Cut on a 4-character boundary: still base64, so it is the MAC that
+    // catches it.
+    v["session_data"]["ciphertext"] = json!(&ct[..(ct.len() / 2) & !3]);
+    entries.insert(fake_id(4), data(v));
+    // Not MSC3270 session data at all.
+    entries.insert(
+        fake_id(5),
+        data(json!({"first_message_index": 0, "forwarded_count": 0, "is_verified": false, "session_data": {"nothing": "here"}})),
+    );
+    // Correctly encrypted and authenticated, but not a session.
+    let not_session = key
+        .encrypt_session(&fake_id(6), br#"{"hello":"world"}"#)
+        .unwrap();
+    entries.insert(
+        fake_id(6),
+        data(json!({"first_message_index": 0, "forwarded_count": 0, "is_verified": false, "session_data": not_session})),
+    );
+    // A genuine session, encrypted under its own id, but stored under
+    // another id: only keepsake's session-id check catches this one.
+    let moved_session = common::synthetic::sessions(room, 1).await.remove(0);
+    let plain = serde_json::to_vec(&json!({
+        "algorithm": "m.megolm.v1.aes-sha2",
+        "sender_key": moved_session.sender_key.to_base64(),
+        "sender_claimed_keys": {},
+        "forwarding_curve25519_key_chain": [],
+        "session_key": moved_session.session_key.to_base64(),
+    }))
+    .unwrap();
+    let enc: EncryptedData = key.encrypt_session(&fake_id(7), &plain).unwrap();
+    entries.insert(
+        fake_id(7),
+        data(json!({"first_message_index": 0, "forwarded_count": 0, "is_verified": false, "session_data": enc})),
+    );
+    let rooms: BTreeMap<OwnedRoomId, RoomKeyBackup> =
+        BTreeMap::from([(room.to_owned(), RoomKeyBackup::new(entries))]);
+    acc.client
+        .send(add_backup_keys::v3::Request::new(version.to_owned(), rooms))
+        .await
+        .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fresh_device_restores_everything_and_skips_damage() {
+    let hs = common::homeserver();
+    let (alice, bob) = (hs.register("alice").await, hs.register("bob").await);
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path();
+    common::use_file_secrets(data);
+    for (p, u) in [("a1", &alice), ("bob", &bob)] {
+        common::login(data, p, &hs, u);
+    }
+    let key = ok_json(data, "a1", &["recovery", "setup", "--json"], "")["recovery_key"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let version = ok_json(
+        data,
+        "a1",
+        &["backup", "create", "--stdin", "--json"],
+        &format!("{key}\n"),
+    )["version"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    ok(data, "bob", &["sync", "--once"], "");
+    let mut rooms = vec![];
+    for name in ["One", "Two"] {
+        let r = ok_json(
+            data,
+            "a1",
+            &["create-room", name, "--invite", &bob.user_id, "--json"],
+            "",
+        );
+        let room = r["room_id"].as_str().unwrap().to_owned();
+        ok(data, "bob", &["join", &room], "");
+        for i in 0..3 {
+            ok(
+                data,
+                "a1",
+                &["send", &room, &format!("alice {name} {i}")],
+                "",
+            );
+            ok(
+                data,
+                "bob",
+                &["send", &room, &format!("bob {name} {i}")],
+                "",
+            );
+        }
+        rooms.push(room);
+    }
+    ok(data, "a1", &["backup", "upload", "--wait"], "");
+    let st = ok_json(data, "a1", &["backup", "status", "--json"], "");
+    let real = st["server_count"].as_u64().unwrap();
+    assert_eq!(real, 4, "alice's and bob's session in each room: {st}");
+    {
+        let acc = common::open_account(data, "a1").await;
+        let room: OwnedRoomId = rooms[0].clone().try_into().unwrap();
+        tamper(&acc, &version, &room).await;
+    }
+
+    common::login(data, "a2", &hs, &alice);
+    let before = ok_json(data, "a2", &["history", &rooms[0], "--json"], "");
+    assert!(
+        before
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|i| i["decrypted"] == false),
+        "nothing decrypts before the restore: {before}"
+    );
+    let r = ok_json(
+        data,
+        "a2",
+        &["backup", "restore", "--stdin", "--json"],
+        &format!("{key}\n"),
+    );
+    assert_eq!(r["version"], version.as_str(), "{r}");
+    assert_eq!(r["total"], real + 7, "{r}");
+    assert_eq!(r["imported"], real, "{r}");
+    assert_eq!(r["trusted"], real, "{r}");
+    assert_eq!(r["untrusted"], 0, "{r}");
+    assert_eq!(
+        r["skipped"],
+        // bad_mac: data moved under another id, flipped ciphertext, flipped
+        // MAC, truncated ciphertext; malformed: no session data;
+        // not_a_session; moved: caught by the session-id check.
+        json!({"bad_mac": 4, "malformed": 1, "not_a_session": 1, "moved": 1}),
+        "{r}"
+    );
+    for room in &rooms {
+        let h = ok_json(data, "a2", &["history", room, "--json"], "");
+        let items = h.as_array().unwrap();
+        assert_eq!(items.len(), 6, "{h}");
+        for item in items {
+            assert_eq!(item["decrypted"], true, "{item}");
+        }
+    }
+    // The restore uploaded nothing back, and a2 now backs up to this version.
+    let st = ok_json(data, "a2", &["backup", "status", "--json"], "");
+    assert_eq!(st["version"], version.as_str(), "{st}");
+    assert_eq!(st["pending"], 0, "{st}");
+    assert_eq!(st["server_count"], real + 7, "{st}");
+}

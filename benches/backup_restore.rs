@@ -1,0 +1,215 @@
+//! Restore of N sessions on a fresh device from the local Synapse: keepsake
+//! (`keepsake backup restore` as its own process: wall time and peak RSS)
+//! against matrix-sdk's own curve25519 restore of the same N on another
+//! account (`recovery().recover()` with `BackupDownloadStrategy::OneShot`,
+//! timed until all N are in the new device's store).
+//!
+//! `cargo bench --bench backup_restore` with the test homeserver's variables
+//! set runs N = 10,000 (`KEEPSAKE_BENCH_SESSIONS` changes it, e.g. 100000).
+//! Under `cargo test` it runs once with N = 200.
+
+#[path = "../tests/common/mod.rs"]
+mod common;
+
+use std::io::Write;
+use std::time::{Duration, Instant};
+
+use keepsake::backup::upload::UploadState;
+use keepsake::matrix::worker::{Update, Worker};
+use matrix_sdk::encryption::{BackupDownloadStrategy, EncryptionSettings};
+use matrix_sdk::ruma::OwnedRoomId;
+use matrix_sdk::store::StoreConfig;
+use matrix_sdk::{
+    Client, SqliteCryptoStore, SqliteEventCacheStore, SqliteMediaStore, SqliteStateStore,
+    SqliteStoreConfig,
+};
+use matrix_sdk_base::cross_process_lock::CrossProcessLockConfig;
+use matrix_sdk_crypto::store::CryptoStore;
+
+fn sessions() -> usize {
+    if !std::env::args().any(|a| a == "--bench") {
+        return 200;
+    }
+    std::env::var("KEEPSAKE_BENCH_SESSIONS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(10_000)
+}
+
+/// Spread over rooms the way a real account is: 100 sessions per room.
+fn room(i: usize) -> OwnedRoomId {
+    format!("!bench{}:localhost", i / 100).try_into().unwrap()
+}
+
+fn ok(data: &std::path::Path, profile: &str, args: &[&str], stdin: &str) -> String {
+    let r = common::keepsake(data, Some(profile), args, stdin);
+    assert_eq!(r.code, 0, "{args:?}: {}", r.stderr);
+    r.stdout
+}
+
+async fn import(client: &Client, dir: &std::path::Path, n: usize) {
+    let mut i = 0;
+    while i < n {
+        let take = 100.min(n - i);
+        common::synthetic::import(client, dir, &room(i), take).await;
+        i += take;
+    }
+}
+
+/// Peak RSS (KiB) of the largest child process waited for so far.
+fn children_max_rss_kib() -> i64 {
+    // SAFETY: getrusage only writes the struct we pass.
+    unsafe {
+        let mut u: libc::rusage = std::mem::zeroed();
+        libc::getrusage(libc::RUSAGE_CHILDREN, &mut u);
+        u.ru_maxrss
+    }
+}
+
+async fn keepsake_restore(hs: &common::Homeserver, n: usize) -> (Duration, i64) {
+    let user = hs.register("bench-ks").await;
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path();
+    common::use_file_secrets(data);
+    common::login(data, "old", hs, &user);
+    let out = ok(data, "old", &["recovery", "setup", "--json"], "");
+    let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    let key = v["recovery_key"].as_str().unwrap().to_owned();
+    ok(
+        data,
+        "old",
+        &["backup", "create", "--stdin"],
+        &format!("{key}\n"),
+    );
+    {
+        let acc = common::open_account(data, "old").await;
+        import(&acc.client, data, n).await;
+    }
+    let acc = common::open_account(data, "old").await;
+    let (worker, mut updates) = Worker::spawn(acc);
+    loop {
+        match updates.recv().await.expect("worker running") {
+            Update::Backup(p) if p.state == UploadState::Idle && p.pending == 0 => break,
+            _ => {}
+        }
+    }
+    drop(worker);
+    common::login(data, "new", hs, &user);
+    let start = Instant::now();
+    let mut child = common::command(
+        data,
+        Some("new"),
+        &["backup", "restore", "--stdin", "--json"],
+    )
+    .stdin(std::process::Stdio::piped())
+    .stdout(std::process::Stdio::piped())
+    .stderr(std::process::Stdio::piped())
+    .spawn()
+    .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(format!("{key}\n").as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    let took = start.elapsed();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(r["imported"], n as u64, "{r}");
+    (took, children_max_rss_kib())
+}
+
+async fn sdk_client(
+    hs: &common::Homeserver,
+    dir: &std::path::Path,
+    strategy: BackupDownloadStrategy,
+) -> (Client, SqliteCryptoStore) {
+    let cfg = SqliteStoreConfig::new(dir).passphrase(Some("bench-passphrase"));
+    let crypto = SqliteCryptoStore::open_with_config(&cfg).await.unwrap();
+    let store_config = StoreConfig::new(CrossProcessLockConfig::SingleProcess)
+        .state_store(SqliteStateStore::open_with_config(&cfg).await.unwrap())
+        .event_cache_store(SqliteEventCacheStore::open_with_config(&cfg).await.unwrap())
+        .media_store(SqliteMediaStore::open_with_config(&cfg).await.unwrap())
+        .crypto_store(crypto.clone());
+    let client = Client::builder()
+        .homeserver_url(&hs.url)
+        .store_config(store_config)
+        .with_encryption_settings(EncryptionSettings {
+            auto_enable_cross_signing: false,
+            backup_download_strategy: strategy,
+            auto_enable_backups: false,
+        })
+        .build()
+        .await
+        .unwrap();
+    (client, crypto)
+}
+
+async fn sdk_restore(hs: &common::Homeserver, n: usize) -> Duration {
+    let user = hs.register("bench-sdk").await;
+    let dir = tempfile::tempdir().unwrap();
+    let (old, _) = sdk_client(hs, &dir.path().join("old"), BackupDownloadStrategy::Manual).await;
+    old.matrix_auth()
+        .login_username(&user.user_id, &user.password)
+        .await
+        .unwrap();
+    old.sync_once(Default::default()).await.unwrap();
+    old.encryption()
+        .bootstrap_cross_signing(None)
+        .await
+        .unwrap();
+    import(&old, dir.path(), n).await;
+    let key = old.encryption().recovery().enable().await.unwrap();
+    old.encryption()
+        .backups()
+        .wait_for_steady_state()
+        .with_delay(Duration::ZERO)
+        .await
+        .unwrap();
+    let (new, crypto) =
+        sdk_client(hs, &dir.path().join("new"), BackupDownloadStrategy::OneShot).await;
+    new.matrix_auth()
+        .login_username(&user.user_id, &user.password)
+        .await
+        .unwrap();
+    new.sync_once(Default::default()).await.unwrap();
+    let start = Instant::now();
+    new.encryption().recovery().recover(&key).await.unwrap();
+    loop {
+        let c = crypto.inbound_group_session_counts(None).await.unwrap();
+        if c.total >= n {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    start.elapsed()
+}
+
+fn main() {
+    let n = sessions();
+    let hs = common::homeserver();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let (ks, rss) = rt.block_on(keepsake_restore(&hs, n));
+    let sdk = rt.block_on(sdk_restore(&hs, n));
+    let rate = |d: Duration| n as f64 / d.as_secs_f64();
+    println!("restore of {n} sessions on a fresh device from the local Synapse");
+    println!(
+        "  keepsake (aes-hmac-sha2, whole process): {:>8.3} s  {:>8.0} keys/s  peak RSS {} MiB",
+        ks.as_secs_f64(),
+        rate(ks),
+        rss / 1024
+    );
+    println!(
+        "  matrix-sdk (curve25519, recover only):   {:>8.3} s  {:>8.0} keys/s",
+        sdk.as_secs_f64(),
+        rate(sdk)
+    );
+}

@@ -58,6 +58,12 @@ struct StoredSession {
 pub struct Account {
     pub client: Client,
     pub crypto_store: SqliteCryptoStore,
+    /// The client's base layer, kept for its `OlmMachine`: restore imports
+    /// keys through it (marking them backed up in the same write), which the
+    /// public API only offers through a key file. matrix-sdk marks
+    /// `ClientBuilder::base_client` as public for tests; if it goes away,
+    /// only `backup::restore::import` changes.
+    pub base: matrix_sdk_base::BaseClient,
 }
 
 /// Who the server says we are.
@@ -120,9 +126,15 @@ pub async fn open_client(
         .event_cache_store(events)
         .media_store(media)
         .crypto_store(crypto.clone());
+    // Built as the builder would (same defaults), but kept.
+    let base = matrix_sdk_base::BaseClient::new(
+        store_config,
+        matrix_sdk_base::ThreadingSupport::Disabled,
+        matrix_sdk_base::DmRoomDefinition::MatrixSpec,
+    );
     let client = Client::builder()
         .homeserver_url(homeserver)
-        .store_config(store_config)
+        .base_client(base.clone())
         .with_encryption_settings(EncryptionSettings {
             auto_enable_cross_signing: false,
             backup_download_strategy: BackupDownloadStrategy::Manual,
@@ -134,6 +146,7 @@ pub async fn open_client(
     Ok(Account {
         client,
         crypto_store: crypto,
+        base,
     })
 }
 

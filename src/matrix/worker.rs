@@ -281,6 +281,7 @@ impl Worker {
 struct State {
     client: Client,
     crypto: SqliteCryptoStore,
+    base: matrix_sdk_base::BaseClient,
     uploader: Uploader,
     updates: mpsc::UnboundedSender<Update>,
     sync: Option<(JoinHandle<()>, tokio::sync::watch::Sender<bool>)>,
@@ -304,6 +305,7 @@ async fn run(
     let mut st = State {
         client: account.client.clone(),
         crypto: account.crypto_store.clone(),
+        base: account.base.clone(),
         uploader,
         updates,
         sync: None,
@@ -610,11 +612,12 @@ async fn dispatch(st: &mut State, op: OpId, cmd: Command) {
         }
         Command::BackupRestore { key_or_passphrase } => {
             let crypto = st.crypto.clone();
+            let base = st.base.clone();
             let uploader = st.uploader.clone();
             let updates = st.updates.clone();
             job(st, op, async move {
                 let report =
-                    restore_job(&c, &crypto, &uploader, key_or_passphrase, updates).await?;
+                    restore_job(&c, &crypto, &base, &uploader, key_or_passphrase, updates).await?;
                 uploader.kick();
                 Ok(Reply::Restored(report))
             })
@@ -651,6 +654,7 @@ async fn dispatch(st: &mut State, op: OpId, cmd: Command) {
 async fn restore_job(
     c: &Client,
     crypto: &SqliteCryptoStore,
+    base: &matrix_sdk_base::BaseClient,
     uploader: &Uploader,
     input: Option<Secret>,
     updates: mpsc::UnboundedSender<Update>,
@@ -694,7 +698,7 @@ async fn restore_job(
         ));
     }
     let lock = uploader.lock();
-    let report = restore::restore(c, crypto, &key, &current, &lock, &move |p| {
+    let report = restore::restore(c, base, &key, &current, &lock, &move |p| {
         let _ = updates.send(Update::Restore(p));
     })
     .await?;

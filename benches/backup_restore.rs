@@ -69,7 +69,8 @@ fn children_max_rss_kib() -> i64 {
 async fn keepsake_restore(hs: &common::Homeserver, n: usize) -> (Duration, i64) {
     let user = hs.register("bench-ks").await;
     let dir = tempfile::tempdir().unwrap();
-    let data = dir.path();
+    let data = dir.path().to_owned();
+    let data = data.as_path();
     common::use_file_secrets(data);
     common::login(data, "old", hs, &user);
     let out = ok(data, "old", &["recovery", "setup", "--json"], "");
@@ -121,6 +122,10 @@ async fn keepsake_restore(hs: &common::Homeserver, n: usize) -> (Duration, i64) 
     );
     let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(r["imported"], n as u64, "{r}");
+    // KEEPSAKE_BENCH_KEEP=1 keeps the data dir (and its logs) for a look.
+    if std::env::var_os("KEEPSAKE_BENCH_KEEP").is_some() {
+        eprintln!("bench data kept in {}", dir.keep().display());
+    }
     (took, children_max_rss_kib())
 }
 

@@ -119,6 +119,7 @@ pub async fn restore(
     upload_lock: &tokio::sync::Mutex<()>,
     progress: &(dyn Fn(RestoreProgress) + Send + Sync),
 ) -> Result<RestoreReport, String> {
+    let started = std::time::Instant::now();
     let mut report = RestoreReport {
         version: version.version.clone(),
         ..RestoreReport::default()
@@ -189,10 +190,15 @@ pub async fn restore(
     .await?;
     if report.total < keys_total {
         // Keys of rooms this device does not know (left long ago, say).
+        let t = std::time::Instant::now();
         let all = client
             .send(get_backup_keys::v3::Request::new(version.version.clone()))
             .await
             .map_err(|e| format!("cannot download the backup: {e}"))?;
+        tracing::info!(
+            ms = t.elapsed().as_millis() as u64,
+            "restore: downloaded the whole backup"
+        );
         for (room_id, room) in all.rooms {
             if done_rooms.contains(&room_id) {
                 continue;
@@ -236,6 +242,12 @@ pub async fn restore(
             keys_total,
         });
     }
+    tracing::info!(
+        total = report.total,
+        imported = report.imported,
+        ms = started.elapsed().as_millis() as u64,
+        "restore finished"
+    );
     Ok(report)
 }
 
@@ -272,7 +284,14 @@ async fn flush(
     // The uploader waits while keys come in, so restored keys are never
     // uploaded back.
     let _guard = upload_lock.lock().await;
+    let t = std::time::Instant::now();
+    let n = batch.len();
     import(base, std::mem::take(batch), version).await?;
+    tracing::info!(
+        keys = n,
+        ms = t.elapsed().as_millis() as u64,
+        "restore: imported a batch"
+    );
     report.imported += ids.len();
     report.trusted += ids.iter().filter(|(_, _, t)| *t).count();
     report.untrusted += ids.iter().filter(|(_, _, t)| !*t).count();

@@ -675,9 +675,14 @@ async fn restore_job(
     let key = match (held, input) {
         (Some(k), _) => BackupKey::new(k),
         (None, Some(input)) => {
+            let t = std::time::Instant::now();
             recovery::unlock(c, crypto, input.expose())
                 .await
                 .map_err(|e| e.to_string())?;
+            tracing::info!(
+                ms = t.elapsed().as_millis() as u64,
+                "restore: unlocked secret storage"
+            );
             local_key::load(crypto)
                 .await
                 .map_err(|e| e.to_string())?

@@ -140,15 +140,7 @@ async fn adopt_version(
     // The store's backed-up flag is not per version: clear it first, so a
     // crash between the two steps errs on uploading again.
     crypto.reset_backup_state().await.map_err(store_err)?;
-    state::save(
-        crypto,
-        &BackupState {
-            version: Some(version.to_owned()),
-            algorithm: Some(algorithm.to_owned()),
-            ..BackupState::default()
-        },
-    )
-    .await
+    state::save(crypto, &BackupState::uploading_to(version, algorithm)).await
 }
 
 /// Adopts the server's current version if the key this device holds is
@@ -207,13 +199,5 @@ pub async fn adopt_if_unset(
     if st.version.is_some() {
         return Ok(());
     }
-    state::save(
-        crypto,
-        &BackupState {
-            version: Some(version.to_owned()),
-            algorithm: Some(algorithm.to_owned()),
-            ..BackupState::default()
-        },
-    )
-    .await
+    state::save(crypto, &BackupState::uploading_to(version, algorithm)).await
 }

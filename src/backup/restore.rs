@@ -11,7 +11,10 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use matrix_sdk::Client;
-use matrix_sdk::ruma::api::client::backup::{get_backup_keys, get_backup_keys_for_room};
+use matrix_sdk::ruma::api::client::backup::{
+    KeyBackupData, get_backup_keys, get_backup_keys_for_room,
+};
+use matrix_sdk::ruma::serde::Raw;
 use matrix_sdk::ruma::{OwnedRoomId, RoomId};
 use matrix_sdk_crypto::olm::{BackedUpRoomKey, ExportedRoomKey};
 use serde::{Deserialize, Serialize};
@@ -120,11 +123,19 @@ pub async fn restore(
     progress: &(dyn Fn(RestoreProgress) + Send + Sync),
 ) -> Result<RestoreReport, String> {
     let started = std::time::Instant::now();
-    let mut report = RestoreReport {
-        version: version.version.clone(),
-        ..RestoreReport::default()
-    };
     let keys_total = usize::try_from(version.count).unwrap_or(usize::MAX);
+    let mut imp = Importer {
+        key,
+        base,
+        version: &version.version,
+        upload_lock,
+        batch: Vec::new(),
+        ids: Vec::new(),
+        report: RestoreReport {
+            version: version.version.clone(),
+            ..RestoreReport::default()
+        },
+    };
     // Rooms this device knows, one request each (a whole backup never sits
     // in memory); anything left over comes with one full download after.
     let known: Vec<OwnedRoomId> = client
@@ -133,9 +144,6 @@ pub async fn restore(
         .map(|r| r.room_id().to_owned())
         .collect();
     let rooms_total = known.len();
-    let mut done_rooms: BTreeSet<OwnedRoomId> = BTreeSet::new();
-    let mut batch: Vec<ExportedRoomKey> = Vec::new();
-    let mut ids: Vec<(OwnedRoomId, String, bool)> = Vec::new();
     for (i, room_id) in known.iter().enumerate() {
         let req =
             get_backup_keys_for_room::v3::Request::new(version.version.clone(), room_id.clone());
@@ -149,46 +157,16 @@ pub async fn restore(
             }
             Err(e) => return Err(format!("cannot download the backup of {room_id}: {e}")),
         };
-        for (session_id, raw) in sessions {
-            take(
-                key,
-                room_id,
-                &session_id,
-                raw.json(),
-                &mut report,
-                &mut batch,
-                &mut ids,
-            );
-            if batch.len() >= IMPORT_BATCH {
-                flush(
-                    base,
-                    &version.version,
-                    upload_lock,
-                    &mut batch,
-                    &mut ids,
-                    &mut report,
-                )
-                .await?;
-            }
-        }
-        done_rooms.insert(room_id.clone());
+        imp.add_room(room_id, sessions).await?;
         progress(RestoreProgress {
             rooms_done: i + 1,
             rooms_total,
-            keys_done: report.total,
+            keys_done: imp.report.total,
             keys_total,
         });
     }
-    flush(
-        base,
-        &version.version,
-        upload_lock,
-        &mut batch,
-        &mut ids,
-        &mut report,
-    )
-    .await?;
-    if report.total < keys_total {
+    imp.flush().await?;
+    if imp.report.total < keys_total {
         // Keys of rooms this device does not know (left long ago, say).
         let t = std::time::Instant::now();
         let all = client
@@ -199,49 +177,21 @@ pub async fn restore(
             ms = t.elapsed().as_millis() as u64,
             "restore: downloaded the whole backup"
         );
+        let done: BTreeSet<&OwnedRoomId> = known.iter().collect();
         for (room_id, room) in all.rooms {
-            if done_rooms.contains(&room_id) {
-                continue;
-            }
-            for (session_id, raw) in room.sessions {
-                take(
-                    key,
-                    &room_id,
-                    &session_id,
-                    raw.json(),
-                    &mut report,
-                    &mut batch,
-                    &mut ids,
-                );
-                if batch.len() >= IMPORT_BATCH {
-                    flush(
-                        base,
-                        &version.version,
-                        upload_lock,
-                        &mut batch,
-                        &mut ids,
-                        &mut report,
-                    )
-                    .await?;
-                }
+            if !done.contains(&room_id) {
+                imp.add_room(&room_id, room.sessions).await?;
             }
         }
-        flush(
-            base,
-            &version.version,
-            upload_lock,
-            &mut batch,
-            &mut ids,
-            &mut report,
-        )
-        .await?;
+        imp.flush().await?;
         progress(RestoreProgress {
             rooms_done: rooms_total,
             rooms_total,
-            keys_done: report.total,
+            keys_done: imp.report.total,
             keys_total,
         });
     }
+    let report = imp.report;
     tracing::info!(
         total = report.total,
         imported = report.imported,
@@ -251,50 +201,60 @@ pub async fn restore(
     Ok(report)
 }
 
-fn take(
-    key: &BackupKey,
-    room_id: &RoomId,
-    session_id: &str,
-    raw: &serde_json::value::RawValue,
-    report: &mut RestoreReport,
-    batch: &mut Vec<ExportedRoomKey>,
-    ids: &mut Vec<(OwnedRoomId, String, bool)>,
-) {
-    report.total += 1;
-    match open_entry(key, room_id, session_id, raw) {
-        Ok((k, trusted)) => {
-            batch.push(k);
-            ids.push((room_id.to_owned(), session_id.to_owned(), trusted));
-        }
-        Err(reason) => *report.skipped.entry(reason).or_default() += 1,
-    }
+/// Opens keys as they are downloaded and imports them in batches.
+struct Importer<'a> {
+    key: &'a BackupKey,
+    base: &'a matrix_sdk_base::BaseClient,
+    version: &'a str,
+    upload_lock: &'a tokio::sync::Mutex<()>,
+    batch: Vec<ExportedRoomKey>,
+    /// (room, session, trusted) of each key in `batch`.
+    ids: Vec<(OwnedRoomId, String, bool)>,
+    report: RestoreReport,
 }
 
-async fn flush(
-    base: &matrix_sdk_base::BaseClient,
-    version: &str,
-    upload_lock: &tokio::sync::Mutex<()>,
-    batch: &mut Vec<ExportedRoomKey>,
-    ids: &mut Vec<(OwnedRoomId, String, bool)>,
-    report: &mut RestoreReport,
-) -> Result<(), String> {
-    if batch.is_empty() {
-        return Ok(());
+impl Importer<'_> {
+    async fn add_room(
+        &mut self,
+        room_id: &RoomId,
+        sessions: BTreeMap<String, Raw<KeyBackupData>>,
+    ) -> Result<(), String> {
+        for (session_id, raw) in sessions {
+            self.report.total += 1;
+            match open_entry(self.key, room_id, &session_id, raw.json()) {
+                Ok((k, trusted)) => {
+                    self.batch.push(k);
+                    self.ids.push((room_id.to_owned(), session_id, trusted));
+                }
+                Err(reason) => *self.report.skipped.entry(reason).or_default() += 1,
+            }
+            if self.batch.len() >= IMPORT_BATCH {
+                self.flush().await?;
+            }
+        }
+        Ok(())
     }
-    // The uploader waits while keys come in, so restored keys are never
-    // uploaded back.
-    let _guard = upload_lock.lock().await;
-    let t = std::time::Instant::now();
-    let n = batch.len();
-    import(base, std::mem::take(batch), version).await?;
-    tracing::info!(
-        keys = n,
-        ms = t.elapsed().as_millis() as u64,
-        "restore: imported a batch"
-    );
-    report.imported += ids.len();
-    report.trusted += ids.iter().filter(|(_, _, t)| *t).count();
-    report.untrusted += ids.iter().filter(|(_, _, t)| !*t).count();
-    ids.clear();
-    Ok(())
+
+    async fn flush(&mut self) -> Result<(), String> {
+        if self.batch.is_empty() {
+            return Ok(());
+        }
+        // The uploader waits while keys come in, so restored keys are never
+        // uploaded back.
+        let _guard = self.upload_lock.lock().await;
+        let t = std::time::Instant::now();
+        let n = self.batch.len();
+        import(self.base, std::mem::take(&mut self.batch), self.version).await?;
+        tracing::info!(
+            keys = n,
+            ms = t.elapsed().as_millis() as u64,
+            "restore: imported a batch"
+        );
+        let r = &mut self.report;
+        r.imported += self.ids.len();
+        r.trusted += self.ids.iter().filter(|(_, _, t)| *t).count();
+        r.untrusted += self.ids.iter().filter(|(_, _, t)| !*t).count();
+        self.ids.clear();
+        Ok(())
+    }
 }

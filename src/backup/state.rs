@@ -23,6 +23,17 @@ pub struct BackupState {
     pub server_count: Option<u64>,
 }
 
+impl BackupState {
+    /// A fresh state for uploading to `version`.
+    pub fn uploading_to(version: &str, algorithm: &str) -> Self {
+        BackupState {
+            version: Some(version.to_owned()),
+            algorithm: Some(algorithm.to_owned()),
+            ..BackupState::default()
+        }
+    }
+}
+
 fn err(e: impl std::fmt::Display) -> String {
     format!("cannot read or write the backup state in the local store: {e}")
 }

@@ -265,6 +265,7 @@ async fn pass(client: &Client, crypto: &SqliteCryptoStore, report: &impl Fn(Prog
         st.server_count = Some(v.count);
     }
     let own = client.encryption().curve25519_key().await;
+    let mut announced = false;
     loop {
         let want = BATCH * IN_FLIGHT;
         let sessions = match crypto
@@ -280,7 +281,12 @@ async fn pass(client: &Client, crypto: &SqliteCryptoStore, report: &impl Fn(Prog
         if sessions.is_empty() {
             break;
         }
-        report(progress(crypto, &st, UploadState::Uploading).await);
+        // Counting sessions scans the store: once when uploading starts,
+        // then once per round (after it), not twice per round.
+        if !announced {
+            announced = true;
+            report(progress(crypto, &st, UploadState::Uploading).await);
+        }
         // Each request goes out as soon as it is encoded, so encoding the
         // next one overlaps the server's work on the previous one.
         let mut in_flight = Vec::with_capacity(IN_FLIGHT);

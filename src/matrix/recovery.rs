@@ -98,6 +98,15 @@ fn looks_like_recovery_key(input: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() && !"0OIl".contains(c))
 }
 
+/// This device holds all three private cross-signing keys.
+async fn holds_cross_signing_keys(client: &Client) -> bool {
+    client
+        .encryption()
+        .cross_signing_status()
+        .await
+        .is_some_and(|s| s.is_complete())
+}
+
 pub async fn status(
     client: &Client,
     crypto: &matrix_sdk::SqliteCryptoStore,
@@ -112,10 +121,7 @@ pub async fn status(
         .await
         .map_err(other)?
         .is_some();
-    let complete = enc
-        .cross_signing_status()
-        .await
-        .is_some_and(|s| s.is_complete());
+    let complete = holds_cross_signing_keys(client).await;
     let device_verified = enc
         .get_own_device()
         .await
@@ -151,10 +157,7 @@ pub async fn setup(
         .user_id()
         .ok_or_else(|| other("not logged in"))?
         .to_owned();
-    let have_keys = enc
-        .cross_signing_status()
-        .await
-        .is_some_and(|s| s.is_complete());
+    let have_keys = holds_cross_signing_keys(client).await;
     if !have_keys {
         if enc
             .request_user_identity(&me)
@@ -315,11 +318,7 @@ pub async fn reset(
     crypto: &matrix_sdk::SqliteCryptoStore,
     passphrase: Option<&str>,
 ) -> Result<Zeroizing<String>, RecoveryError> {
-    let complete = client
-        .encryption()
-        .cross_signing_status()
-        .await
-        .is_some_and(|s| s.is_complete());
+    let complete = holds_cross_signing_keys(client).await;
     if !complete {
         return Err(RecoveryError::NotUnlocked);
     }

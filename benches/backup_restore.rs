@@ -11,6 +11,8 @@
 #[path = "../tests/common/mod.rs"]
 mod common;
 
+use common::bench_sessions as sessions;
+
 use std::io::Write;
 use std::time::{Duration, Instant};
 
@@ -26,25 +28,9 @@ use matrix_sdk::{
 use matrix_sdk_base::cross_process_lock::CrossProcessLockConfig;
 use matrix_sdk_crypto::store::CryptoStore;
 
-fn sessions() -> usize {
-    if !std::env::args().any(|a| a == "--bench") {
-        return 200;
-    }
-    std::env::var("KEEPSAKE_BENCH_SESSIONS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(10_000)
-}
-
 /// Spread over rooms the way a real account is: 100 sessions per room.
 fn room(i: usize) -> OwnedRoomId {
     format!("!bench{}:localhost", i / 100).try_into().unwrap()
-}
-
-fn ok(data: &std::path::Path, profile: &str, args: &[&str], stdin: &str) -> String {
-    let r = common::keepsake(data, Some(profile), args, stdin);
-    assert_eq!(r.code, 0, "{args:?}: {}", r.stderr);
-    r.stdout
 }
 
 async fn import(client: &Client, dir: &std::path::Path, n: usize) {
@@ -73,15 +59,7 @@ async fn keepsake_restore(hs: &common::Homeserver, n: usize) -> (Duration, i64) 
     let data = data.as_path();
     common::use_file_secrets(data);
     common::login(data, "old", hs, &user);
-    let out = ok(data, "old", &["recovery", "setup", "--json"], "");
-    let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
-    let key = v["recovery_key"].as_str().unwrap().to_owned();
-    ok(
-        data,
-        "old",
-        &["backup", "create", "--stdin"],
-        &format!("{key}\n"),
-    );
+    let (key, _) = common::setup_backup(data, "old");
     {
         let acc = common::open_account(data, "old").await;
         import(&acc.client, data, n).await;

@@ -14,6 +14,8 @@
 #[path = "../tests/common/mod.rs"]
 mod common;
 
+use common::{bench_sessions as sessions, ok};
+
 use std::time::{Duration, Instant};
 
 use keepsake::backup::upload::UploadState;
@@ -22,37 +24,13 @@ use matrix_sdk::Client;
 use matrix_sdk::ruma::OwnedRoomId;
 use matrix_sdk::ruma::api::client::backup::get_latest_backup_info;
 
-fn sessions() -> usize {
-    if !std::env::args().any(|a| a == "--bench") {
-        return 200;
-    }
-    std::env::var("KEEPSAKE_BENCH_SESSIONS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(10_000)
-}
-
-fn ok(data: &std::path::Path, profile: &str, args: &[&str], stdin: &str) -> String {
-    let r = common::keepsake(data, Some(profile), args, stdin);
-    assert_eq!(r.code, 0, "{args:?}: {}", r.stderr);
-    r.stdout
-}
-
 async fn keepsake_upload(hs: &common::Homeserver, n: usize) -> Duration {
     let user = hs.register("bench-ks").await;
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path();
     common::use_file_secrets(data);
     common::login(data, "bench", hs, &user);
-    let out = ok(data, "bench", &["recovery", "setup", "--json"], "");
-    let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
-    let key = v["recovery_key"].as_str().unwrap().to_owned();
-    ok(
-        data,
-        "bench",
-        &["backup", "create", "--stdin"],
-        &format!("{key}\n"),
-    );
+    common::setup_backup(data, "bench");
     let room: OwnedRoomId = "!bench:localhost".try_into().unwrap();
     {
         let acc = common::open_account(data, "bench").await;

@@ -4,41 +4,13 @@
 
 mod common;
 
+use common::{backup_status as status, ok, ok_json};
+
 use std::time::Duration;
 
 use common::proxy::{Fault, Proxy};
 use matrix_sdk::ruma::OwnedRoomId;
 use serde_json::Value;
-
-fn ok(data: &std::path::Path, profile: &str, args: &[&str], stdin: &str) -> String {
-    let r = common::keepsake(data, Some(profile), args, stdin);
-    assert_eq!(r.code, 0, "{profile} {args:?}: {}", r.stderr);
-    r.stdout
-}
-
-fn ok_json(data: &std::path::Path, profile: &str, args: &[&str], stdin: &str) -> Value {
-    let out = ok(data, profile, args, stdin);
-    serde_json::from_str(out.trim()).unwrap_or_else(|e| panic!("{args:?}: {e}: {out}"))
-}
-
-fn status(data: &std::path::Path, profile: &str) -> Value {
-    ok_json(data, profile, &["backup", "status", "--json"], "")
-}
-
-/// Recovery set up and a backup created; returns the recovery key.
-fn with_backup(data: &std::path::Path, profile: &str) -> String {
-    let key = ok_json(data, profile, &["recovery", "setup", "--json"], "")["recovery_key"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    ok(
-        data,
-        profile,
-        &["backup", "create", "--stdin"],
-        &format!("{key}\n"),
-    );
-    key
-}
 
 async fn import(data: &std::path::Path, profile: &str, n: usize) {
     let acc = common::open_account(data, profile).await;
@@ -54,7 +26,7 @@ async fn killed_mid_upload_resumes_and_loses_nothing() {
     let data = dir.path();
     common::use_file_secrets(data);
     common::login(data, "alice", &hs, &alice);
-    with_backup(data, "alice");
+    common::setup_backup(data, "alice");
     import(data, "alice", 3000).await;
     assert_eq!(status(data, "alice")["local_sessions"], 3000);
 
@@ -92,7 +64,7 @@ async fn throttled_failing_and_unreachable_server_loses_nothing() {
     let data = dir.path();
     common::use_file_secrets(data);
     common::login_via(data, "alice", &proxy.url, &alice);
-    with_backup(data, "alice");
+    common::setup_backup(data, "alice");
     import(data, "alice", 1500).await;
 
     let limited =
@@ -138,7 +110,7 @@ async fn a_replaced_backup_gets_nothing_more_until_the_user_decides() {
     for (p, u) in [("a1", &alice), ("a2", &alice), ("bob", &bob)] {
         common::login(data, p, &hs, u);
     }
-    let key = with_backup(data, "a1");
+    let (key, _) = common::setup_backup(data, "a1");
     let old = status(data, "a1")["version"].as_str().unwrap().to_owned();
     ok(
         data,

@@ -5,27 +5,14 @@
 
 mod common;
 
+use common::{backup_status as status, ok, ok_json};
+
 use std::collections::BTreeSet;
 
 use keepsake::crypto::{BackupKey, EncryptedData};
 use matrix_sdk::ruma::api::client::backup::get_backup_keys;
 use matrix_sdk_crypto::store::CryptoStore;
 use serde_json::Value;
-
-fn ok(data: &std::path::Path, profile: &str, args: &[&str], stdin: &str) -> String {
-    let r = common::keepsake(data, Some(profile), args, stdin);
-    assert_eq!(r.code, 0, "{profile} {args:?}: {}", r.stderr);
-    r.stdout
-}
-
-fn ok_json(data: &std::path::Path, profile: &str, args: &[&str], stdin: &str) -> Value {
-    let out = ok(data, profile, args, stdin);
-    serde_json::from_str(out.trim()).unwrap_or_else(|e| panic!("{args:?}: {e}: {out}"))
-}
-
-fn status(data: &std::path::Path, profile: &str) -> Value {
-    ok_json(data, profile, &["backup", "status", "--json"], "")
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_session_is_backed_up_and_decrypts_to_the_stored_key() {

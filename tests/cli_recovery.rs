@@ -4,17 +4,10 @@
 
 mod common;
 
-use serde_json::Value;
+use common::ok_json;
 
 fn run(data: &std::path::Path, profile: &str, args: &[&str], stdin: &str) -> common::Run {
     common::keepsake(data, Some(profile), args, stdin)
-}
-
-fn ok_json(data: &std::path::Path, profile: &str, args: &[&str], stdin: &str) -> Value {
-    let r = run(data, profile, args, stdin);
-    assert_eq!(r.code, 0, "{profile} {args:?}: {}", r.stderr);
-    serde_json::from_str(r.stdout.trim())
-        .unwrap_or_else(|e| panic!("{profile} {args:?}: not JSON ({e}): {}", r.stdout))
 }
 
 fn verified_devices(data: &std::path::Path, profile: &str) -> Vec<(String, bool)> {

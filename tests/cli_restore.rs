@@ -4,6 +4,8 @@
 
 mod common;
 
+use common::{ok, ok_json};
+
 use std::collections::BTreeMap;
 
 use keepsake::crypto::{BackupKey, EncryptedData};
@@ -13,17 +15,6 @@ use matrix_sdk::ruma::api::client::backup::{
 use matrix_sdk::ruma::serde::Raw;
 use matrix_sdk::ruma::{OwnedRoomId, RoomId};
 use serde_json::{Value, json};
-
-fn ok(data: &std::path::Path, profile: &str, args: &[&str], stdin: &str) -> String {
-    let r = common::keepsake(data, Some(profile), args, stdin);
-    assert_eq!(r.code, 0, "{profile} {args:?}: {}", r.stderr);
-    r.stdout
-}
-
-fn ok_json(data: &std::path::Path, profile: &str, args: &[&str], stdin: &str) -> Value {
-    let out = ok(data, profile, args, stdin);
-    serde_json::from_str(out.trim()).unwrap_or_else(|e| panic!("{args:?}: {e}: {out}"))
-}
 
 /// A fake session id (43 base64 characters, like a real one).
 fn fake_id(n: u8) -> String {
@@ -119,19 +110,7 @@ async fn fresh_device_restores_everything_and_skips_damage() {
     for (p, u) in [("a1", &alice), ("bob", &bob)] {
         common::login(data, p, &hs, u);
     }
-    let key = ok_json(data, "a1", &["recovery", "setup", "--json"], "")["recovery_key"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let version = ok_json(
-        data,
-        "a1",
-        &["backup", "create", "--stdin", "--json"],
-        &format!("{key}\n"),
-    )["version"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let (key, version) = common::setup_backup(data, "a1");
     ok(data, "bob", &["sync", "--once"], "");
     let mut rooms = vec![];
     for name in ["One", "Two"] {

@@ -5,17 +5,12 @@
 
 mod common;
 
+use common::ok_json;
+
 use std::path::PathBuf;
 use std::thread::JoinHandle;
 
 use serde_json::Value;
-
-fn ok_json(data: &std::path::Path, profile: &str, args: &[&str], stdin: &str) -> Value {
-    let r = common::keepsake(data, Some(profile), args, stdin);
-    assert_eq!(r.code, 0, "{profile} {args:?}: {}", r.stderr);
-    serde_json::from_str(r.stdout.trim())
-        .unwrap_or_else(|e| panic!("{profile} {args:?}: not JSON ({e}): {}", r.stdout))
-}
 
 /// Runs `keepsake verify ARGS --yes --json` in the background.
 fn verify(data: &std::path::Path, profile: &str, args: &[&str]) -> JoinHandle<common::Run> {

@@ -16,7 +16,6 @@ use matrix_sdk::ruma::events::ToDeviceEventType;
 use matrix_sdk::ruma::serde::Raw;
 use matrix_sdk::ruma::to_device::DeviceIdOrAllDevices;
 use matrix_sdk::ruma::{OwnedDeviceId, OwnedUserId, TransactionId};
-use serde_json::Value;
 
 async fn request_backup_key(from: &Client, to_user: &OwnedUserId, to_device: &OwnedDeviceId) {
     let content = serde_json::json!({
@@ -39,12 +38,6 @@ async fn request_backup_key(from: &Client, to_user: &OwnedUserId, to_device: &Ow
     .expect("send the request");
 }
 
-fn ok_json(data: &std::path::Path, profile: &str, args: &[&str], stdin: &str) -> Value {
-    let r = common::keepsake(data, Some(profile), args, stdin);
-    assert_eq!(r.code, 0, "{profile} {args:?}: {}", r.stderr);
-    serde_json::from_str(r.stdout.trim()).unwrap()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn backup_key_requests_from_strangers_and_unverified_devices_are_refused() {
     let hs = common::homeserver();
@@ -55,16 +48,7 @@ async fn backup_key_requests_from_strangers_and_unverified_devices_are_refused()
     for (p, u) in [("a1", &alice), ("a2", &alice), ("bob", &bob)] {
         common::login(data, p, &hs, u);
     }
-    let key = ok_json(data, "a1", &["recovery", "setup", "--json"], "")["recovery_key"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    ok_json(
-        data,
-        "a1",
-        &["backup", "create", "--stdin", "--json"],
-        &format!("{key}\n"),
-    );
+    common::setup_backup(data, "a1");
 
     let a1 = common::open_account(data, "a1").await;
     let (a1_user, a1_device) = (

@@ -208,3 +208,51 @@ pub async fn open_account(
         .await
         .expect("restore the session")
 }
+
+/// Runs keepsake and fails the test unless it exits 0; returns stdout.
+pub fn ok(data: &std::path::Path, profile: &str, args: &[&str], stdin: &str) -> String {
+    let r = keepsake(data, Some(profile), args, stdin);
+    assert_eq!(r.code, 0, "{profile} {args:?}: {}", r.stderr);
+    r.stdout
+}
+
+/// [`ok`], its stdout parsed as one JSON value.
+pub fn ok_json(data: &std::path::Path, profile: &str, args: &[&str], stdin: &str) -> Value {
+    let out = ok(data, profile, args, stdin);
+    serde_json::from_str(out.trim())
+        .unwrap_or_else(|e| panic!("{profile} {args:?}: not JSON ({e}): {out}"))
+}
+
+/// `keepsake backup status --json`.
+pub fn backup_status(data: &std::path::Path, profile: &str) -> Value {
+    ok_json(data, profile, &["backup", "status", "--json"], "")
+}
+
+/// `recovery setup` then `backup create` on `profile`: returns the
+/// recovery key and the backup version.
+pub fn setup_backup(data: &std::path::Path, profile: &str) -> (String, String) {
+    let key = ok_json(data, profile, &["recovery", "setup", "--json"], "")["recovery_key"]
+        .as_str()
+        .expect("a recovery key")
+        .to_owned();
+    let created = ok_json(
+        data,
+        profile,
+        &["backup", "create", "--stdin", "--json"],
+        &format!("{key}\n"),
+    );
+    let version = created["version"].as_str().expect("a version").to_owned();
+    (key, version)
+}
+
+/// Benchmark size: 200 under `cargo test` (so benchmarks cannot rot),
+/// otherwise `KEEPSAKE_BENCH_SESSIONS` or 10,000.
+pub fn bench_sessions() -> usize {
+    if !std::env::args().any(|a| a == "--bench") {
+        return 200;
+    }
+    std::env::var("KEEPSAKE_BENCH_SESSIONS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(10_000)
+}

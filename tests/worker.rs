@@ -27,6 +27,24 @@ async fn wait_for(
     }
 }
 
+/// The result of command `op`, once it arrives.
+async fn result_of(
+    updates: &mut UnboundedReceiver<Update>,
+    what: &str,
+    op: keepsake::matrix::worker::OpId,
+) -> Result<Reply, String> {
+    match wait_for(
+        updates,
+        what,
+        |u| matches!(u, Update::Finished { op: o, .. } if *o == op),
+    )
+    .await
+    {
+        Update::Finished { result, .. } => result,
+        _ => unreachable!("wait_for returns the update it matched"),
+    }
+}
+
 fn timeline_has(u: &Update, room: &str, body: &str) -> bool {
     matches!(u, Update::Timeline { room: r, items } if r == room
         && items.iter().any(|i| i.body.as_deref() == Some(body) && i.decrypted))
@@ -55,17 +73,8 @@ async fn worker_syncs_follows_a_timeline_and_sends() {
         alias: None,
         encrypted: true,
     });
-    let room = match wait_for(
-        &mut updates,
-        "the room",
-        |u| matches!(u, Update::Finished { op: o, .. } if *o == op),
-    )
-    .await
-    {
-        Update::Finished {
-            result: Ok(Reply::RoomId(id)),
-            ..
-        } => id,
+    let room = match result_of(&mut updates, "the room", op).await {
+        Ok(Reply::RoomId(id)) => id,
         other => panic!("create-room: {other:?}"),
     };
 
@@ -114,17 +123,8 @@ async fn worker_syncs_follows_a_timeline_and_sends() {
         room: room.clone(),
         count: 50,
     });
-    match wait_for(
-        &mut updates,
-        "pagination",
-        |u| matches!(u, Update::Finished { op: o, .. } if *o == op),
-    )
-    .await
-    {
-        Update::Finished {
-            result: Ok(Reply::ReachedStart(_)),
-            ..
-        } => {}
+    match result_of(&mut updates, "pagination", op).await {
+        Ok(Reply::ReachedStart(_)) => {}
         other => panic!("paginate: {other:?}"),
     }
 
@@ -133,35 +133,19 @@ async fn worker_syncs_follows_a_timeline_and_sends() {
         room: "!nope:localhost".into(),
         text: "x".into(),
     });
-    match wait_for(
-        &mut updates,
-        "the error",
-        |u| matches!(u, Update::Finished { op: o, .. } if *o == op),
-    )
-    .await
-    {
-        Update::Finished { result: Err(e), .. } => {
-            assert_eq!(
-                e,
-                "unknown room !nope:localhost: not a room you are in or invited to"
-            )
-        }
+    match result_of(&mut updates, "the error", op).await {
+        Err(e) => assert_eq!(
+            e,
+            "unknown room !nope:localhost: not a room you are in or invited to"
+        ),
         other => panic!("expected an error: {other:?}"),
     }
     let op = worker.send(Command::PaginateBack {
         room: "!closed:localhost".into(),
         count: 5,
     });
-    match wait_for(
-        &mut updates,
-        "the error",
-        |u| matches!(u, Update::Finished { op: o, .. } if *o == op),
-    )
-    .await
-    {
-        Update::Finished { result: Err(e), .. } => {
-            assert_eq!(e, "the timeline of !closed:localhost is not open")
-        }
+    match result_of(&mut updates, "the error", op).await {
+        Err(e) => assert_eq!(e, "the timeline of !closed:localhost is not open"),
         other => panic!("expected an error: {other:?}"),
     }
 

@@ -191,4 +191,27 @@ async fn a_replaced_backup_gets_nothing_more_until_the_user_decides() {
         st["server_count"], 2,
         "both of a1's sessions are in the new backup: {st}"
     );
+
+    // The old version can go; without a terminal, only with --yes.
+    let r = common::keepsake(data, Some("a1"), &["backup", "delete", &old], "");
+    assert_eq!(r.code, 1);
+    assert_eq!(
+        r.stderr,
+        "keepsake: no terminal to confirm on; pass --yes\n"
+    );
+    ok(data, "a1", &["backup", "delete", &old, "--yes"], "");
+    let acc = common::open_account(data, "a1").await;
+    let gone = acc
+        .client
+        .send(matrix_sdk::ruma::api::client::backup::get_backup_info::v3::Request::new(old))
+        .await;
+    assert!(gone.is_err(), "the old version is deleted");
+    drop(acc);
+    let st = status(data, "a1");
+    assert_eq!(
+        st["version"],
+        new.as_str(),
+        "deleting another version changes nothing here: {st}"
+    );
+    assert_eq!(st["server_count"], 2, "{st}");
 }

@@ -32,10 +32,14 @@ fn steps(name: &str, h: JoinHandle<common::Run>) -> Vec<Value> {
         "{name} failed: {}\nstdout: {}",
         r.stderr, r.stdout
     );
-    r.stdout
+    let mut steps: Vec<Value> = r
+        .stdout
         .lines()
         .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{name}: {e}: {l}")))
-        .collect()
+        .collect();
+    // What it said on stderr travels with the steps, for failure messages.
+    steps.push(serde_json::json!({ "stderr": r.stderr }));
+    steps
 }
 
 fn emoji(name: &str, steps: &[Value]) -> Value {

@@ -214,6 +214,10 @@ async fn share_backup_key(
     };
     let st = status(s).await?;
     let serving = st.backup_key_present && st.cross_signing_complete;
+    // The gossip handler stores the key before it reports it, so a status
+    // check can see the key a moment before the report arrives: a device
+    // that lacked the key waits for the report itself, not for the status.
+    let mut key_settled = st.backup_key_present;
     let until = Instant::now() + if serving { SERVE_WAIT } else { GOSSIP_WAIT };
     if !serving && !json {
         println!("waiting for the keys from your other device…");
@@ -231,6 +235,7 @@ async fn share_backup_key(
                 match &g {
                     GossipEvent::Received { device } => {
                         received = true;
+                        key_settled = true;
                         say(
                             json,
                             v,
@@ -247,6 +252,7 @@ async fn share_backup_key(
                         eprintln!("keepsake: did not send the backup key to {device}: {reason}")
                     }
                     GossipEvent::Ignored { reason } => {
+                        key_settled = true;
                         eprintln!("keepsake: ignored a backup key: {reason}")
                     }
                 }
@@ -254,9 +260,9 @@ async fn share_backup_key(
             Update::Sync(_) => {}
             _ => continue,
         }
-        if !serving {
+        if !serving && key_settled {
             let st = status(s).await?;
-            if st.backup_key_present && st.cross_signing_complete {
+            if st.cross_signing_complete {
                 return Ok(());
             }
         }

@@ -27,6 +27,30 @@ pub struct HistoryItem {
     /// The SDK's view of the sender's device: "verified", "unverified: ..."
     /// or `null` when the event was not encrypted.
     pub verification: Option<String>,
+    /// How far this message can be trusted, one word for the user.
+    pub trust: Trust,
+    /// Why, when the word alone does not say it (`null` otherwise).
+    pub trust_reason: Option<String>,
+}
+
+/// The trust mark of one event. Keys restored from a backup are judged by
+/// where they came from (the trust table), which takes precedence over the
+/// SDK's "authenticity can't be guaranteed" for every restored key.
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum Trust {
+    /// Decrypted; the SDK verified the sender's device.
+    Verified,
+    /// Decrypted; the sender's device is not verified.
+    Unverified,
+    /// Decrypted with a key from our authenticated symmetric backup.
+    BackupTrusted,
+    /// Decrypted with a key from a backup or file that cannot vouch for it.
+    BackupUntrusted,
+    /// Not decryptable.
+    Utd,
+    /// Not encrypted.
+    Plain,
 }
 
 fn verification(v: &VerificationState) -> String {
@@ -100,6 +124,16 @@ pub(crate) fn collect<'a>(
                 Some(other) => (None, Some(format!("unsupported encryption: {other:?}"))),
                 None => (info.and_then(|i| i.session_id()).map(str::to_owned), None),
             };
+            let (trust, trust_reason) = match (info, utd) {
+                (_, Some(_)) => (Trust::Utd, None),
+                (None, None) => (Trust::Plain, None),
+                (Some(i), None) => match &i.verification_state {
+                    VerificationState::Verified => (Trust::Verified, None),
+                    VerificationState::Unverified(level) => {
+                        (Trust::Unverified, Some(level.to_string()))
+                    }
+                },
+            };
             Some(HistoryItem {
                 event_id: ev.event_id().map(|e| e.to_string()),
                 sender: ev.sender().to_string(),
@@ -110,6 +144,8 @@ pub(crate) fn collect<'a>(
                 session_id,
                 utd_reason,
                 verification: info.map(|i| verification(&i.verification_state)),
+                trust,
+                trust_reason,
             })
         })
         .collect()

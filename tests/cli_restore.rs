@@ -100,6 +100,41 @@ async fn tamper(acc: &keepsake::matrix::account::Account, version: &str, room: &
         .unwrap();
 }
 
+/// Backs up `acc`'s own session in `room` as a backup would hold a key
+/// that was forwarded to it: with `untrusted: true` in the plaintext.
+async fn upload_untrusted(
+    acc: &keepsake::matrix::account::Account,
+    key: &BackupKey,
+    version: &str,
+    room: &RoomId,
+) {
+    use matrix_sdk_crypto::store::CryptoStore;
+    let sessions = acc.crypto_store.get_inbound_group_sessions().await.unwrap();
+    let session = sessions
+        .iter()
+        .find(|s| s.room_id() == room)
+        .expect("a3's session in the room");
+    let mut plain = serde_json::to_value(session.to_backup().await).unwrap();
+    plain["untrusted"] = json!(true);
+    let enc = key
+        .encrypt_session(session.session_id(), &serde_json::to_vec(&plain).unwrap())
+        .unwrap();
+    let entry: Raw<_> = Raw::new(&json!({
+        "first_message_index": session.first_known_index(),
+        "forwarded_count": 1,
+        "is_verified": false,
+        "session_data": enc,
+    }))
+    .unwrap()
+    .cast_unchecked();
+    let entries = BTreeMap::from([(session.session_id().to_owned(), entry)]);
+    let rooms = BTreeMap::from([(room.to_owned(), RoomKeyBackup::new(entries))]);
+    acc.client
+        .send(add_backup_keys::v3::Request::new(version.to_owned(), rooms))
+        .await
+        .unwrap();
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fresh_device_restores_everything_and_skips_damage() {
     let hs = common::homeserver();
@@ -148,6 +183,22 @@ async fn fresh_device_restores_everything_and_skips_damage() {
         tamper(&acc, &version, &room).await;
     }
 
+    // a3, a device without the backup key, sends one message; the test
+    // backs its session up flagged `untrusted` (as if it had been forwarded)
+    // and a1 never syncs again, so no trusted copy exists anywhere.
+    common::login(data, "a3", &hs, &alice);
+    ok(data, "a3", &["send", &rooms[0], "from a3"], "");
+    {
+        let a1 = common::open_account(data, "a1").await;
+        let secret = keepsake::backup::local_key::load(&a1.crypto_store)
+            .await
+            .unwrap()
+            .unwrap();
+        let a3 = common::open_account(data, "a3").await;
+        let room: OwnedRoomId = rooms[0].clone().try_into().unwrap();
+        upload_untrusted(&a3, &BackupKey::new(secret), &version, &room).await;
+    }
+
     common::login(data, "a2", &hs, &alice);
     let before = ok_json(data, "a2", &["history", &rooms[0], "--json"], "");
     assert!(
@@ -165,10 +216,10 @@ async fn fresh_device_restores_everything_and_skips_damage() {
         &format!("{key}\n"),
     );
     assert_eq!(r["version"], version.as_str(), "{r}");
-    assert_eq!(r["total"], real + 7, "{r}");
-    assert_eq!(r["imported"], real, "{r}");
+    assert_eq!(r["total"], real + 1 + 7, "{r}");
+    assert_eq!(r["imported"], real + 1, "{r}");
     assert_eq!(r["trusted"], real, "{r}");
-    assert_eq!(r["untrusted"], 0, "{r}");
+    assert_eq!(r["untrusted"], 1, "{r}");
     assert_eq!(
         r["skipped"],
         // bad_mac: data moved under another id, flipped ciphertext, flipped
@@ -177,17 +228,25 @@ async fn fresh_device_restores_everything_and_skips_damage() {
         json!({"bad_mac": 4, "malformed": 1, "not_a_session": 1, "moved": 1}),
         "{r}"
     );
-    for room in &rooms {
+    for (i, room) in rooms.iter().enumerate() {
         let h = ok_json(data, "a2", &["history", room, "--json"], "");
         let items = h.as_array().unwrap();
-        assert_eq!(items.len(), 6, "{h}");
+        assert_eq!(items.len(), if i == 0 { 7 } else { 6 }, "{h}");
         for item in items {
             assert_eq!(item["decrypted"], true, "{item}");
+            if item["body"] == "from a3" {
+                assert_eq!(item["trust"], "backup_untrusted", "{item}");
+                let why = item["trust_reason"].as_str().unwrap_or_default();
+                assert!(why.contains("forwarded or imported"), "{item}");
+            } else {
+                assert_eq!(item["trust"], "backup_trusted", "{item}");
+                assert_eq!(item["trust_reason"], Value::Null, "{item}");
+            }
         }
     }
     // The restore uploaded nothing back, and a2 now backs up to this version.
     let st = ok_json(data, "a2", &["backup", "status", "--json"], "");
     assert_eq!(st["version"], version.as_str(), "{st}");
     assert_eq!(st["pending"], 0, "{st}");
-    assert_eq!(st["server_count"], real + 7, "{st}");
+    assert_eq!(st["server_count"], real + 1 + 7, "{st}");
 }

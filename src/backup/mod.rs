@@ -7,6 +7,7 @@
 //! - `encode`: one session as the backup stores it.
 //! - `upload`: the task that backs up every session as soon as it exists.
 //! - `manage`: create, reset, use-current, delete; `status`.
+//! - `restore`: download, check, import; `trust`: where each key came from.
 
 pub mod encode;
 pub mod local_key;
@@ -15,5 +16,6 @@ pub mod restore;
 pub mod server;
 pub mod state;
 pub mod status;
+pub mod trust;
 pub mod upload;
 pub mod version;

@@ -20,6 +20,7 @@ use matrix_sdk_crypto::olm::{BackedUpRoomKey, ExportedRoomKey};
 use serde::{Deserialize, Serialize};
 
 use super::server::VersionInfo;
+use super::trust::{Source, TrustTable};
 use crate::crypto::session::{BackedUpSession, SessionDataError};
 use crate::crypto::{BackupKey, CryptoError, EncryptedData};
 
@@ -50,6 +51,9 @@ pub struct RestoreReport {
     /// sender's device to whoever backed them up).
     pub trusted: usize,
     pub untrusted: usize,
+    /// Rooms an earlier, interrupted restore of this version had finished
+    /// (their keys are not counted again).
+    pub rooms_already_done: usize,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -117,6 +121,7 @@ async fn import(
 pub async fn restore(
     client: &Client,
     base: &matrix_sdk_base::BaseClient,
+    trust: &TrustTable,
     key: &BackupKey,
     version: &VersionInfo,
     upload_lock: &tokio::sync::Mutex<()>,
@@ -127,10 +132,13 @@ pub async fn restore(
     let mut imp = Importer {
         key,
         base,
+        trust,
         version: &version.version,
         upload_lock,
         batch: Vec::new(),
         ids: Vec::new(),
+        finished_rooms: Vec::new(),
+        keys_already_done: 0,
         report: RestoreReport {
             version: version.version.clone(),
             ..RestoreReport::default()
@@ -145,6 +153,9 @@ pub async fn restore(
         .collect();
     let rooms_total = known.len();
     for (i, room_id) in known.iter().enumerate() {
+        if imp.already_done(room_id)? {
+            continue;
+        }
         let req =
             get_backup_keys_for_room::v3::Request::new(version.version.clone(), room_id.clone());
         let sessions = match client.send(req).await {
@@ -161,12 +172,12 @@ pub async fn restore(
         progress(RestoreProgress {
             rooms_done: i + 1,
             rooms_total,
-            keys_done: imp.report.total,
+            keys_done: imp.report.total + imp.keys_already_done,
             keys_total,
         });
     }
     imp.flush().await?;
-    if imp.report.total < keys_total {
+    if imp.report.total + imp.keys_already_done < keys_total {
         // Keys of rooms this device does not know (left long ago, say).
         let t = std::time::Instant::now();
         let all = client
@@ -179,7 +190,7 @@ pub async fn restore(
         );
         let done: BTreeSet<&OwnedRoomId> = known.iter().collect();
         for (room_id, room) in all.rooms {
-            if !done.contains(&room_id) {
+            if !done.contains(&room_id) && !imp.already_done(&room_id)? {
                 imp.add_room(&room_id, room.sessions).await?;
             }
         }
@@ -187,7 +198,7 @@ pub async fn restore(
         progress(RestoreProgress {
             rooms_done: rooms_total,
             rooms_total,
-            keys_done: imp.report.total,
+            keys_done: imp.report.total + imp.keys_already_done,
             keys_total,
         });
     }
@@ -205,20 +216,41 @@ pub async fn restore(
 struct Importer<'a> {
     key: &'a BackupKey,
     base: &'a matrix_sdk_base::BaseClient,
+    trust: &'a TrustTable,
     version: &'a str,
     upload_lock: &'a tokio::sync::Mutex<()>,
     batch: Vec<ExportedRoomKey>,
     /// (room, session, trusted) of each key in `batch`.
     ids: Vec<(OwnedRoomId, String, bool)>,
+    /// Rooms whose every key is in `batch` or already imported, with the
+    /// number of keys the backup holds for each.
+    finished_rooms: Vec<(OwnedRoomId, usize)>,
+    /// Keys of rooms an earlier restore finished.
+    keys_already_done: usize,
     report: RestoreReport,
 }
 
 impl Importer<'_> {
+    /// Whether an earlier, interrupted restore of this version finished the
+    /// room (its keys are counted as skipped-as-done).
+    fn already_done(&mut self, room_id: &RoomId) -> Result<bool, String> {
+        let done = self
+            .trust
+            .room_restored_keys(self.version, room_id.as_str())
+            .map_err(|e| e.to_string())?;
+        if let Some(keys) = done {
+            self.report.rooms_already_done += 1;
+            self.keys_already_done += keys;
+        }
+        Ok(done.is_some())
+    }
+
     async fn add_room(
         &mut self,
         room_id: &RoomId,
         sessions: BTreeMap<String, Raw<KeyBackupData>>,
     ) -> Result<(), String> {
+        let keys = sessions.len();
         for (session_id, raw) in sessions {
             self.report.total += 1;
             match open_entry(self.key, room_id, &session_id, raw.json()) {
@@ -232,18 +264,30 @@ impl Importer<'_> {
                 self.flush().await?;
             }
         }
+        self.finished_rooms.push((room_id.to_owned(), keys));
+        if self.batch.is_empty() {
+            self.mark_done()?;
+        }
         Ok(())
     }
 
     async fn flush(&mut self) -> Result<(), String> {
         if self.batch.is_empty() {
-            return Ok(());
+            return self.mark_done();
         }
         // The uploader waits while keys come in, so restored keys are never
         // uploaded back.
         let _guard = self.upload_lock.lock().await;
         let t = std::time::Instant::now();
         let n = self.batch.len();
+        // Trust first: a crash between the two leaves a row for a key not
+        // yet imported (harmless), never an imported key without its row.
+        self.trust
+            .record(
+                Source::SymmetricBackup,
+                self.ids.iter().map(|(r, s, t)| (r.as_str(), s.as_str(), *t)),
+            )
+            .map_err(|e| e.to_string())?;
         import(self.base, std::mem::take(&mut self.batch), self.version).await?;
         tracing::info!(
             keys = n,
@@ -255,6 +299,17 @@ impl Importer<'_> {
         r.trusted += self.ids.iter().filter(|(_, _, t)| *t).count();
         r.untrusted += self.ids.iter().filter(|(_, _, t)| !*t).count();
         self.ids.clear();
+        self.mark_done()
+    }
+
+    /// Remembers the rooms whose keys are all imported, so a restore that
+    /// is interrupted later resumes after them.
+    fn mark_done(&mut self) -> Result<(), String> {
+        for (room, keys) in self.finished_rooms.drain(..) {
+            self.trust
+                .room_restored(self.version, room.as_str(), keys)
+                .map_err(|e| e.to_string())?;
+        }
         Ok(())
     }
 }

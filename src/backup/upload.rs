@@ -19,6 +19,7 @@ use serde::Serialize;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
+use super::trust::{Source, TrustTable};
 use super::server::{self, UploadError};
 use super::state::{self, BackupState};
 use super::version::{self, Fit};
@@ -89,11 +90,12 @@ impl Uploader {
     pub fn spawn(
         client: Client,
         crypto: SqliteCryptoStore,
+        trust: TrustTable,
         report: impl Fn(Progress) + Send + Sync + 'static,
     ) -> Uploader {
         let (kick, rx) = mpsc::unbounded_channel();
         let lock = std::sync::Arc::new(tokio::sync::Mutex::new(()));
-        tokio::spawn(run(client, crypto, rx, lock.clone(), report));
+        tokio::spawn(run(client, crypto, trust, rx, lock.clone(), report));
         Uploader { kick, lock }
     }
 
@@ -124,6 +126,7 @@ enum Outcome {
 async fn run(
     client: Client,
     crypto: SqliteCryptoStore,
+    trust: TrustTable,
     mut kicks: mpsc::UnboundedReceiver<Kick>,
     lock: std::sync::Arc<tokio::sync::Mutex<()>>,
     report: impl Fn(Progress),
@@ -138,7 +141,7 @@ async fn run(
         let waiters = std::mem::take(&mut waiting);
         let last = std::sync::Mutex::new(None);
         let guard = lock.lock().await;
-        let outcome = pass(&client, &crypto, &|p: Progress| {
+        let outcome = pass(&client, &crypto, &trust, &|p: Progress| {
             if let Ok(mut l) = last.lock() {
                 *l = Some(p.clone());
             }
@@ -219,7 +222,12 @@ async fn progress(crypto: &SqliteCryptoStore, st: &BackupState, state: UploadSta
     }
 }
 
-async fn pass(client: &Client, crypto: &SqliteCryptoStore, report: &impl Fn(Progress)) -> Outcome {
+async fn pass(
+    client: &Client,
+    crypto: &SqliteCryptoStore,
+    trust: &TrustTable,
+    report: &impl Fn(Progress),
+) -> Outcome {
     let mut st = match state::load(crypto).await {
         Ok(s) => s,
         Err(e) => {
@@ -291,7 +299,7 @@ async fn pass(client: &Client, crypto: &SqliteCryptoStore, report: &impl Fn(Prog
         // next one overlaps the server's work on the previous one.
         let mut in_flight = Vec::with_capacity(IN_FLIGHT);
         for chunk in sessions.chunks(BATCH) {
-            let (ids, body) = encode_batch(chunk, &key, own).await;
+            let (ids, body) = encode_batch(chunk, &key, own, trust).await;
             if ids.is_empty() {
                 continue;
             }
@@ -374,11 +382,36 @@ async fn encode_batch(
     sessions: &[matrix_sdk_crypto::olm::InboundGroupSession],
     key: &BackupKey,
     own: Option<matrix_sdk_crypto::vodozemac::Curve25519PublicKey>,
+    trust: &TrustTable,
 ) -> (Vec<(OwnedRoomId, String)>, Body) {
     let mut rooms: BTreeMap<OwnedRoomId, BTreeMap<String, _>> = BTreeMap::new();
     let mut ids = Vec::with_capacity(sessions.len());
+    // Keys received here are labelled as such, so a later restore never
+    // relabels them; the table could only be wrong in what it shows, so a
+    // failure is logged, not fatal.
+    let received = sessions
+        .iter()
+        .filter(|s| !s.has_been_imported())
+        .map(|s| (s.room_id().as_str(), s.session_id(), true));
+    if let Err(e) = trust.record(Source::Device, received) {
+        tracing::warn!("{e}");
+    }
     for s in sessions {
-        match encode::entry(s, key, own, None).await {
+        // An imported key keeps what its source vouched for: one restored
+        // from our authenticated backup without the flag stays trusted.
+        let trusted = if s.has_been_imported() {
+            trust
+                .get(s.room_id().as_str(), s.session_id())
+                .unwrap_or_else(|e| {
+                    tracing::warn!("{e}");
+                    None
+                })
+                .filter(|r| r.source != Source::Device)
+                .map(|r| r.trusted)
+        } else {
+            None
+        };
+        match encode::entry(s, key, own, trusted).await {
             Ok(e) => {
                 ids.push((e.room_id.clone(), e.session_id.clone()));
                 rooms

@@ -64,6 +64,8 @@ pub struct Account {
     /// `ClientBuilder::base_client` as public for tests; if it goes away,
     /// only `backup::restore::import` changes.
     pub base: matrix_sdk_base::BaseClient,
+    /// Where each session's key came from (restored, imported, received).
+    pub trust: crate::backup::trust::TrustTable,
 }
 
 /// Who the server says we are.
@@ -143,10 +145,13 @@ pub async fn open_client(
         .build()
         .await
         .map_err(|e| AccountError::Other(format!("cannot set up the client: {e}")))?;
+    let trust = crate::backup::trust::TrustTable::open(&dir.join("keepsake-trust.sqlite3"), passphrase)
+        .map_err(|e| serr(&e))?;
     Ok(Account {
         client,
         crypto_store: crypto,
         base,
+        trust,
     })
 }
 

@@ -8,6 +8,7 @@ use matrix_sdk_ui::timeline::{EncryptedMessage, RoomExt};
 use serde::Serialize;
 
 use super::rooms::{self, RoomError};
+use crate::backup::trust::{Record, Source, TrustTable};
 
 /// One event as `history --json` prints it.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
@@ -64,6 +65,7 @@ fn verification(v: &VerificationState) -> String {
 /// oldest first, paginating back as far as needed.
 pub async fn history(
     client: &Client,
+    trust: &TrustTable,
     room: &str,
     limit: usize,
 ) -> Result<Vec<HistoryItem>, RoomError> {
@@ -85,7 +87,7 @@ pub async fn history(
         .await
         .map_err(|e| RoomError::Server(e.to_string()))?;
     loop {
-        let have = collect(&timeline.items().await).len();
+        let have = collect(room.room_id().as_str(), trust, &timeline.items().await).len();
         if have >= limit {
             break;
         }
@@ -98,13 +100,48 @@ pub async fn history(
             break;
         }
     }
-    let mut items = collect(&timeline.items().await);
+    let mut items = collect(room.room_id().as_str(), trust, &timeline.items().await);
     let skip = items.len().saturating_sub(limit);
     Ok(items.split_off(skip))
 }
 
-/// The messages and undecryptable events among timeline items, oldest first.
+/// The trust mark of one event: the SDK's verified sender first, then where
+/// the key came from (the trust table), then the SDK's state.
+pub fn mark(
+    sdk: Option<&VerificationState>,
+    utd: bool,
+    record: Option<Record>,
+) -> (Trust, Option<String>) {
+    let Some(state) = sdk else {
+        return (if utd { Trust::Utd } else { Trust::Plain }, None);
+    };
+    if utd {
+        return (Trust::Utd, None);
+    }
+    if let VerificationState::Verified = state {
+        return (Trust::Verified, None);
+    }
+    match record {
+        Some(r) if r.source != Source::Device => {
+            let reason = r.reason().map(str::to_owned);
+            if r.trusted {
+                (Trust::BackupTrusted, None)
+            } else {
+                (Trust::BackupUntrusted, reason)
+            }
+        }
+        _ => match state {
+            VerificationState::Verified => (Trust::Verified, None),
+            VerificationState::Unverified(level) => (Trust::Unverified, Some(level.to_string())),
+        },
+    }
+}
+
+/// The messages and undecryptable events among timeline items of `room_id`,
+/// oldest first, with each one's trust mark.
 pub(crate) fn collect<'a>(
+    room_id: &str,
+    trust: &TrustTable,
     items: impl IntoIterator<Item = &'a std::sync::Arc<matrix_sdk_ui::timeline::TimelineItem>>,
 ) -> Vec<HistoryItem> {
     items
@@ -124,16 +161,15 @@ pub(crate) fn collect<'a>(
                 Some(other) => (None, Some(format!("unsupported encryption: {other:?}"))),
                 None => (info.and_then(|i| i.session_id()).map(str::to_owned), None),
             };
-            let (trust, trust_reason) = match (info, utd) {
-                (_, Some(_)) => (Trust::Utd, None),
-                (None, None) => (Trust::Plain, None),
-                (Some(i), None) => match &i.verification_state {
-                    VerificationState::Verified => (Trust::Verified, None),
-                    VerificationState::Unverified(level) => {
-                        (Trust::Unverified, Some(level.to_string()))
-                    }
-                },
+            let record = match (info, &session_id) {
+                (Some(_), Some(sid)) => trust.get(room_id, sid).unwrap_or_else(|e| {
+                    tracing::warn!("{e}");
+                    None
+                }),
+                _ => None,
             };
+            let (trust, trust_reason) =
+                mark(info.map(|i| &i.verification_state), utd.is_some(), record);
             Some(HistoryItem {
                 event_id: ev.event_id().map(|e| e.to_string()),
                 sender: ev.sender().to_string(),

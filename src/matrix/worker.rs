@@ -28,6 +28,7 @@ use super::account::{self, Account, WhoAmI};
 use super::devices::{self, DeviceInfo};
 use super::gossip::{self, GossipEvent};
 use super::history::{self, HistoryItem};
+use crate::backup::trust::TrustTable;
 use super::recovery::{self, RecoveryStatus, Unlocked};
 use super::rooms::{self, RoomSummary};
 use super::verify::{self, Flow, VerifyUpdate};
@@ -282,6 +283,7 @@ struct State {
     client: Client,
     crypto: SqliteCryptoStore,
     base: matrix_sdk_base::BaseClient,
+    trust: TrustTable,
     uploader: Uploader,
     updates: mpsc::UnboundedSender<Update>,
     sync: Option<(JoinHandle<()>, tokio::sync::watch::Sender<bool>)>,
@@ -297,6 +299,7 @@ async fn run(
     let uploader = Uploader::spawn(
         account.client.clone(),
         account.crypto_store.clone(),
+        account.trust.clone(),
         move |p| {
             let _ = u.send(Update::Backup(p));
         },
@@ -306,6 +309,7 @@ async fn run(
         client: account.client.clone(),
         crypto: account.crypto_store.clone(),
         base: account.base.clone(),
+        trust: account.trust.clone(),
         uploader,
         updates,
         sync: None,
@@ -465,10 +469,15 @@ async fn dispatch(st: &mut State, op: OpId, cmd: Command) {
             let id = rooms::send_text(&c, &room, &text).await.map_err(e)?;
             Ok(Reply::EventId(id))
         }),
-        Command::History { room, limit } => job(st, op, async move {
-            let items = history::history(&c, &room, limit).await.map_err(e)?;
-            Ok(Reply::History(items))
-        }),
+        Command::History { room, limit } => {
+            let trust = st.trust.clone();
+            job(st, op, async move {
+                let items = history::history(&c, &trust, &room, limit)
+                    .await
+                    .map_err(e)?;
+                Ok(Reply::History(items))
+            })
+        }
         Command::OpenTimeline { room } => {
             let result = open_timeline(st, &room).await;
             finish(&st.updates, op, result.map(|()| Reply::Done));
@@ -613,11 +622,20 @@ async fn dispatch(st: &mut State, op: OpId, cmd: Command) {
         Command::BackupRestore { key_or_passphrase } => {
             let crypto = st.crypto.clone();
             let base = st.base.clone();
+            let trust = st.trust.clone();
             let uploader = st.uploader.clone();
             let updates = st.updates.clone();
             job(st, op, async move {
-                let report =
-                    restore_job(&c, &crypto, &base, &uploader, key_or_passphrase, updates).await?;
+                let report = restore_job(
+                    &c,
+                    &crypto,
+                    &base,
+                    &trust,
+                    &uploader,
+                    key_or_passphrase,
+                    updates,
+                )
+                .await?;
                 uploader.kick();
                 Ok(Reply::Restored(report))
             })
@@ -655,6 +673,7 @@ async fn restore_job(
     c: &Client,
     crypto: &SqliteCryptoStore,
     base: &matrix_sdk_base::BaseClient,
+    trust: &TrustTable,
     uploader: &Uploader,
     input: Option<Secret>,
     updates: mpsc::UnboundedSender<Update>,
@@ -703,7 +722,7 @@ async fn restore_job(
         ));
     }
     let lock = uploader.lock();
-    let report = restore::restore(c, base, &key, &current, &lock, &move |p| {
+    let report = restore::restore(c, base, trust, &key, &current, &lock, &move |p| {
         let _ = updates.send(Update::Restore(p));
     })
     .await?;
@@ -722,16 +741,18 @@ async fn open_timeline(st: &mut State, room: &str) -> Result<(), String> {
     let (initial, mut stream) = timeline.subscribe().await;
     let updates = st.updates.clone();
     let name = room.to_owned();
+    let room_id = r.room_id().to_string();
+    let trust = st.trust.clone();
     let _ = updates.send(Update::Timeline {
         room: name.clone(),
-        items: history::collect(&initial),
+        items: history::collect(&room_id, &trust, &initial),
     });
     let t = timeline.clone();
     let follow = tokio::spawn(async move {
         // Diffs are applied by the Timeline itself; we send a fresh snapshot
         // after each batch, which keeps the front end's state simple.
         while stream.next().await.is_some() {
-            let items = history::collect(&t.items().await);
+            let items = history::collect(&room_id, &trust, &t.items().await);
             if updates
                 .send(Update::Timeline {
                     room: name.clone(),

@@ -151,8 +151,18 @@ pub async fn restore(
         .iter()
         .map(|r| r.room_id().to_owned())
         .collect();
-    let rooms_total = known.len();
-    for (i, room_id) in known.iter().enumerate() {
+    let mut rooms_total = known.len();
+    let mut rooms_done = 0;
+    let tell = |imp: &Importer, rooms_done, rooms_total| {
+        progress(RestoreProgress {
+            rooms_done,
+            rooms_total,
+            keys_done: imp.report.total + imp.keys_already_done,
+            keys_total,
+        })
+    };
+    for room_id in &known {
+        rooms_done += 1;
         if imp.already_done(room_id)? {
             continue;
         }
@@ -169,12 +179,7 @@ pub async fn restore(
             Err(e) => return Err(format!("cannot download the backup of {room_id}: {e}")),
         };
         imp.add_room(room_id, sessions).await?;
-        progress(RestoreProgress {
-            rooms_done: i + 1,
-            rooms_total,
-            keys_done: imp.report.total + imp.keys_already_done,
-            keys_total,
-        });
+        tell(&imp, rooms_done, rooms_total);
     }
     imp.flush().await?;
     if imp.report.total + imp.keys_already_done < keys_total {
@@ -189,19 +194,22 @@ pub async fn restore(
             "restore: downloaded the whole backup"
         );
         let done: BTreeSet<&OwnedRoomId> = known.iter().collect();
-        for (room_id, room) in all.rooms {
-            if !done.contains(&room_id) && !imp.already_done(&room_id)? {
+        let rest: Vec<_> = all
+            .rooms
+            .into_iter()
+            .filter(|(r, _)| !done.contains(r))
+            .collect();
+        rooms_total += rest.len();
+        for (room_id, room) in rest {
+            rooms_done += 1;
+            if !imp.already_done(&room_id)? {
                 imp.add_room(&room_id, room.sessions).await?;
+                tell(&imp, rooms_done, rooms_total);
             }
         }
         imp.flush().await?;
-        progress(RestoreProgress {
-            rooms_done: rooms_total,
-            rooms_total,
-            keys_done: imp.report.total + imp.keys_already_done,
-            keys_total,
-        });
     }
+    tell(&imp, rooms_done, rooms_total);
     let report = imp.report;
     tracing::info!(
         total = report.total,

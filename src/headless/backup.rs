@@ -203,10 +203,28 @@ pub async fn run(
             } else {
                 Some(key_or_passphrase(stdin)?)
             };
+            // Progress on stderr, at most a few lines a second; scripts
+            // (and tests) read it to know how far a restore got.
+            let mut shown = std::time::Instant::now();
+            let watch = |u: &Update| {
+                if let Update::Restore(p) = u
+                    && (shown.elapsed() >= Duration::from_millis(250)
+                        || p.rooms_done == p.rooms_total)
+                {
+                    shown = std::time::Instant::now();
+                    eprintln!(
+                        "restoring: {}/{} rooms, {}/{} keys",
+                        p.rooms_done, p.rooms_total, p.keys_done, p.keys_total
+                    );
+                }
+            };
             let Reply::Restored(r) = s
-                .call(W::BackupRestore {
-                    key_or_passphrase: input,
-                })
+                .call_watching(
+                    W::BackupRestore {
+                        key_or_passphrase: input,
+                    },
+                    watch,
+                )
                 .await?
             else {
                 return Err(unexpected());
@@ -218,6 +236,12 @@ pub async fn run(
                     "restored {} of {} keys from backup version {} ({} trusted, {} untrusted)",
                     r.imported, r.total, r.version, r.trusted, r.untrusted
                 );
+                if r.rooms_already_done > 0 {
+                    println!(
+                        "resumed: {} rooms were done by an earlier restore",
+                        r.rooms_already_done
+                    );
+                }
                 for (reason, n) in &r.skipped {
                     println!(
                         "skipped {n}: {}",

@@ -52,6 +52,22 @@ impl Session {
             .await
     }
 
+    /// [`call`](Self::call), showing each other update to `watch` as it
+    /// arrives (progress, say) before holding it.
+    pub async fn call_watching(
+        &mut self,
+        cmd: Command,
+        mut watch: impl FnMut(&Update),
+    ) -> Result<Reply, String> {
+        let held = &mut self.held;
+        self.worker
+            .call(&mut self.updates, cmd, |u| {
+                watch(&u);
+                held.push_back(u)
+            })
+            .await
+    }
+
     /// The next update: held ones first, then new ones.
     pub async fn next_update(&mut self) -> Option<Update> {
         match self.held.pop_front() {

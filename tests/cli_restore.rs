@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{ok, ok_json};
+use common::{backup_status, ok, ok_json};
 
 use std::collections::BTreeMap;
 
@@ -244,6 +244,28 @@ async fn fresh_device_restores_everything_and_skips_damage() {
             }
         }
     }
+    // On demand: a4 only unlocks (it has the key, restores nothing); its
+    // history of the second room decrypts from keys fetched one by one.
+    common::login(data, "a4", &hs, &alice);
+    ok(
+        data,
+        "a4",
+        &["recovery", "unlock", "--stdin"],
+        &format!("{key}\n"),
+    );
+    assert_eq!(backup_status(data, "a4")["local_sessions"], 0);
+    let h = ok_json(data, "a4", &["history", &rooms[1], "--json"], "");
+    let items = h.as_array().unwrap();
+    assert_eq!(items.len(), 6, "{h}");
+    for item in items {
+        assert_eq!(item["trust"], "backup_trusted", "{item}");
+    }
+    assert_eq!(
+        backup_status(data, "a4")["local_sessions"],
+        2,
+        "only the two sessions of that room were fetched"
+    );
+
     // The restore uploaded nothing back, and a2 now backs up to this version.
     let st = ok_json(data, "a2", &["backup", "status", "--json"], "");
     assert_eq!(st["version"], version.as_str(), "{st}");

@@ -31,7 +31,12 @@ async fn killed_restore_resumes_without_duplicates_or_uploads() {
         &format!("{PASSPHRASE}\n"),
     );
     let key = setup["recovery_key"].as_str().unwrap().to_owned();
-    ok(data, "a1", &["backup", "create", "--stdin"], &format!("{key}\n"));
+    ok(
+        data,
+        "a1",
+        &["backup", "create", "--stdin"],
+        &format!("{key}\n"),
+    );
     let room = ok_json(data, "a1", &["create-room", "Talk", "--json"], "")["room_id"]
         .as_str()
         .unwrap()
@@ -55,10 +60,7 @@ async fn killed_restore_resumes_without_duplicates_or_uploads() {
 
     common::login(data, "a2", &hs, &alice);
     let first = kill_half_way(data, "a2");
-    assert!(
-        first > 0 && first < ROOMS + 1,
-        "killed after {first} rooms"
-    );
+    assert!(first > 0 && first < ROOMS + 1, "killed after {first} rooms");
 
     let r = ok_json(data, "a2", &["backup", "restore", "--json"], "");
     let done = r["rooms_already_done"].as_u64().unwrap() as usize;
@@ -108,7 +110,12 @@ fn kill_half_way(data: &std::path::Path, profile: &str) -> usize {
         let Some(rest) = line.strip_prefix("restoring: ") else {
             continue;
         };
-        let (done, of) = rest.split_once(" rooms").unwrap().0.split_once('/').unwrap();
+        let (done, of) = rest
+            .split_once(" rooms")
+            .unwrap()
+            .0
+            .split_once('/')
+            .unwrap();
         let (done, of): (usize, usize) = (done.parse().unwrap(), of.parse().unwrap());
         if done >= 4 && done < of {
             child.kill().unwrap();

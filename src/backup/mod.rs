@@ -7,11 +7,13 @@
 //! - `encode`: one session as the backup stores it.
 //! - `upload`: the task that backs up every session as soon as it exists.
 //! - `manage`: create, reset, use-current, delete; `status`.
-//! - `restore`: download, check, import; `trust`: where each key came from.
+//! - `restore`: download, check, import; `on_demand`: single keys for
+//!   undecryptable events; `trust`: where each key came from.
 
 pub mod encode;
 pub mod local_key;
 pub mod manage;
+pub mod on_demand;
 pub mod restore;
 pub mod server;
 pub mod state;

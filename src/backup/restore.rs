@@ -12,7 +12,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use matrix_sdk::Client;
 use matrix_sdk::ruma::api::client::backup::{
-    KeyBackupData, get_backup_keys, get_backup_keys_for_room,
+    KeyBackupData, get_backup_keys, get_backup_keys_for_room, get_backup_keys_for_session,
 };
 use matrix_sdk::ruma::serde::Raw;
 use matrix_sdk::ruma::{OwnedRoomId, RoomId};
@@ -23,6 +23,9 @@ use super::server::VersionInfo;
 use super::trust::{Source, TrustTable};
 use crate::crypto::session::{BackedUpSession, SessionDataError};
 use crate::crypto::{BackupKey, CryptoError, EncryptedData};
+
+/// Above this many keys of one room, on-demand fetches the whole room.
+const ROOM_FETCH_ABOVE: usize = 8;
 
 /// Keys imported per batch: bounds memory on large backups.
 const IMPORT_BATCH: usize = 5000;
@@ -129,21 +132,7 @@ pub async fn restore(
 ) -> Result<RestoreReport, String> {
     let started = std::time::Instant::now();
     let keys_total = usize::try_from(version.count).unwrap_or(usize::MAX);
-    let mut imp = Importer {
-        key,
-        base,
-        trust,
-        version: &version.version,
-        upload_lock,
-        batch: Vec::new(),
-        ids: Vec::new(),
-        finished_rooms: Vec::new(),
-        keys_already_done: 0,
-        report: RestoreReport {
-            version: version.version.clone(),
-            ..RestoreReport::default()
-        },
-    };
+    let mut imp = Importer::new(key, base, trust, &version.version, upload_lock);
     // Rooms this device knows, one request each (a whole backup never sits
     // in memory); anything left over comes with one full download after.
     let known: Vec<OwnedRoomId> = client
@@ -220,6 +209,61 @@ pub async fn restore(
     Ok(report)
 }
 
+/// Fetches and imports single sessions of one room (an undecryptable event
+/// whose key the backup may hold), without a full restore. Sessions the
+/// backup does not hold are simply not there; returns what was imported.
+#[allow(clippy::too_many_arguments)]
+pub async fn restore_sessions(
+    client: &Client,
+    base: &matrix_sdk_base::BaseClient,
+    trust: &TrustTable,
+    key: &BackupKey,
+    version: &str,
+    upload_lock: &tokio::sync::Mutex<()>,
+    room_id: &RoomId,
+    session_ids: &[String],
+) -> Result<RestoreReport, String> {
+    let mut found = BTreeMap::new();
+    if session_ids.len() > ROOM_FETCH_ABOVE {
+        // Many keys of one room: one request for the room is cheaper.
+        let req =
+            get_backup_keys_for_room::v3::Request::new(version.to_owned(), room_id.to_owned());
+        match client.send(req).await {
+            Ok(r) => found = r.sessions,
+            Err(e)
+                if e.client_api_error_kind()
+                    == Some(&matrix_sdk::ruma::api::error::ErrorKind::NotFound) => {}
+            Err(e) => return Err(format!("cannot fetch keys from the backup: {e}")),
+        }
+        found.retain(|sid, _| session_ids.contains(sid));
+    }
+    let one_by_one: &[String] = if session_ids.len() > ROOM_FETCH_ABOVE {
+        &[]
+    } else {
+        session_ids
+    };
+    for sid in one_by_one {
+        let req = get_backup_keys_for_session::v3::Request::new(
+            version.to_owned(),
+            room_id.to_owned(),
+            sid.clone(),
+        );
+        match client.send(req).await {
+            Ok(r) => {
+                found.insert(sid.clone(), r.key_data);
+            }
+            Err(e)
+                if e.client_api_error_kind()
+                    == Some(&matrix_sdk::ruma::api::error::ErrorKind::NotFound) => {}
+            Err(e) => return Err(format!("cannot fetch a key from the backup: {e}")),
+        }
+    }
+    let mut imp = Importer::new(key, base, trust, version, upload_lock);
+    imp.add_keys(room_id, found).await?;
+    imp.flush().await?;
+    Ok(imp.report)
+}
+
 /// Opens keys as they are downloaded and imports them in batches.
 struct Importer<'a> {
     key: &'a BackupKey,
@@ -238,7 +282,31 @@ struct Importer<'a> {
     report: RestoreReport,
 }
 
-impl Importer<'_> {
+impl<'a> Importer<'a> {
+    fn new(
+        key: &'a BackupKey,
+        base: &'a matrix_sdk_base::BaseClient,
+        trust: &'a TrustTable,
+        version: &'a str,
+        upload_lock: &'a tokio::sync::Mutex<()>,
+    ) -> Self {
+        Importer {
+            key,
+            base,
+            trust,
+            version,
+            upload_lock,
+            batch: Vec::new(),
+            ids: Vec::new(),
+            finished_rooms: Vec::new(),
+            keys_already_done: 0,
+            report: RestoreReport {
+                version: version.to_owned(),
+                ..RestoreReport::default()
+            },
+        }
+    }
+
     /// Whether an earlier, interrupted restore of this version finished the
     /// room (its keys are counted as skipped-as-done).
     fn already_done(&mut self, room_id: &RoomId) -> Result<bool, String> {
@@ -253,12 +321,26 @@ impl Importer<'_> {
         Ok(done.is_some())
     }
 
+    /// All of a room's keys: once imported, the room counts as done.
     async fn add_room(
         &mut self,
         room_id: &RoomId,
         sessions: BTreeMap<String, Raw<KeyBackupData>>,
     ) -> Result<(), String> {
         let keys = sessions.len();
+        self.add_keys(room_id, sessions).await?;
+        self.finished_rooms.push((room_id.to_owned(), keys));
+        if self.batch.is_empty() {
+            self.mark_done()?;
+        }
+        Ok(())
+    }
+
+    async fn add_keys(
+        &mut self,
+        room_id: &RoomId,
+        sessions: BTreeMap<String, Raw<KeyBackupData>>,
+    ) -> Result<(), String> {
         for (session_id, raw) in sessions {
             self.report.total += 1;
             match open_entry(self.key, room_id, &session_id, raw.json()) {
@@ -271,10 +353,6 @@ impl Importer<'_> {
             if self.batch.len() >= IMPORT_BATCH {
                 self.flush().await?;
             }
-        }
-        self.finished_rooms.push((room_id.to_owned(), keys));
-        if self.batch.is_empty() {
-            self.mark_done()?;
         }
         Ok(())
     }
@@ -293,7 +371,9 @@ impl Importer<'_> {
         self.trust
             .record(
                 Source::SymmetricBackup,
-                self.ids.iter().map(|(r, s, t)| (r.as_str(), s.as_str(), *t)),
+                self.ids
+                    .iter()
+                    .map(|(r, s, t)| (r.as_str(), s.as_str(), *t)),
             )
             .map_err(|e| e.to_string())?;
         import(self.base, std::mem::take(&mut self.batch), self.version).await?;

@@ -72,9 +72,7 @@ impl Record {
         }
         Some(match self.source {
             Source::Device => "the key was forwarded to this device",
-            Source::SymmetricBackup => {
-                "the key was forwarded or imported before it was backed up"
-            }
+            Source::SymmetricBackup => "the key was forwarded or imported before it was backed up",
             Source::AsymmetricBackup => "asymmetric backup",
             Source::KeyFile => "imported from a key file",
         })
@@ -173,7 +171,8 @@ impl TrustTable {
                 Ok((r.get::<_, i64>(0)?, r.get::<_, bool>(1)?))
             })
             .optional()?;
-        Ok(row.and_then(|(s, trusted)| Source::from_code(s).map(|source| Record { source, trusted })))
+        Ok(row
+            .and_then(|(s, trusted)| Source::from_code(s).map(|source| Record { source, trusted })))
     }
 
     /// Records where the keys of `sessions` (room id, session id, trusted)
@@ -207,7 +206,12 @@ impl TrustTable {
 
     /// Marks one room of backup `version` as fully restored, with the
     /// number of keys the backup held for it.
-    pub fn room_restored(&self, version: &str, room_id: &str, keys: usize) -> Result<(), TrustError> {
+    pub fn room_restored(
+        &self,
+        version: &str,
+        room_id: &str,
+        keys: usize,
+    ) -> Result<(), TrustError> {
         let id = self.id(room_id, "");
         self.conn()
             .prepare_cached(
@@ -219,7 +223,11 @@ impl TrustTable {
 
     /// How many keys of `room_id` a restore of `version` already finished,
     /// or `None` if it did not finish that room.
-    pub fn room_restored_keys(&self, version: &str, room_id: &str) -> Result<Option<usize>, TrustError> {
+    pub fn room_restored_keys(
+        &self,
+        version: &str,
+        room_id: &str,
+    ) -> Result<Option<usize>, TrustError> {
         let id = self.id(room_id, "");
         Ok(self
             .conn()
@@ -249,7 +257,10 @@ mod tests {
         )
         .unwrap();
         let s1 = t.get("!r:x", "s1").unwrap().unwrap();
-        assert_eq!((s1.source, s1.trusted, s1.reason()), (Source::SymmetricBackup, true, None));
+        assert_eq!(
+            (s1.source, s1.trusted, s1.reason()),
+            (Source::SymmetricBackup, true, None)
+        );
         let s2 = t.get("!r:x", "s2").unwrap().unwrap();
         assert!(!s2.trusted);
         assert!(s2.reason().unwrap().contains("forwarded"));
@@ -260,7 +271,8 @@ mod tests {
     fn a_key_received_here_is_never_relabelled() {
         let (_d, t) = table();
         t.record(Source::Device, [("!r:x", "s", true)]).unwrap();
-        t.record(Source::AsymmetricBackup, [("!r:x", "s", false)]).unwrap();
+        t.record(Source::AsymmetricBackup, [("!r:x", "s", false)])
+            .unwrap();
         assert_eq!(t.get("!r:x", "s").unwrap().unwrap().source, Source::Device);
         // ...but a restored key seen later on this device is.
         t.record(Source::KeyFile, [("!r:x", "k", false)]).unwrap();
@@ -273,8 +285,11 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("trust.sqlite3");
         let t = TrustTable::open(&path, "pass").unwrap();
-        t.record(Source::SymmetricBackup, [("!secretroom:x", "SessionIdXYZ", true)])
-            .unwrap();
+        t.record(
+            Source::SymmetricBackup,
+            [("!secretroom:x", "SessionIdXYZ", true)],
+        )
+        .unwrap();
         t.room_restored("1", "!secretroom:x", 1).unwrap();
         drop(t);
         let mut bytes = std::fs::read(&path).unwrap();

@@ -19,9 +19,9 @@ use serde::Serialize;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
-use super::trust::{Source, TrustTable};
 use super::server::{self, UploadError};
 use super::state::{self, BackupState};
+use super::trust::{Source, TrustTable};
 use super::version::{self, Fit};
 use super::{encode, local_key};
 use crate::crypto::KeyCheck;

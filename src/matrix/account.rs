@@ -145,8 +145,9 @@ pub async fn open_client(
         .build()
         .await
         .map_err(|e| AccountError::Other(format!("cannot set up the client: {e}")))?;
-    let trust = crate::backup::trust::TrustTable::open(&dir.join("keepsake-trust.sqlite3"), passphrase)
-        .map_err(|e| serr(&e))?;
+    let trust =
+        crate::backup::trust::TrustTable::open(&dir.join("keepsake-trust.sqlite3"), passphrase)
+            .map_err(|e| serr(&e))?;
     Ok(Account {
         client,
         crypto_store: crypto,

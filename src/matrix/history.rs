@@ -105,6 +105,19 @@ pub async fn history(
     Ok(items.split_off(skip))
 }
 
+/// The megolm sessions that undecryptable events among `items` need,
+/// each once.
+pub fn utd_sessions(items: &[HistoryItem]) -> Vec<String> {
+    let mut out: Vec<String> = items
+        .iter()
+        .filter(|i| i.trust == Trust::Utd)
+        .filter_map(|i| i.session_id.clone())
+        .collect();
+    out.sort();
+    out.dedup();
+    out
+}
+
 /// The trust mark of one event: the SDK's verified sender first, then where
 /// the key came from (the trust table), then the SDK's state.
 pub fn mark(

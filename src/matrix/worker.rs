@@ -28,13 +28,14 @@ use super::account::{self, Account, WhoAmI};
 use super::devices::{self, DeviceInfo};
 use super::gossip::{self, GossipEvent};
 use super::history::{self, HistoryItem};
-use crate::backup::trust::TrustTable;
 use super::recovery::{self, RecoveryStatus, Unlocked};
 use super::rooms::{self, RoomSummary};
 use super::verify::{self, Flow, VerifyUpdate};
 use crate::backup::manage::{self as backup_manage, Created};
+use crate::backup::on_demand::OnDemand;
 use crate::backup::restore::{RestoreProgress, RestoreReport};
 use crate::backup::status::{self as backup_status, BackupStatus};
+use crate::backup::trust::TrustTable;
 use crate::backup::upload::{Progress, Uploader};
 
 /// A secret travelling in a command or reply (password, recovery key,
@@ -161,6 +162,12 @@ pub enum Command {
     BackupRestore {
         key_or_passphrase: Option<Secret>,
     },
+    /// Fetch these sessions of a room from the backup now (the "fetch from
+    /// backup" action on an undecryptable message); answers `Restored`.
+    BackupFetch {
+        room: String,
+        session_ids: Vec<String>,
+    },
     /// Upload what is pending now; progress arrives as `Update::Backup`.
     BackupUpload,
     /// Runs an upload pass that starts now and answers with its outcome.
@@ -285,6 +292,7 @@ struct State {
     base: matrix_sdk_base::BaseClient,
     trust: TrustTable,
     uploader: Uploader,
+    on_demand: OnDemand,
     updates: mpsc::UnboundedSender<Update>,
     sync: Option<(JoinHandle<()>, tokio::sync::watch::Sender<bool>)>,
     timelines: HashMap<String, (Arc<Timeline>, JoinHandle<()>)>,
@@ -310,6 +318,13 @@ async fn run(
         crypto: account.crypto_store.clone(),
         base: account.base.clone(),
         trust: account.trust.clone(),
+        on_demand: OnDemand::new(
+            account.client.clone(),
+            account.crypto_store.clone(),
+            account.base.clone(),
+            account.trust.clone(),
+            uploader.lock(),
+        ),
         uploader,
         updates,
         sync: None,
@@ -471,11 +486,46 @@ async fn dispatch(st: &mut State, op: OpId, cmd: Command) {
         }),
         Command::History { room, limit } => {
             let trust = st.trust.clone();
+            let on_demand = st.on_demand.clone();
             job(st, op, async move {
                 let items = history::history(&c, &trust, &room, limit)
                     .await
                     .map_err(e)?;
-                Ok(Reply::History(items))
+                // Undecryptable events whose keys the backup may hold: fetch
+                // those keys and read the history again.
+                let room_id = rooms::find(&c, &room)
+                    .await
+                    .map_err(e)?
+                    .room_id()
+                    .to_owned();
+                let wanted = on_demand.untried(room_id.as_str(), &history::utd_sessions(&items));
+                match on_demand.fetch(&room_id, &wanted).await {
+                    Ok(r) if r.imported > 0 => {
+                        let items = history::history(&c, &trust, &room, limit)
+                            .await
+                            .map_err(e)?;
+                        Ok(Reply::History(items))
+                    }
+                    Ok(_) => Ok(Reply::History(items)),
+                    Err(err) => {
+                        tracing::warn!(error = %err, "cannot fetch keys from the backup");
+                        Ok(Reply::History(items))
+                    }
+                }
+            })
+        }
+        Command::BackupFetch { room, session_ids } => {
+            let on_demand = st.on_demand.clone();
+            job(st, op, async move {
+                let room_id = rooms::find(&c, &room)
+                    .await
+                    .map_err(e)?
+                    .room_id()
+                    .to_owned();
+                on_demand
+                    .fetch(&room_id, &session_ids)
+                    .await
+                    .map(Reply::Restored)
             })
         }
         Command::OpenTimeline { room } => {
@@ -743,9 +793,25 @@ async fn open_timeline(st: &mut State, room: &str) -> Result<(), String> {
     let name = room.to_owned();
     let room_id = r.room_id().to_string();
     let trust = st.trust.clone();
+    let on_demand = st.on_demand.clone();
+    // Keys for undecryptable events come from the backup as they show up;
+    // the SDK re-decrypts and a new snapshot follows.
+    let fetch = move |items: &[HistoryItem]| {
+        let wanted = on_demand.untried(r.room_id().as_str(), &history::utd_sessions(items));
+        if !wanted.is_empty() {
+            let (od, room_id) = (on_demand.clone(), r.room_id().to_owned());
+            tokio::spawn(async move {
+                if let Err(e) = od.fetch(&room_id, &wanted).await {
+                    tracing::warn!(error = %e, "cannot fetch keys from the backup");
+                }
+            });
+        }
+    };
+    let items = history::collect(&room_id, &trust, &initial);
+    fetch(&items);
     let _ = updates.send(Update::Timeline {
         room: name.clone(),
-        items: history::collect(&room_id, &trust, &initial),
+        items,
     });
     let t = timeline.clone();
     let follow = tokio::spawn(async move {
@@ -753,6 +819,7 @@ async fn open_timeline(st: &mut State, room: &str) -> Result<(), String> {
         // after each batch, which keeps the front end's state simple.
         while stream.next().await.is_some() {
             let items = history::collect(&room_id, &trust, &t.items().await);
+            fetch(&items);
             if updates
                 .send(Update::Timeline {
                     room: name.clone(),

@@ -123,6 +123,11 @@ pub enum Command {
         #[command(subcommand)]
         action: BackupAction,
     },
+    /// Key files in the standard encrypted format (Element's "Export E2E room keys").
+    Keys {
+        #[command(subcommand)]
+        action: KeysAction,
+    },
     /// A user's devices (default: yours) and whether each is verified.
     Devices {
         /// @user:server (default: yourself).
@@ -255,5 +260,30 @@ pub enum BackupAction {
         /// Do not ask for confirmation.
         #[arg(long)]
         yes: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeysAction {
+    /// Write every key this device holds to FILE, encrypted with a passphrase (asked twice).
+    Export {
+        file: std::path::PathBuf,
+        /// Read the passphrase from standard input (once).
+        #[arg(long)]
+        passphrase_stdin: bool,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Import the keys of FILE; they are shown as untrusted unless --trust.
+    Import {
+        file: std::path::PathBuf,
+        /// Read the passphrase from standard input.
+        #[arg(long)]
+        passphrase_stdin: bool,
+        /// You vouch for this file (you made it yourself): its keys count as trusted.
+        #[arg(long)]
+        trust: bool,
+        #[arg(long)]
+        json: bool,
     },
 }

@@ -160,6 +160,10 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
             let secrets = open_secrets(&settings)?;
             runtime()?.block_on(keepsake::headless::backup::run(&settings, &secrets, action))
         }
+        Some(Command::Keys { action }) => {
+            let secrets = open_secrets(&settings)?;
+            runtime()?.block_on(keepsake::headless::keys::run(&settings, &secrets, action))
+        }
         Some(Command::Devices { user, json }) => {
             let secrets = open_secrets(&settings)?;
             runtime()?.block_on(keepsake::headless::recovery::devices(

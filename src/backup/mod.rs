@@ -8,9 +8,11 @@
 //! - `upload`: the task that backs up every session as soon as it exists.
 //! - `manage`: create, reset, use-current, delete; `status`.
 //! - `restore`: download, check, import; `on_demand`: single keys for
-//!   undecryptable events; `trust`: where each key came from.
+//!   undecryptable events; `trust`: where each key came from;
+//!   `key_file`: Element's encrypted key export format.
 
 pub mod encode;
+pub mod key_file;
 pub mod local_key;
 pub mod manage;
 pub mod on_demand;

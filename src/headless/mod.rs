@@ -3,6 +3,7 @@
 //! The TUI drives the same worker; nothing here talks to matrix-sdk.
 
 pub mod backup;
+pub mod keys;
 pub mod recovery;
 pub mod rooms;
 pub mod verify;

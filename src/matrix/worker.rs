@@ -31,6 +31,7 @@ use super::history::{self, HistoryItem};
 use super::recovery::{self, RecoveryStatus, Unlocked};
 use super::rooms::{self, RoomSummary};
 use super::verify::{self, Flow, VerifyUpdate};
+use crate::backup::key_file;
 use crate::backup::manage::{self as backup_manage, Created};
 use crate::backup::on_demand::OnDemand;
 use crate::backup::restore::{RestoreProgress, RestoreReport};
@@ -168,6 +169,17 @@ pub enum Command {
         room: String,
         session_ids: Vec<String>,
     },
+    /// Write every key to a new key file encrypted with the passphrase.
+    KeysExport {
+        path: std::path::PathBuf,
+        passphrase: Secret,
+    },
+    /// Import a key file; its keys are trusted only if `trusted`.
+    KeysImport {
+        path: std::path::PathBuf,
+        passphrase: Secret,
+        trusted: bool,
+    },
     /// Upload what is pending now; progress arrives as `Update::Backup`.
     BackupUpload,
     /// Runs an upload pass that starts now and answers with its outcome.
@@ -199,6 +211,9 @@ pub enum Reply {
     BackupStatus(BackupStatus),
     Progress(Progress),
     Restored(RestoreReport),
+    /// How many keys were written to the file.
+    KeysExported(usize),
+    KeysImported(crate::backup::key_file::ImportReport),
 }
 
 /// The background sync's state, for a status line.
@@ -512,6 +527,28 @@ async fn dispatch(st: &mut State, op: OpId, cmd: Command) {
                         Ok(Reply::History(items))
                     }
                 }
+            })
+        }
+        Command::KeysExport { path, passphrase } => {
+            let base = st.base.clone();
+            job(st, op, async move {
+                key_file::export(&base, &path, passphrase.expose())
+                    .await
+                    .map(Reply::KeysExported)
+            })
+        }
+        Command::KeysImport {
+            path,
+            passphrase,
+            trusted,
+        } => {
+            let (base, trust, uploader) = (st.base.clone(), st.trust.clone(), st.uploader.clone());
+            job(st, op, async move {
+                let lock = uploader.lock();
+                let r = key_file::import(&base, &trust, &lock, &path, passphrase.expose(), trusted)
+                    .await?;
+                uploader.kick();
+                Ok(Reply::KeysImported(r))
             })
         }
         Command::BackupFetch { room, session_ids } => {

@@ -254,6 +254,17 @@ pub enum BackupAction {
         #[arg(long)]
         json: bool,
     },
+    /// Move a curve25519 backup (Element's, matrix-sdk's) into a new symmetric one: restore it, then upload every key, the old ones flagged untrusted.
+    Migrate {
+        /// Read the recovery key or passphrase from standard input.
+        #[arg(long)]
+        stdin: bool,
+        /// Seconds to wait for the upload before leaving the rest to the next run.
+        #[arg(long, default_value_t = 600)]
+        timeout: u64,
+        #[arg(long)]
+        json: bool,
+    },
     /// Delete backup VERSION from the server, with every key in it.
     Delete {
         version: String,

@@ -17,7 +17,9 @@ use matrix_sdk::ruma::api::client::backup::{
 use matrix_sdk::ruma::serde::Raw;
 use matrix_sdk::ruma::{OwnedRoomId, RoomId};
 use matrix_sdk_crypto::olm::{BackedUpRoomKey, ExportedRoomKey};
+use matrix_sdk_crypto::store::types::BackupDecryptionKey;
 use serde::{Deserialize, Serialize};
+use zeroize::Zeroizing;
 
 use super::server::VersionInfo;
 use super::trust::{Source, TrustTable};
@@ -72,20 +74,67 @@ struct Entry {
     session_data: EncryptedData,
 }
 
-/// One key from the backup: decrypted and checked, or why not.
+/// The standard asymmetric backup algorithm (Element, matrix-sdk).
+pub const CURVE25519_ALGORITHM: &str = "m.megolm_backup.v1.curve25519-aes-sha2";
+
+/// The curve25519 decryption key in `secret`, if it is the key of
+/// `version` (its public key matches the version's `auth_data`).
+pub fn curve25519_key(secret: &[u8; 32], version: &VersionInfo) -> Option<BackupDecryptionKey> {
+    let info: matrix_sdk_crypto::types::RoomKeyBackupInfo = serde_json::from_value(
+        serde_json::json!({ "algorithm": version.algorithm, "auth_data": version.auth_data }),
+    )
+    .ok()?;
+    let dk = BackupDecryptionKey::from_bytes(secret);
+    dk.backup_key_matches(&info).then_some(dk)
+}
+
+/// What opens the backup's entries.
+#[derive(Clone, Copy)]
+pub enum Opener<'a> {
+    /// Our MSC3270 key: every entry authenticated by it.
+    Symmetric(&'a BackupKey),
+    /// The standard curve25519 backup (Element, matrix-sdk): anyone who
+    /// knows its public key could have written an entry, so nothing in it
+    /// is trusted.
+    Curve25519(&'a BackupDecryptionKey),
+}
+
+impl Opener<'_> {
+    fn source(&self) -> Source {
+        match self {
+            Opener::Symmetric(_) => Source::SymmetricBackup,
+            Opener::Curve25519(_) => Source::AsymmetricBackup,
+        }
+    }
+}
+
+/// One key from the backup: decrypted and checked, or why not; with
+/// whether the backup vouches for it.
 fn open_entry(
-    key: &BackupKey,
+    opener: Opener<'_>,
     room_id: &RoomId,
     session_id: &str,
     raw: &serde_json::value::RawValue,
 ) -> Result<(ExportedRoomKey, bool), SkipReason> {
-    let entry: Entry = serde_json::from_str(raw.get()).map_err(|_| SkipReason::Malformed)?;
-    let plain = key
-        .decrypt_session(session_id, &entry.session_data)
-        .map_err(|e| match e {
-            CryptoError::MacMismatch => SkipReason::BadMac,
-            _ => SkipReason::Malformed,
-        })?;
+    let plain: Zeroizing<Vec<u8>> = match opener {
+        Opener::Symmetric(key) => {
+            let entry: Entry =
+                serde_json::from_str(raw.get()).map_err(|_| SkipReason::Malformed)?;
+            key.decrypt_session(session_id, &entry.session_data)
+                .map_err(|e| match e {
+                    CryptoError::MacMismatch => SkipReason::BadMac,
+                    _ => SkipReason::Malformed,
+                })?
+        }
+        Opener::Curve25519(dk) => {
+            let entry: KeyBackupData =
+                serde_json::from_str(raw.get()).map_err(|_| SkipReason::Malformed)?;
+            let key = dk
+                .decrypt_session_data(entry.session_data)
+                .map_err(|_| SkipReason::BadMac)?;
+            Zeroizing::new(serde_json::to_vec(&key).map_err(|_| SkipReason::NotASession)?)
+        }
+    };
     let checked = BackedUpSession::from_json(&plain).map_err(|_| SkipReason::NotASession)?;
     checked.check_session_id(session_id).map_err(|e| match e {
         SessionDataError::SessionIdMismatch => SkipReason::Moved,
@@ -96,7 +145,8 @@ fn open_entry(
         serde_json::from_slice(&plain).map_err(|_| SkipReason::NotASession)?;
     let exported =
         ExportedRoomKey::from_backed_up_room_key(room_id.to_owned(), session_id.to_owned(), sdk);
-    Ok((exported, !checked.untrusted))
+    let trusted = matches!(opener, Opener::Symmetric(_)) && !checked.untrusted;
+    Ok((exported, trusted))
 }
 
 /// Imports keys through the crypto machine, marked as backed up for
@@ -125,7 +175,7 @@ pub async fn restore(
     client: &Client,
     base: &matrix_sdk_base::BaseClient,
     trust: &TrustTable,
-    key: &BackupKey,
+    key: Opener<'_>,
     version: &VersionInfo,
     upload_lock: &tokio::sync::Mutex<()>,
     progress: &(dyn Fn(RestoreProgress) + Send + Sync),
@@ -217,7 +267,7 @@ pub async fn restore_sessions(
     client: &Client,
     base: &matrix_sdk_base::BaseClient,
     trust: &TrustTable,
-    key: &BackupKey,
+    key: Opener<'_>,
     version: &str,
     upload_lock: &tokio::sync::Mutex<()>,
     room_id: &RoomId,
@@ -266,7 +316,7 @@ pub async fn restore_sessions(
 
 /// Opens keys as they are downloaded and imports them in batches.
 struct Importer<'a> {
-    key: &'a BackupKey,
+    key: Opener<'a>,
     base: &'a matrix_sdk_base::BaseClient,
     trust: &'a TrustTable,
     version: &'a str,
@@ -284,7 +334,7 @@ struct Importer<'a> {
 
 impl<'a> Importer<'a> {
     fn new(
-        key: &'a BackupKey,
+        key: Opener<'a>,
         base: &'a matrix_sdk_base::BaseClient,
         trust: &'a TrustTable,
         version: &'a str,
@@ -370,7 +420,7 @@ impl<'a> Importer<'a> {
         // yet imported (harmless), never an imported key without its row.
         self.trust
             .record(
-                Source::SymmetricBackup,
+                self.key.source(),
                 self.ids
                     .iter()
                     .map(|(r, s, t)| (r.as_str(), s.as_str(), *t)),

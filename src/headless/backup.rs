@@ -161,6 +161,37 @@ pub async fn run(
             );
             s.finish(FINISH_WITHIN).await;
         }
+        BackupAction::Migrate {
+            stdin,
+            timeout,
+            json,
+        } => {
+            let input = key_or_passphrase(stdin)?;
+            let mut s = Session::open(settings, secrets).await?;
+            let Reply::Migrated { restored, created } = s
+                .call(W::BackupMigrate {
+                    key_or_passphrase: input,
+                    algorithm: settings.backup_algorithm.clone(),
+                })
+                .await?
+            else {
+                return Err(unexpected());
+            };
+            let text = format!(
+                "restored {} of {} keys from the curve25519 backup version {}; new symmetric backup version {} ({}); uploading every key to it",
+                restored.imported,
+                restored.total,
+                restored.version,
+                created.version,
+                created.algorithm
+            );
+            out(
+                json,
+                serde_json::json!({ "restored": restored, "created": created }),
+                text,
+            );
+            s.finish(Duration::from_secs(timeout)).await;
+        }
         BackupAction::UseCurrent { json } => {
             let mut s = Session::open(settings, secrets).await?;
             let Reply::BackupCreated(c) = s.call(W::BackupUseCurrent).await? else {

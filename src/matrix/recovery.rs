@@ -266,6 +266,7 @@ pub async fn open_store(client: &Client, input: &str) -> Result<SecretStore, Rec
 pub async fn unlock(
     client: &Client,
     crypto: &matrix_sdk::SqliteCryptoStore,
+    base: &matrix_sdk_base::BaseClient,
     input: &str,
 ) -> Result<Unlocked, RecoveryError> {
     let store = open_store(client, input).await?;
@@ -284,21 +285,19 @@ pub async fn unlock(
         Ok(()) | Err(SecretStorageError::InconsistentBackupDecryptionKey) => {}
         Err(e) => return Err(other(format!("cannot import the cross-signing keys: {e}"))),
     }
-    let backup = store
-        .get_secret(SecretName::RecoveryKey)
-        .await
-        .map_err(other)?
-        .map(Zeroizing::new);
-    let backup_key = match backup {
-        Some(b64) => {
-            let key = BackupKey::from_base64(&b64).map_err(|_| {
-                other("secret storage holds a backup key that is not 32 bytes of base64")
-            })?;
-            local_key::save(crypto, key.secret()).await.map_err(other)?;
-            true
-        }
-        None => false,
-    };
+    // On an account whose backup is a curve25519 one (Element's), the SDK
+    // has just enabled its own backup machine with that key; it would
+    // upload to that backup and set the backed-up flags our uploader reads.
+    // Switched off locally (never through `Backups::disable`, which deletes
+    // the backup on the server): keepsake reads that backup, never writes.
+    // (Only when enabled: disabling also clears every backed-up flag.)
+    if let Some(m) = base.olm_machine().await.as_ref()
+        && m.backup_machine().enabled().await
+        && let Err(e) = m.backup_machine().disable_backup().await
+    {
+        tracing::warn!(error = %e, "cannot switch matrix-sdk's own backup off");
+    }
+    let backup_key = take_stored_backup_key(&store, crypto).await?;
     let device_verified = client
         .encryption()
         .get_own_device()
@@ -309,6 +308,38 @@ pub async fn unlock(
         device_verified,
         backup_key,
     })
+}
+
+/// Keeps the backup key (`m.megolm_backup.v1`) of open secret storage on
+/// this device; whether there was one.
+async fn take_stored_backup_key(
+    store: &SecretStore,
+    crypto: &matrix_sdk::SqliteCryptoStore,
+) -> Result<bool, RecoveryError> {
+    let backup = store
+        .get_secret(SecretName::RecoveryKey)
+        .await
+        .map_err(other)?
+        .map(Zeroizing::new);
+    let Some(b64) = backup else {
+        return Ok(false);
+    };
+    let key = BackupKey::from_base64(&b64)
+        .map_err(|_| other("secret storage holds a backup key that is not 32 bytes of base64"))?;
+    local_key::save(crypto, key.secret()).await.map_err(other)?;
+    Ok(true)
+}
+
+/// Only the backup key from secret storage, for a restore on an account
+/// whose secret storage holds no cross-signing keys (made by a client that
+/// never set cross-signing up); whether there was one.
+pub async fn take_backup_key(
+    client: &Client,
+    crypto: &matrix_sdk::SqliteCryptoStore,
+    input: &str,
+) -> Result<bool, RecoveryError> {
+    let store = open_store(client, input).await?;
+    take_stored_backup_key(&store, crypto).await
 }
 
 /// Replaces the recovery key: new secret storage holding every secret this

@@ -163,6 +163,12 @@ pub enum Command {
     BackupRestore {
         key_or_passphrase: Option<Secret>,
     },
+    /// Restore the current curve25519 backup, then replace it with a new
+    /// symmetric one that every key is uploaded to; answers `Migrated`.
+    BackupMigrate {
+        key_or_passphrase: Secret,
+        algorithm: String,
+    },
     /// Fetch these sessions of a room from the backup now (the "fetch from
     /// backup" action on an undecryptable message); answers `Restored`.
     BackupFetch {
@@ -211,6 +217,10 @@ pub enum Reply {
     BackupStatus(BackupStatus),
     Progress(Progress),
     Restored(RestoreReport),
+    Migrated {
+        restored: RestoreReport,
+        created: crate::backup::manage::Created,
+    },
     /// How many keys were written to the file.
     KeysExported(usize),
     KeysImported(crate::backup::key_file::ImportReport),
@@ -618,9 +628,10 @@ async fn dispatch(st: &mut State, op: OpId, cmd: Command) {
         }
         Command::RecoveryUnlock { key_or_passphrase } => {
             let crypto = st.crypto.clone();
+            let base = st.base.clone();
             let uploader = st.uploader.clone();
             job(st, op, async move {
-                let unlocked = recovery::unlock(&c, &crypto, key_or_passphrase.expose())
+                let unlocked = recovery::unlock(&c, &crypto, &base, key_or_passphrase.expose())
                     .await
                     .map_err(|e| e.to_string())?;
                 // With the key this device can join the backup.
@@ -678,6 +689,40 @@ async fn dispatch(st: &mut State, op: OpId, cmd: Command) {
                 let created = backup_manage::reset(&c, &crypto, &store, &algorithm).await?;
                 uploader.kick();
                 Ok(Reply::BackupCreated(created))
+            })
+        }
+        Command::BackupMigrate {
+            key_or_passphrase,
+            algorithm,
+        } => {
+            let crypto = st.crypto.clone();
+            let base = st.base.clone();
+            let trust = st.trust.clone();
+            let uploader = st.uploader.clone();
+            let updates = st.updates.clone();
+            job(st, op, async move {
+                use crate::backup::{restore, server};
+                let current = server::current(&c)
+                    .await?
+                    .ok_or("this account has no backup to migrate")?;
+                if current.algorithm != restore::CURVE25519_ALGORITHM {
+                    return Err(format!(
+                        "the current backup (version {}) is {}, not a curve25519 backup: nothing to migrate",
+                        current.version, current.algorithm
+                    ));
+                }
+                let input = Secret::new(key_or_passphrase.expose());
+                let restored =
+                    restore_job(&c, &crypto, &base, &trust, &uploader, Some(input), updates)
+                        .await?;
+                // Only now, with every key of the old backup here: the new
+                // key replaces the old one in secret storage.
+                let store = recovery::open_store(&c, key_or_passphrase.expose())
+                    .await
+                    .map_err(|e| e.to_string())?;
+                let created = backup_manage::reset(&c, &crypto, &store, &algorithm).await?;
+                uploader.kick();
+                Ok(Reply::Migrated { restored, created })
             })
         }
         Command::BackupUseCurrent => {
@@ -771,20 +816,28 @@ async fn restore_job(
     let current = server::current(c)
         .await?
         .ok_or("this account has no backup on the server")?;
-    if !is_symmetric_algorithm(&current.algorithm) {
+    let curve = current.algorithm == restore::CURVE25519_ALGORITHM;
+    if !is_symmetric_algorithm(&current.algorithm) && !curve {
         return Err(format!(
-            "the backup (version {}) uses {}, which keepsake cannot restore yet",
+            "the backup (version {}) uses {}, an algorithm keepsake does not know",
             current.version, current.algorithm
         ));
     }
     let held = local_key::load(crypto).await.map_err(|e| e.to_string())?;
-    let key = match (held, input) {
-        (Some(k), _) => BackupKey::new(k),
+    let secret = match (held, input) {
+        (Some(k), _) => k,
         (None, Some(input)) => {
             let t = std::time::Instant::now();
-            recovery::unlock(c, crypto, input.expose())
-                .await
-                .map_err(|e| e.to_string())?;
+            match recovery::unlock(c, crypto, base, input.expose()).await {
+                Ok(_) => {}
+                // The backup can still be read without cross-signing.
+                Err(recovery::RecoveryError::MissingCrossSigning) => {
+                    recovery::take_backup_key(c, crypto, input.expose())
+                        .await
+                        .map_err(|e| e.to_string())?;
+                }
+                Err(e) => return Err(e.to_string()),
+            }
             tracing::info!(
                 ms = t.elapsed().as_millis() as u64,
                 "restore: unlocked secret storage"
@@ -792,7 +845,6 @@ async fn restore_job(
             local_key::load(crypto)
                 .await
                 .map_err(|e| e.to_string())?
-                .map(BackupKey::new)
                 .ok_or("secret storage holds no backup key")?
         }
         (None, None) => {
@@ -802,17 +854,30 @@ async fn restore_job(
             );
         }
     };
-    if version::key_check(&key, &current) == Some(KeyCheck::Mismatch) {
-        return Err(format!(
+    let mismatch = || {
+        format!(
             "the backup key does not match this backup (version {})",
             current.version
-        ));
-    }
+        )
+    };
     let lock = uploader.lock();
-    let report = restore::restore(c, base, trust, &key, &current, &lock, &move |p| {
+    let tell = move |p| {
         let _ = updates.send(Update::Restore(p));
-    })
-    .await?;
+    };
+    if curve {
+        // An Element / matrix-sdk backup: its key is the curve25519 private
+        // key under the same secret name. keepsake never uploads to it;
+        // `backup migrate` moves its keys into a symmetric backup.
+        let dk = restore::curve25519_key(secret.as_bytes(), &current).ok_or_else(mismatch)?;
+        let opener = restore::Opener::Curve25519(&dk);
+        return restore::restore(c, base, trust, opener, &current, &lock, &tell).await;
+    }
+    let key = BackupKey::new(secret);
+    if version::key_check(&key, &current) == Some(KeyCheck::Mismatch) {
+        return Err(mismatch());
+    }
+    let opener = restore::Opener::Symmetric(&key);
+    let report = restore::restore(c, base, trust, opener, &current, &lock, &tell).await?;
     manage::adopt_if_unset(crypto, &current.version, &current.algorithm).await?;
     Ok(report)
 }

@@ -1,0 +1,155 @@
+//! An account whose backup was made by matrix-sdk's own recovery (the
+//! standard curve25519 backup Element also makes): keepsake restores it with
+//! the recovery key, marking those keys untrusted ("asymmetric backup"),
+//! then migrates it into a symmetric backup; a fresh device restores
+//! everything from that one, the old keys still untrusted.
+
+mod common;
+
+use common::{backup_status, ok, ok_json};
+
+use matrix_sdk::Client;
+use matrix_sdk::config::SyncSettings;
+use matrix_sdk::ruma::api::client::room::create_room;
+use matrix_sdk::ruma::events::InitialStateEvent;
+use matrix_sdk::ruma::events::room::encryption::RoomEncryptionEventContent;
+use matrix_sdk::ruma::events::room::message::RoomMessageEventContent;
+
+const MESSAGES: usize = 3;
+
+/// Carol's first device is plain matrix-sdk: an encrypted room, a few
+/// messages, and `recovery().enable()`. Returns the room and recovery key.
+async fn element_like_account(
+    hs: &common::Homeserver,
+    carol: &common::TestUser,
+) -> (String, String) {
+    let client = Client::builder()
+        .homeserver_url(&hs.url)
+        .build()
+        .await
+        .unwrap();
+    client
+        .matrix_auth()
+        .login_username(&carol.localpart, &carol.password)
+        .send()
+        .await
+        .unwrap();
+    client.sync_once(SyncSettings::default()).await.unwrap();
+    let mut req = create_room::v3::Request::new();
+    req.initial_state = vec![
+        InitialStateEvent::with_empty_state_key(
+            RoomEncryptionEventContent::with_recommended_defaults(),
+        )
+        .to_raw_any(),
+    ];
+    let room = client.create_room(req).await.unwrap();
+    for i in 0..MESSAGES {
+        room.send(RoomMessageEventContent::text_plain(format!("old {i}")))
+            .await
+            .unwrap();
+    }
+    // As Element does: cross-signing first (Synapse lets the first upload
+    // through without a password), then recovery stores it too.
+    client
+        .encryption()
+        .bootstrap_cross_signing(None)
+        .await
+        .unwrap();
+    let key = client
+        .encryption()
+        .recovery()
+        .enable()
+        .wait_for_backups_to_upload()
+        .await
+        .unwrap();
+    (room.room_id().to_string(), key)
+}
+
+fn trust_of(data: &std::path::Path, profile: &str, room: &str) -> Vec<(String, String)> {
+    let h = ok_json(data, profile, &["history", room, "--json"], "");
+    let items = h.as_array().unwrap();
+    assert_eq!(items.len(), MESSAGES, "{h}");
+    items
+        .iter()
+        .map(|i| {
+            (
+                i["trust"].as_str().unwrap_or("?").to_owned(),
+                i["trust_reason"].as_str().unwrap_or("").to_owned(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn curve25519_backup_is_restored_then_migrated() {
+    let hs = common::homeserver();
+    let carol = hs.register("carol").await;
+    let (room, key) = element_like_account(&hs, &carol).await;
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path();
+    common::use_file_secrets(data);
+
+    common::login(data, "c2", &hs, &carol);
+    let st = backup_status(data, "c2");
+    assert_eq!(
+        st["server_algorithm"], "m.megolm_backup.v1.curve25519-aes-sha2",
+        "{st}"
+    );
+    let old_version = st["server_version"].as_str().unwrap().to_owned();
+    let r = ok_json(
+        data,
+        "c2",
+        &["backup", "restore", "--stdin", "--json"],
+        &format!("{key}\n"),
+    );
+    assert_eq!(r["imported"], 1, "one megolm session for the messages: {r}");
+    assert_eq!(
+        (r["trusted"].as_u64(), r["untrusted"].as_u64()),
+        (Some(0), Some(1)),
+        "{r}"
+    );
+    for (trust, why) in trust_of(data, "c2", &room) {
+        assert_eq!(
+            (trust.as_str(), why.as_str()),
+            ("backup_untrusted", "asymmetric backup")
+        );
+    }
+    // keepsake never wrote to the curve25519 backup.
+    let st = backup_status(data, "c2");
+    assert_eq!(st["server_version"], old_version.as_str(), "{st}");
+    assert_eq!(st["version"], serde_json::Value::Null, "{st}");
+
+    let m = ok_json(
+        data,
+        "c2",
+        &["backup", "migrate", "--stdin", "--json"],
+        &format!("{key}\n"),
+    );
+    let new_version = m["created"]["version"].as_str().unwrap().to_owned();
+    assert_ne!(new_version, old_version, "{m}");
+    let st = backup_status(data, "c2");
+    assert_eq!(st["algorithm"], "m.megolm_backup.v1.aes-hmac-sha2", "{st}");
+    assert_eq!(st["server_version"], new_version.as_str(), "{st}");
+    assert_eq!(st["pending"], 0, "{st}");
+    assert_eq!(st["server_count"], 1, "{st}");
+
+    // A fresh device, the same recovery key: the symmetric backup now.
+    common::login(data, "c3", &hs, &carol);
+    let r = ok_json(
+        data,
+        "c3",
+        &["backup", "restore", "--stdin", "--json"],
+        &format!("{key}\n"),
+    );
+    assert_eq!(r["version"], new_version.as_str(), "{r}");
+    assert_eq!(
+        (r["imported"].as_u64(), r["untrusted"].as_u64()),
+        (Some(1), Some(1)),
+        "{r}"
+    );
+    for (trust, why) in trust_of(data, "c3", &room) {
+        assert_eq!(trust, "backup_untrusted");
+        assert!(why.contains("forwarded or imported"), "{why}");
+    }
+    ok(data, "c3", &["backup", "status"], "");
+}

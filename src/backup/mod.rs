@@ -11,6 +11,7 @@
 //!   undecryptable events; `trust`: where each key came from;
 //!   `key_file`: Element's encrypted key export format.
 
+pub mod download;
 pub mod encode;
 pub mod key_file;
 pub mod local_key;

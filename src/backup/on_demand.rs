@@ -86,7 +86,7 @@ impl OnDemand {
             &self.client,
             &self.base,
             &self.trust,
-            restore::Opener::Symmetric(&key),
+            &restore::Opener::Symmetric(key),
             &current.version,
             &self.upload_lock,
             room_id,

@@ -12,7 +12,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use matrix_sdk::Client;
 use matrix_sdk::ruma::api::client::backup::{
-    KeyBackupData, get_backup_keys, get_backup_keys_for_room, get_backup_keys_for_session,
+    KeyBackupData, get_backup_keys_for_room, get_backup_keys_for_session,
 };
 use matrix_sdk::ruma::serde::Raw;
 use matrix_sdk::ruma::{OwnedRoomId, RoomId};
@@ -21,6 +21,7 @@ use matrix_sdk_crypto::store::types::BackupDecryptionKey;
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
+use super::download::{Opened, Piece};
 use super::server::VersionInfo;
 use super::trust::{Source, TrustTable};
 use crate::crypto::session::{BackedUpSession, SessionDataError};
@@ -89,17 +90,17 @@ pub fn curve25519_key(secret: &[u8; 32], version: &VersionInfo) -> Option<Backup
 }
 
 /// What opens the backup's entries.
-#[derive(Clone, Copy)]
-pub enum Opener<'a> {
+#[derive(Clone)]
+pub enum Opener {
     /// Our MSC3270 key: every entry authenticated by it.
-    Symmetric(&'a BackupKey),
+    Symmetric(BackupKey),
     /// The standard curve25519 backup (Element, matrix-sdk): anyone who
     /// knows its public key could have written an entry, so nothing in it
     /// is trusted.
-    Curve25519(&'a BackupDecryptionKey),
+    Curve25519(BackupDecryptionKey),
 }
 
-impl Opener<'_> {
+impl Opener {
     fn source(&self) -> Source {
         match self {
             Opener::Symmetric(_) => Source::SymmetricBackup,
@@ -110,8 +111,8 @@ impl Opener<'_> {
 
 /// One key from the backup: decrypted and checked, or why not; with
 /// whether the backup vouches for it.
-fn open_entry(
-    opener: Opener<'_>,
+pub(super) fn open_entry(
+    opener: &Opener,
     room_id: &RoomId,
     session_id: &str,
     raw: &serde_json::value::RawValue,
@@ -175,7 +176,7 @@ pub async fn restore(
     client: &Client,
     base: &matrix_sdk_base::BaseClient,
     trust: &TrustTable,
-    key: Opener<'_>,
+    key: &Opener,
     version: &VersionInfo,
     upload_lock: &tokio::sync::Mutex<()>,
     progress: &(dyn Fn(RestoreProgress) + Send + Sync),
@@ -222,31 +223,34 @@ pub async fn restore(
     }
     imp.flush().await?;
     if imp.report.total + imp.keys_already_done < keys_total {
-        // Keys of rooms this device does not know (left long ago, say).
+        // Keys of rooms this device does not know (left long ago, say):
+        // the whole backup, streamed, skipping what is done.
         let t = std::time::Instant::now();
-        let all = client
-            .send(get_backup_keys::v3::Request::new(version.version.clone()))
-            .await
-            .map_err(|e| format!("cannot download the backup: {e}"))?;
-        tracing::info!(
-            ms = t.elapsed().as_millis() as u64,
-            "restore: downloaded the whole backup"
-        );
-        let done: BTreeSet<&OwnedRoomId> = known.iter().collect();
-        let rest: Vec<_> = all
-            .rooms
-            .into_iter()
-            .filter(|(r, _)| !done.contains(r))
-            .collect();
-        rooms_total += rest.len();
-        for (room_id, room) in rest {
-            rooms_done += 1;
-            if !imp.already_done(&room_id)? {
-                imp.add_room(&room_id, room.sessions).await?;
-                tell(&imp, rooms_done, rooms_total);
+        let known_set: BTreeSet<String> = known.iter().map(|r| r.to_string()).collect();
+        let (trust2, v2) = (trust.clone(), version.version.clone());
+        let skip = move |room: &str| {
+            known_set.contains(room) || matches!(trust2.room_restored_keys(&v2, room), Ok(Some(_)))
+        };
+        let mut pieces =
+            super::download::stream_all(client, &version.version, key.clone(), skip).await?;
+        while let Some(piece) = pieces.recv().await {
+            match piece? {
+                Piece::Keys { room, keys } => imp.add_opened(&room, keys).await?,
+                Piece::RoomEnd { room, total } => {
+                    imp.end_room(&room, total)?;
+                    rooms_done += 1;
+                    // One more while the download lasts: the count is unknown.
+                    rooms_total = rooms_done + 1;
+                    tell(&imp, rooms_done, rooms_total);
+                }
             }
         }
+        rooms_total = rooms_done;
         imp.flush().await?;
+        tracing::info!(
+            ms = t.elapsed().as_millis() as u64,
+            "restore: streamed the whole backup"
+        );
     }
     tell(&imp, rooms_done, rooms_total);
     let report = imp.report;
@@ -267,7 +271,7 @@ pub async fn restore_sessions(
     client: &Client,
     base: &matrix_sdk_base::BaseClient,
     trust: &TrustTable,
-    key: Opener<'_>,
+    key: &Opener,
     version: &str,
     upload_lock: &tokio::sync::Mutex<()>,
     room_id: &RoomId,
@@ -316,7 +320,7 @@ pub async fn restore_sessions(
 
 /// Opens keys as they are downloaded and imports them in batches.
 struct Importer<'a> {
-    key: Opener<'a>,
+    key: &'a Opener,
     base: &'a matrix_sdk_base::BaseClient,
     trust: &'a TrustTable,
     version: &'a str,
@@ -334,7 +338,7 @@ struct Importer<'a> {
 
 impl<'a> Importer<'a> {
     fn new(
-        key: Opener<'a>,
+        key: &'a Opener,
         base: &'a matrix_sdk_base::BaseClient,
         trust: &'a TrustTable,
         version: &'a str,
@@ -379,11 +383,7 @@ impl<'a> Importer<'a> {
     ) -> Result<(), String> {
         let keys = sessions.len();
         self.add_keys(room_id, sessions).await?;
-        self.finished_rooms.push((room_id.to_owned(), keys));
-        if self.batch.is_empty() {
-            self.mark_done()?;
-        }
-        Ok(())
+        self.end_room(room_id, keys)
     }
 
     async fn add_keys(
@@ -391,9 +391,21 @@ impl<'a> Importer<'a> {
         room_id: &RoomId,
         sessions: BTreeMap<String, Raw<KeyBackupData>>,
     ) -> Result<(), String> {
-        for (session_id, raw) in sessions {
+        let opened = sessions
+            .into_iter()
+            .map(|(sid, raw)| {
+                let o = open_entry(self.key, room_id, &sid, raw.json());
+                (sid, o)
+            })
+            .collect();
+        self.add_opened(room_id, opened).await
+    }
+
+    /// Keys already opened (by the streaming download's parser).
+    async fn add_opened(&mut self, room_id: &RoomId, keys: Vec<Opened>) -> Result<(), String> {
+        for (session_id, opened) in keys {
             self.report.total += 1;
-            match open_entry(self.key, room_id, &session_id, raw.json()) {
+            match opened {
                 Ok((k, trusted)) => {
                     self.batch.push(k);
                     self.ids.push((room_id.to_owned(), session_id, trusted));
@@ -403,6 +415,15 @@ impl<'a> Importer<'a> {
             if self.batch.len() >= IMPORT_BATCH {
                 self.flush().await?;
             }
+        }
+        Ok(())
+    }
+
+    /// A room whose keys all went through `add_opened`.
+    fn end_room(&mut self, room_id: &RoomId, keys: usize) -> Result<(), String> {
+        self.finished_rooms.push((room_id.to_owned(), keys));
+        if self.batch.is_empty() {
+            self.mark_done()?;
         }
         Ok(())
     }

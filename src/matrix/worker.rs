@@ -869,14 +869,14 @@ async fn restore_job(
         // key under the same secret name. keepsake never uploads to it;
         // `backup migrate` moves its keys into a symmetric backup.
         let dk = restore::curve25519_key(secret.as_bytes(), &current).ok_or_else(mismatch)?;
-        let opener = restore::Opener::Curve25519(&dk);
+        let opener = &restore::Opener::Curve25519(dk);
         return restore::restore(c, base, trust, opener, &current, &lock, &tell).await;
     }
     let key = BackupKey::new(secret);
     if version::key_check(&key, &current) == Some(KeyCheck::Mismatch) {
         return Err(mismatch());
     }
-    let opener = restore::Opener::Symmetric(&key);
+    let opener = &restore::Opener::Symmetric(key);
     let report = restore::restore(c, base, trust, opener, &current, &lock, &tell).await?;
     manage::adopt_if_unset(crypto, &current.version, &current.algorithm).await?;
     Ok(report)

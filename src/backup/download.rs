@@ -1,0 +1,288 @@
+//! The whole backup (`GET /room_keys/keys`), streamed: the body is parsed
+//! as it arrives on a blocking thread, each entry opened (MAC checked,
+//! decrypted) right there, and the keys handed to the importer in small
+//! chunks through a bounded channel. A backup of 100,000 keys is never in
+//! memory at once, and opening keys overlaps with importing them.
+
+use std::fmt;
+use std::io::Read;
+
+use futures_util::StreamExt;
+use matrix_sdk::Client;
+use matrix_sdk::ruma::OwnedRoomId;
+use matrix_sdk_crypto::olm::ExportedRoomKey;
+use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Visitor};
+use serde_json::value::RawValue;
+use tokio::sync::mpsc;
+
+use super::restore::{Opener, SkipReason, open_entry};
+
+/// Keys per chunk handed to the importer.
+const CHUNK: usize = 1000;
+
+/// One opened key: its session id, and the key with whether the backup
+/// vouches for it, or why it was skipped.
+pub type Opened = (String, Result<(ExportedRoomKey, bool), SkipReason>);
+
+pub enum Piece {
+    /// Some keys of a room, in order.
+    Keys {
+        room: OwnedRoomId,
+        keys: Vec<Opened>,
+    },
+    /// Every key of the room has been sent; `total` of them.
+    RoomEnd { room: OwnedRoomId, total: usize },
+}
+
+/// Starts the download; pieces arrive on the returned channel, and the
+/// channel ends early with an error message if the download fails.
+/// `skip` says which rooms not to open (already restored).
+pub async fn stream_all(
+    client: &Client,
+    version: &str,
+    opener: Opener,
+    skip: impl Fn(&str) -> bool + Send + 'static,
+) -> Result<mpsc::Receiver<Result<Piece, String>>, String> {
+    let mut url = client.homeserver();
+    url.set_path("/_matrix/client/v3/room_keys/keys");
+    url.query_pairs_mut().append_pair("version", version);
+    let token = client.access_token().ok_or("not logged in")?;
+    let resp = client
+        .http_client()
+        .get(url)
+        .bearer_auth(token)
+        .send()
+        .await
+        .map_err(|e| format!("cannot download the backup: {e}"))?;
+    if !resp.status().is_success() {
+        let status = resp.status();
+        let body = resp.text().await.unwrap_or_default();
+        return Err(format!(
+            "cannot download the backup: the server answered {status}: {}",
+            body.chars().take(300).collect::<String>()
+        ));
+    }
+    // Body chunks go to the parser thread through a small bounded channel,
+    // so a slow parser slows the download instead of buffering it.
+    let (bytes_tx, bytes_rx) = std::sync::mpsc::sync_channel::<Result<bytes::Bytes, String>>(8);
+    let mut body = resp.bytes_stream();
+    tokio::spawn(async move {
+        while let Some(chunk) = body.next().await {
+            let chunk = chunk.map_err(|e| e.to_string());
+            let failed = chunk.is_err();
+            let tx = bytes_tx.clone();
+            // `send` blocks when the parser is behind: off the async threads.
+            let sent = tokio::task::spawn_blocking(move || tx.send(chunk).is_ok())
+                .await
+                .unwrap_or(false);
+            if !sent || failed {
+                break;
+            }
+        }
+    });
+    let (tx, rx) = mpsc::channel(4);
+    tokio::task::spawn_blocking(move || {
+        let reader = ChannelReader {
+            rx: bytes_rx,
+            current: bytes::Bytes::new(),
+        };
+        let mut de = serde_json::Deserializer::from_reader(reader);
+        let mut sink = Sink {
+            opener: &opener,
+            skip: &skip,
+            tx: &tx,
+        };
+        let parsed = Top { sink: &mut sink }.deserialize(&mut de);
+        if let Err(e) = parsed {
+            // The channel may already be closed (the importer gave up).
+            let _ = tx.blocking_send(Err(format!("cannot read the backup download: {e}")));
+        }
+    });
+    Ok(rx)
+}
+
+/// The body as `Read`, from the chunks the download task forwards.
+struct ChannelReader {
+    rx: std::sync::mpsc::Receiver<Result<bytes::Bytes, String>>,
+    current: bytes::Bytes,
+}
+
+impl Read for ChannelReader {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        while self.current.is_empty() {
+            match self.rx.recv() {
+                Ok(Ok(b)) => self.current = b,
+                Ok(Err(e)) => return Err(std::io::Error::other(e)),
+                // The sender is gone: the body ended.
+                Err(_) => return Ok(0),
+            }
+        }
+        let n = buf.len().min(self.current.len());
+        buf[..n].copy_from_slice(&self.current[..n]);
+        let _ = self.current.split_to(n);
+        Ok(n)
+    }
+}
+
+struct Sink<'a, F> {
+    opener: &'a Opener,
+    skip: &'a F,
+    tx: &'a mpsc::Sender<Result<Piece, String>>,
+}
+
+impl<F> Sink<'_, F> {
+    fn send(&self, p: Piece) -> Result<(), String> {
+        self.tx
+            .blocking_send(Ok(p))
+            .map_err(|_| "the restore stopped".to_owned())
+    }
+}
+
+// {"rooms": {ROOM: {"sessions": {SESSION: KeyBackupData}}}}
+struct Top<'s, 'a, F> {
+    sink: &'s mut Sink<'a, F>,
+}
+struct Rooms<'s, 'a, F> {
+    sink: &'s mut Sink<'a, F>,
+}
+struct Room<'s, 'a, F> {
+    sink: &'s mut Sink<'a, F>,
+    room: OwnedRoomId,
+}
+struct Sessions<'s, 'a, F> {
+    sink: &'s mut Sink<'a, F>,
+    room: OwnedRoomId,
+}
+
+impl<'de, F: Fn(&str) -> bool> DeserializeSeed<'de> for Top<'_, '_, F> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de, F: Fn(&str) -> bool> Visitor<'de> for Top<'_, '_, F> {
+    type Value = ();
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a key backup")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        while let Some(k) = map.next_key::<String>()? {
+            if k == "rooms" {
+                map.next_value_seed(Rooms {
+                    sink: &mut *self.sink,
+                })?;
+            } else {
+                map.next_value::<IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl<'de, F: Fn(&str) -> bool> DeserializeSeed<'de> for Rooms<'_, '_, F> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de, F: Fn(&str) -> bool> Visitor<'de> for Rooms<'_, '_, F> {
+    type Value = ();
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("rooms")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        while let Some(k) = map.next_key::<String>()? {
+            let room = match OwnedRoomId::try_from(k.as_str()) {
+                Ok(r) if !(self.sink.skip)(r.as_str()) => r,
+                // A room id the server should never have taken, or a room
+                // restored already: not opened.
+                _ => {
+                    map.next_value::<IgnoredAny>()?;
+                    continue;
+                }
+            };
+            map.next_value_seed(Room {
+                sink: &mut *self.sink,
+                room,
+            })?;
+        }
+        Ok(())
+    }
+}
+
+impl<'de, F: Fn(&str) -> bool> DeserializeSeed<'de> for Room<'_, '_, F> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de, F: Fn(&str) -> bool> Visitor<'de> for Room<'_, '_, F> {
+    type Value = ();
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a room's keys")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        while let Some(k) = map.next_key::<String>()? {
+            if k == "sessions" {
+                map.next_value_seed(Sessions {
+                    sink: &mut *self.sink,
+                    room: self.room.clone(),
+                })?;
+            } else {
+                map.next_value::<IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl<'de, F: Fn(&str) -> bool> DeserializeSeed<'de> for Sessions<'_, '_, F> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de, F: Fn(&str) -> bool> Visitor<'de> for Sessions<'_, '_, F> {
+    type Value = ();
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("sessions")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        use serde::de::Error;
+        let mut keys = Vec::with_capacity(CHUNK);
+        let mut total = 0;
+        while let Some(sid) = map.next_key::<String>()? {
+            let raw: Box<RawValue> = map.next_value()?;
+            let opened = open_entry(self.sink.opener, &self.room, &sid, &raw);
+            keys.push((sid, opened));
+            total += 1;
+            if keys.len() >= CHUNK {
+                let chunk = std::mem::replace(&mut keys, Vec::with_capacity(CHUNK));
+                self.sink
+                    .send(Piece::Keys {
+                        room: self.room.clone(),
+                        keys: chunk,
+                    })
+                    .map_err(A::Error::custom)?;
+            }
+        }
+        if !keys.is_empty() {
+            self.sink
+                .send(Piece::Keys {
+                    room: self.room.clone(),
+                    keys,
+                })
+                .map_err(A::Error::custom)?;
+        }
+        self.sink
+            .send(Piece::RoomEnd {
+                room: self.room,
+                total,
+            })
+            .map_err(A::Error::custom)
+    }
+}

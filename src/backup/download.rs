@@ -64,28 +64,27 @@ pub async fn stream_all(
     }
     // Body chunks go to the parser thread through a small bounded channel,
     // so a slow parser slows the download instead of buffering it.
-    let (bytes_tx, bytes_rx) = std::sync::mpsc::sync_channel::<Result<bytes::Bytes, String>>(8);
+    let (bytes_tx, bytes_rx) = mpsc::channel::<Result<bytes::Bytes, String>>(16);
     let mut body = resp.bytes_stream();
     tokio::spawn(async move {
         while let Some(chunk) = body.next().await {
             let chunk = chunk.map_err(|e| e.to_string());
             let failed = chunk.is_err();
-            let tx = bytes_tx.clone();
-            // `send` blocks when the parser is behind: off the async threads.
-            let sent = tokio::task::spawn_blocking(move || tx.send(chunk).is_ok())
-                .await
-                .unwrap_or(false);
-            if !sent || failed {
+            if bytes_tx.send(chunk).await.is_err() || failed {
                 break;
             }
         }
     });
     let (tx, rx) = mpsc::channel(4);
     tokio::task::spawn_blocking(move || {
-        let reader = ChannelReader {
-            rx: bytes_rx,
-            current: bytes::Bytes::new(),
-        };
+        // serde_json reads a `Read` byte by byte: buffered, that is cheap.
+        let reader = std::io::BufReader::with_capacity(
+            64 * 1024,
+            ChannelReader {
+                rx: bytes_rx,
+                current: bytes::Bytes::new(),
+            },
+        );
         let mut de = serde_json::Deserializer::from_reader(reader);
         let mut sink = Sink {
             opener: &opener,
@@ -103,23 +102,23 @@ pub async fn stream_all(
 
 /// The body as `Read`, from the chunks the download task forwards.
 struct ChannelReader {
-    rx: std::sync::mpsc::Receiver<Result<bytes::Bytes, String>>,
+    rx: mpsc::Receiver<Result<bytes::Bytes, String>>,
     current: bytes::Bytes,
 }
 
 impl Read for ChannelReader {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         while self.current.is_empty() {
-            match self.rx.recv() {
-                Ok(Ok(b)) => self.current = b,
-                Ok(Err(e)) => return Err(std::io::Error::other(e)),
+            match self.rx.blocking_recv() {
+                Some(Ok(b)) => self.current = b,
+                Some(Err(e)) => return Err(std::io::Error::other(e)),
                 // The sender is gone: the body ended.
-                Err(_) => return Ok(0),
+                None => return Ok(0),
             }
         }
         let n = buf.len().min(self.current.len());
         buf[..n].copy_from_slice(&self.current[..n]);
-        let _ = self.current.split_to(n);
+        bytes::Buf::advance(&mut self.current, n);
         Ok(n)
     }
 }

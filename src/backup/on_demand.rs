@@ -82,17 +82,16 @@ impl OnDemand {
         {
             return Ok(RestoreReport::default());
         }
-        let report = restore::restore_sessions(
-            &self.client,
-            &self.base,
-            &self.trust,
-            &restore::Opener::Symmetric(key),
-            &current.version,
-            &self.upload_lock,
-            room_id,
-            session_ids,
-        )
-        .await?;
+        let to = restore::Target {
+            client: &self.client,
+            base: &self.base,
+            crypto: &self.crypto,
+            trust: &self.trust,
+            upload_lock: &self.upload_lock,
+        };
+        let opener = restore::Opener::Symmetric(key);
+        let report =
+            restore::restore_sessions(&to, &opener, &current.version, room_id, session_ids).await?;
         tracing::info!(
             asked = session_ids.len(),
             imported = report.imported,

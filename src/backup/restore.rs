@@ -8,15 +8,18 @@
 //! disk. (The public alternative, a key file fed from a memfd, was twice as
 //! slow: it encrypts and decrypts an export and marks keys separately.)
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use matrix_sdk::Client;
+use matrix_sdk::SqliteCryptoStore;
+use matrix_sdk::event_cache::DecryptionRetryRequest;
 use matrix_sdk::ruma::api::client::backup::{
     KeyBackupData, get_backup_keys_for_room, get_backup_keys_for_session,
 };
 use matrix_sdk::ruma::serde::Raw;
 use matrix_sdk::ruma::{OwnedRoomId, RoomId};
-use matrix_sdk_crypto::olm::{BackedUpRoomKey, ExportedRoomKey};
+use matrix_sdk_crypto::olm::{BackedUpRoomKey, ExportedRoomKey, InboundGroupSession};
+use matrix_sdk_crypto::store::CryptoStore;
 use matrix_sdk_crypto::store::types::BackupDecryptionKey;
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
@@ -150,40 +153,110 @@ pub(super) fn open_entry(
     Ok((exported, trusted))
 }
 
-/// Imports keys through the crypto machine, marked as backed up for
-/// `version` in the same write (so the uploader never sees them pending),
-/// with matrix-sdk's merge rules (a better copy already held is kept) and
-/// its room-key broadcast (so the timeline re-decrypts).
+/// Where restored keys go: the client and its stores.
+pub struct Target<'a> {
+    pub client: &'a Client,
+    pub base: &'a matrix_sdk_base::BaseClient,
+    /// The crypto store the machine uses (a shared handle).
+    pub crypto: &'a SqliteCryptoStore,
+    pub trust: &'a TrustTable,
+    /// The uploader's lock: held while keys come in, so restored keys are
+    /// never uploaded back.
+    pub upload_lock: &'a tokio::sync::Mutex<()>,
+}
+
+/// Imports keys, marked as backed up for `version` in the same write (so
+/// the uploader never sees them pending), and returns how many were new or
+/// better than the copy held.
+///
+/// A key whose session this device does not hold at all (every key, on a
+/// fresh device) is written straight to the crypto store in one batch; a
+/// key it does hold goes through matrix-sdk's import, whose merge rules keep
+/// the better copy. matrix-sdk's import costs a store lookup and a
+/// re-decryption attempt per key (two more queries on the event cache), each
+/// a hop to a blocking thread; on a restore of 100,000 keys that was most of
+/// the time. So the timeline is asked to re-decrypt once per room instead,
+/// for the rooms this device is in (no other room has events to retry).
 async fn import(
-    base: &matrix_sdk_base::BaseClient,
+    to: &Target<'_>,
+    held: &mut HashMap<OwnedRoomId, HashSet<String>>,
     keys: Vec<ExportedRoomKey>,
     version: &str,
 ) -> Result<usize, String> {
-    let machine = base.olm_machine().await;
-    let machine = machine
-        .as_ref()
-        .ok_or("the encryption machine is not running (not logged in?)")?;
-    let r = machine
-        .store()
-        .import_room_keys(keys, Some(version), |_, _| {})
+    let store_err = |e: &dyn std::fmt::Display| format!("cannot import the keys: {e}");
+    let mut fresh = Vec::with_capacity(keys.len());
+    let mut merge = Vec::new();
+    let mut retry: BTreeMap<OwnedRoomId, BTreeSet<String>> = BTreeMap::new();
+    for key in keys {
+        if !held.contains_key(&key.room_id) {
+            let ids = to
+                .crypto
+                .get_inbound_group_sessions_by_room_id(&key.room_id)
+                .await
+                .map_err(|e| store_err(&e))?
+                .iter()
+                .map(|s| s.session_id().to_owned())
+                .collect();
+            held.insert(key.room_id.clone(), ids);
+        }
+        let ids = held.entry(key.room_id.clone()).or_default();
+        if ids.contains(&key.session_id) {
+            merge.push(key);
+            continue;
+        }
+        // A key the SDK cannot turn into a session was already refused by
+        // our own check; this is belt and braces.
+        let Ok(session) = InboundGroupSession::from_export(&key) else {
+            continue;
+        };
+        ids.insert(key.session_id.clone());
+        if to.client.get_room(&key.room_id).is_some() {
+            retry
+                .entry(key.room_id.clone())
+                .or_default()
+                .insert(key.session_id.clone());
+        }
+        fresh.push(session);
+    }
+    let mut imported = fresh.len();
+    to.crypto
+        .save_inbound_group_sessions(fresh, Some(version))
         .await
-        .map_err(|e| format!("cannot import the keys: {e}"))?;
-    Ok(r.imported_count)
+        .map_err(|e| store_err(&e))?;
+    if !merge.is_empty() {
+        let machine = to.base.olm_machine().await;
+        let machine = machine
+            .as_ref()
+            .ok_or("the encryption machine is not running (not logged in?)")?;
+        let r = machine
+            .store()
+            .import_room_keys(merge, Some(version), |_, _| {})
+            .await
+            .map_err(|e| store_err(&e))?;
+        imported += r.imported_count;
+    }
+    let cache = to.client.event_cache();
+    for (room_id, sessions) in retry {
+        cache.request_decryption(DecryptionRetryRequest {
+            room_id,
+            utd_session_ids: sessions,
+            refresh_info_session_ids: BTreeSet::new(),
+        });
+    }
+    Ok(imported)
 }
 
 /// Restores every key of `version` that `key` opens.
 pub async fn restore(
-    client: &Client,
-    base: &matrix_sdk_base::BaseClient,
-    trust: &TrustTable,
+    to: &Target<'_>,
     key: &Opener,
     version: &VersionInfo,
-    upload_lock: &tokio::sync::Mutex<()>,
     progress: &(dyn Fn(RestoreProgress) + Send + Sync),
 ) -> Result<RestoreReport, String> {
+    let (client, trust) = (to.client, to.trust);
     let started = std::time::Instant::now();
     let keys_total = usize::try_from(version.count).unwrap_or(usize::MAX);
-    let mut imp = Importer::new(key, base, trust, &version.version, upload_lock);
+    let mut imp = Importer::new(key, to, &version.version);
     // Rooms this device knows, one request each (a whole backup never sits
     // in memory); anything left over comes with one full download after.
     let known: Vec<OwnedRoomId> = client
@@ -266,17 +339,14 @@ pub async fn restore(
 /// Fetches and imports single sessions of one room (an undecryptable event
 /// whose key the backup may hold), without a full restore. Sessions the
 /// backup does not hold are simply not there; returns what was imported.
-#[allow(clippy::too_many_arguments)]
 pub async fn restore_sessions(
-    client: &Client,
-    base: &matrix_sdk_base::BaseClient,
-    trust: &TrustTable,
+    to: &Target<'_>,
     key: &Opener,
     version: &str,
-    upload_lock: &tokio::sync::Mutex<()>,
     room_id: &RoomId,
     session_ids: &[String],
 ) -> Result<RestoreReport, String> {
+    let client = to.client;
     let mut found = BTreeMap::new();
     if session_ids.len() > ROOM_FETCH_ABOVE {
         // Many keys of one room: one request for the room is cheaper.
@@ -312,7 +382,7 @@ pub async fn restore_sessions(
             Err(e) => return Err(format!("cannot fetch a key from the backup: {e}")),
         }
     }
-    let mut imp = Importer::new(key, base, trust, version, upload_lock);
+    let mut imp = Importer::new(key, to, version);
     imp.add_keys(room_id, found).await?;
     imp.flush().await?;
     Ok(imp.report)
@@ -321,10 +391,10 @@ pub async fn restore_sessions(
 /// Opens keys as they are downloaded and imports them in batches.
 struct Importer<'a> {
     key: &'a Opener,
-    base: &'a matrix_sdk_base::BaseClient,
-    trust: &'a TrustTable,
+    to: &'a Target<'a>,
     version: &'a str,
-    upload_lock: &'a tokio::sync::Mutex<()>,
+    /// Per room seen, the sessions the store holds (see `import`).
+    held: HashMap<OwnedRoomId, HashSet<String>>,
     batch: Vec<ExportedRoomKey>,
     /// (room, session, trusted) of each key in `batch`.
     ids: Vec<(OwnedRoomId, String, bool)>,
@@ -337,19 +407,12 @@ struct Importer<'a> {
 }
 
 impl<'a> Importer<'a> {
-    fn new(
-        key: &'a Opener,
-        base: &'a matrix_sdk_base::BaseClient,
-        trust: &'a TrustTable,
-        version: &'a str,
-        upload_lock: &'a tokio::sync::Mutex<()>,
-    ) -> Self {
+    fn new(key: &'a Opener, to: &'a Target<'a>, version: &'a str) -> Self {
         Importer {
             key,
-            base,
-            trust,
+            to,
             version,
-            upload_lock,
+            held: HashMap::new(),
             batch: Vec::new(),
             ids: Vec::new(),
             finished_rooms: Vec::new(),
@@ -365,6 +428,7 @@ impl<'a> Importer<'a> {
     /// room (its keys are counted as skipped-as-done).
     fn already_done(&mut self, room_id: &RoomId) -> Result<bool, String> {
         let done = self
+            .to
             .trust
             .room_restored_keys(self.version, room_id.as_str())
             .map_err(|e| e.to_string())?;
@@ -434,12 +498,13 @@ impl<'a> Importer<'a> {
         }
         // The uploader waits while keys come in, so restored keys are never
         // uploaded back.
-        let _guard = self.upload_lock.lock().await;
+        let _guard = self.to.upload_lock.lock().await;
         let t = std::time::Instant::now();
         let n = self.batch.len();
         // Trust first: a crash between the two leaves a row for a key not
         // yet imported (harmless), never an imported key without its row.
-        self.trust
+        self.to
+            .trust
             .record(
                 self.key.source(),
                 self.ids
@@ -447,7 +512,13 @@ impl<'a> Importer<'a> {
                     .map(|(r, s, t)| (r.as_str(), s.as_str(), *t)),
             )
             .map_err(|e| e.to_string())?;
-        import(self.base, std::mem::take(&mut self.batch), self.version).await?;
+        import(
+            self.to,
+            &mut self.held,
+            std::mem::take(&mut self.batch),
+            self.version,
+        )
+        .await?;
         tracing::info!(
             keys = n,
             ms = t.elapsed().as_millis() as u64,
@@ -465,7 +536,8 @@ impl<'a> Importer<'a> {
     /// is interrupted later resumes after them.
     fn mark_done(&mut self) -> Result<(), String> {
         for (room, keys) in self.finished_rooms.drain(..) {
-            self.trust
+            self.to
+                .trust
                 .room_restored(self.version, room.as_str(), keys)
                 .map_err(|e| e.to_string())?;
         }

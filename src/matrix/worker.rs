@@ -861,6 +861,13 @@ async fn restore_job(
         )
     };
     let lock = uploader.lock();
+    let to = restore::Target {
+        client: c,
+        base,
+        crypto,
+        trust,
+        upload_lock: &lock,
+    };
     let tell = move |p| {
         let _ = updates.send(Update::Restore(p));
     };
@@ -870,14 +877,14 @@ async fn restore_job(
         // `backup migrate` moves its keys into a symmetric backup.
         let dk = restore::curve25519_key(secret.as_bytes(), &current).ok_or_else(mismatch)?;
         let opener = &restore::Opener::Curve25519(dk);
-        return restore::restore(c, base, trust, opener, &current, &lock, &tell).await;
+        return restore::restore(&to, opener, &current, &tell).await;
     }
     let key = BackupKey::new(secret);
     if version::key_check(&key, &current) == Some(KeyCheck::Mismatch) {
         return Err(mismatch());
     }
     let opener = &restore::Opener::Symmetric(key);
-    let report = restore::restore(c, base, trust, opener, &current, &lock, &tell).await?;
+    let report = restore::restore(&to, opener, &current, &tell).await?;
     manage::adopt_if_unset(crypto, &current.version, &current.algorithm).await?;
     Ok(report)
 }

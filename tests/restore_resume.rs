@@ -74,6 +74,9 @@ async fn killed_restore_resumes_without_duplicates_or_uploads() {
     let st = backup_status(data, "a2");
     assert_eq!(st["local_sessions"], total, "{st}");
     assert_eq!(st["pending"], 0, "{st}");
+    // Synapse ignores a re-upload that is no better, so the etag alone
+    // would not show one: this device must never have uploaded at all.
+    assert_eq!(st["last_upload"], serde_json::Value::Null, "{st}");
     let after = backup_status(data, "a1");
     assert_eq!(after["etag"], before["etag"], "the restore uploaded keys");
     assert_eq!(after["server_count"], before["server_count"]);

@@ -209,6 +209,9 @@ async fn import(
         let Ok(session) = InboundGroupSession::from_export(&key) else {
             continue;
         };
+        // The store writes the session's own flag (the version argument
+        // must agree with it, or it logs and stores "not backed up").
+        session.mark_as_backed_up();
         ids.insert(key.session_id.clone());
         if to.client.get_room(&key.room_id).is_some() {
             retry

@@ -7,6 +7,7 @@
 // the layout of history().
 #![recursion_limit = "256"]
 
+pub mod app;
 pub mod backup;
 pub mod cli;
 pub mod config;

@@ -17,3 +17,4 @@ pub mod logging;
 pub mod matrix;
 pub mod prompt;
 pub mod secrets;
+pub mod ui;

@@ -16,7 +16,7 @@ use super::state::*;
 /// A recovery key's shape, not a real one.
 pub const FAKE_RECOVERY_KEY: &str = "EsTX AAAA BBBB CCCC DDDD EEEE FFFF GGGG HHHH JJJJ KKKK LLLL";
 
-/// 2026-11-27 21:15 UTC.
+/// 2026-11-27 19:15 UTC.
 pub const T0: u64 = 1_795_806_900_000;
 
 pub fn room(id: &str, name: &str, membership: &'static str) -> RoomSummary {

@@ -17,4 +17,5 @@ pub mod logging;
 pub mod matrix;
 pub mod prompt;
 pub mod secrets;
+pub mod tui;
 pub mod ui;

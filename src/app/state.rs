@@ -366,6 +366,13 @@ impl AppState {
         }
     }
 
+    /// Keeps the runtime facts (time zone, terminal size) of another state.
+    pub fn with_offset(mut self, utc_offset: i32, size: (u16, u16)) -> Self {
+        self.utc_offset = utc_offset;
+        self.size = size;
+        self
+    }
+
     /// The rooms the filter lets through, in list order.
     pub fn visible_rooms(&self) -> Vec<&RoomSummary> {
         let f = self.filter.text().to_lowercase();

@@ -172,7 +172,14 @@ fn backup_summary(st: &AppState, theme: &Theme) -> (String, ratatui::style::Colo
             theme.accent,
         );
     }
-    if let Some(p) = &st.backup.upload {
+    let none = st
+        .backup
+        .status
+        .as_ref()
+        .is_some_and(|s| s.version.is_none() && s.server_version.is_none());
+    if let Some(p) = &st.backup.upload
+        && !none
+    {
         match p.state {
             UploadState::Uploading | UploadState::Retrying => {
                 return (

@@ -1,0 +1,173 @@
+//! The TUI end to end, as a person uses it: in a real terminal (tmux)
+//! against the real Synapse. Open a room, send a message and see it, see
+//! the backup counts; then on a fresh device unlock with the recovery key,
+//! restore, and read the history with its trust marks. Every wait polls the
+//! screen with a deadline; there are no fixed sleeps.
+
+mod common;
+
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+struct Tmux {
+    socket: String,
+}
+
+impl Tmux {
+    fn start(cmd: &str) -> Tmux {
+        let t = Tmux {
+            socket: common::unique("ks-tui"),
+        };
+        t.run(&["new-session", "-d", "-s", "t", "-x", "80", "-y", "24", cmd]);
+        t
+    }
+
+    fn run(&self, args: &[&str]) -> String {
+        let out = Command::new("tmux")
+            .args(["-L", &self.socket])
+            .args(args)
+            .output()
+            .expect("tmux is missing: run scripts/deps");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    fn screen(&self) -> String {
+        self.run(&["capture-pane", "-p", "-t", "t"])
+    }
+
+    /// Waits until `ok` holds for the screen; fails with the screen.
+    fn wait_until(&self, what: &str, ok: impl Fn(&str) -> bool) -> String {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let screen = self.screen();
+            if ok(&screen) {
+                return screen;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "waited 60 s for {what}; the screen shows:\n{screen}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    fn wait_for(&self, text: &str) -> String {
+        self.wait_until(&format!("{text:?}"), |s| s.contains(text))
+    }
+
+    fn keys(&self, keys: &[&str]) {
+        for k in keys {
+            self.run(&["send-keys", "-t", "t", k]);
+        }
+    }
+
+    fn type_text(&self, text: &str) {
+        self.run(&["send-keys", "-t", "t", "-l", text]);
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = Command::new("tmux")
+            .args(["-L", &self.socket, "kill-server"])
+            .status();
+    }
+}
+
+fn tui(data: &Path, profile: &str) -> Tmux {
+    let bin = env!("CARGO_BIN_EXE_keepsake");
+    Tmux::start(&format!(
+        "env -u DBUS_SESSION_BUS_ADDRESS -u KEEPSAKE_PROFILE -u KEEPSAKE_DATA_DIR {bin} --data-dir {} --profile {profile}; echo EXIT=$?; sleep 600",
+        data.display()
+    ))
+}
+
+/// "local 3 · backed up 3 · pending 0 · server 3" with every count equal
+/// and at least `min`.
+fn all_backed_up(screen: &str, min: u64) -> bool {
+    screen.lines().any(|l| {
+        let nums: Vec<u64> = l
+            .split(|c: char| !c.is_ascii_digit())
+            .filter_map(|n| n.parse().ok())
+            .collect();
+        l.contains("local ")
+            && l.contains("pending 0")
+            && nums.len() == 4
+            && nums[0] >= min
+            && nums[0] == nums[1]
+            && nums[0] == nums[3]
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chat_backup_and_restore_on_a_fresh_device() {
+    let hs = common::homeserver();
+    let user = hs.register("tui").await;
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path();
+    common::use_file_secrets(data);
+    common::login(data, "first", &hs, &user);
+    let room =
+        common::ok_json(data, "first", &["create-room", "Garden club", "--json"], "")["room_id"]
+            .as_str()
+            .expect("a room id")
+            .to_owned();
+    let (recovery_key, _version) = common::setup_backup(data, "first");
+
+    // First device: open the room, send, see the message; see the counts.
+    let t = tui(data, "first");
+    t.wait_for("Garden club");
+    t.keys(&["Enter"]);
+    t.wait_for("No messages yet");
+    t.type_text("hello from the tui");
+    t.wait_for("│hello from the tui");
+    t.keys(&["Enter"]);
+    let sent = format!("{}: hello from the tui", user.localpart);
+    t.wait_for(&sent);
+    t.keys(&["Escape", "2"]);
+    let backup = t.wait_until("every key backed up", |s| {
+        s.contains("matches the backup") && all_backed_up(s, 1)
+    });
+    assert!(
+        backup.contains("m.megolm_backup.v1.aes-hmac-sha2"),
+        "{backup}"
+    );
+    t.keys(&["q"]);
+    t.wait_for("EXIT=0");
+    drop(t);
+
+    // A fresh device of the same account: restore with the recovery key.
+    common::login(data, "second", &hs, &user);
+    let t = tui(data, "second");
+    t.wait_for("Garden club");
+    t.keys(&[":"]);
+    t.type_text("backup restore");
+    t.keys(&["Enter"]);
+    t.wait_for("Recovery key or passphrase");
+    t.type_text(&recovery_key);
+    let prompt = t.screen();
+    assert!(
+        !prompt.contains(&recovery_key[..9]),
+        "the recovery key is visible:\n{prompt}"
+    );
+    t.keys(&["Enter"]);
+    t.wait_for("restored");
+    t.keys(&["1"]);
+    t.wait_for("Garden club");
+    t.keys(&["Enter"]);
+    // The message decrypts with the restored key and carries a mark.
+    let screen = t.wait_for(&sent);
+    let line = screen
+        .lines()
+        .find(|l| l.contains(&sent))
+        .unwrap_or_default()
+        .to_owned();
+    assert!(
+        line.contains("B✓") || line.contains("B!") || line.contains("! "),
+        "no trust mark on a restored message: {line:?}\n{screen}"
+    );
+    assert!(screen.contains(&room), "{screen}");
+    t.keys(&["Escape", "q"]);
+    t.wait_for("EXIT=0");
+}

@@ -25,6 +25,8 @@ pub use state::*;
 
 /// How many events one back-pagination asks for.
 pub const PAGE_EVENTS: u16 = 30;
+/// How many ticks a notice stays (errors twice as long).
+pub const NOTICE_TICKS: u64 = 50;
 /// How long the server may hold a sync open.
 pub const LONG_POLL: Duration = Duration::from_secs(30);
 
@@ -83,9 +85,20 @@ pub fn update(st: &mut AppState, msg: Msg) -> Vec<Effect> {
     match msg {
         Msg::Tick => {
             st.ticks = st.ticks.wrapping_add(1);
-            // Only spinners move with time.
+            // Only spinners and fading notices move with time.
             if st.busy() {
                 st.dirty = true;
+            }
+            if let Some(n) = &st.notice {
+                let keep = if n.error {
+                    NOTICE_TICKS * 2
+                } else {
+                    NOTICE_TICKS
+                };
+                if st.ticks.saturating_sub(st.notice_at) > keep {
+                    st.notice = None;
+                    st.dirty = true;
+                }
             }
             return fx;
         }
@@ -136,6 +149,7 @@ pub fn update(st: &mut AppState, msg: Msg) -> Vec<Effect> {
 }
 
 fn notice(st: &mut AppState, text: impl Into<String>, error: bool) {
+    st.notice_at = st.ticks;
     st.notice = Some(Notice {
         text: text.into(),
         error,

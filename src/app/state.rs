@@ -306,6 +306,8 @@ pub struct AppState {
     pub help_scroll: u16,
     pub sync: Option<SyncState>,
     pub notice: Option<Notice>,
+    /// The tick the notice appeared at (notices fade after a while).
+    pub notice_at: u64,
     pub pending: HashMap<OpId, Pending>,
     pub keys: KeyMap,
     /// Local time's offset from UTC, for timestamps.
@@ -345,6 +347,7 @@ impl AppState {
             help_scroll: 0,
             sync: None,
             notice: None,
+            notice_at: 0,
             pending: HashMap::new(),
             keys,
             utc_offset: 0,

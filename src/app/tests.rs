@@ -358,3 +358,14 @@ fn quit_and_ticks() {
     assert!(!st.dirty, "an idle tick redraws nothing");
     assert_eq!(press(&mut st, KeyCode::Char('q')), vec![Effect::Quit]);
 }
+
+#[test]
+fn notices_fade_after_a_while() {
+    let mut st = fixtures::logged_in();
+    run(&mut st, "frob");
+    assert!(st.notice.as_ref().is_some_and(|n| n.error));
+    for _ in 0..=NOTICE_TICKS * 2 {
+        update(&mut st, Msg::Tick);
+    }
+    assert!(st.notice.is_none());
+}

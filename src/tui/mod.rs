@@ -31,6 +31,8 @@ use crate::ui::{self, Theme};
 
 /// How often time moves (spinners); an idle tick draws nothing.
 const TICK: Duration = Duration::from_millis(120);
+/// How long quitting waits for the last keys to be backed up.
+const QUIT_FLUSH: Duration = Duration::from_secs(5);
 /// At most one frame per this (about 60 fps).
 const FRAME: Duration = Duration::from_millis(16);
 
@@ -289,6 +291,29 @@ async fn run_loop(
         if quit || state.quit {
             break;
         }
+    }
+    // Keys made in this run (a message just sent) go to the backup before
+    // we leave, within a short limit; the next start uploads the rest.
+    if let Some(w) = &worker {
+        let op = w.send(crate::matrix::worker::Command::BackupFlush);
+        state.notice = Some(app::Notice {
+            text: "uploading new keys to the backup before quitting…".into(),
+            error: false,
+        });
+        let _ = terminal.draw(|f| ui::render(state, theme, f));
+        let _ = tokio::time::timeout(QUIT_FLUSH, async {
+            while let Some(ev) = inbox.recv().await {
+                if let Event2::App(Msg::Worker(crate::matrix::worker::Update::Finished {
+                    op: o,
+                    ..
+                })) = ev
+                    && o == op
+                {
+                    return;
+                }
+            }
+        })
+        .await;
     }
     input_task.abort();
     tick_task.abort();

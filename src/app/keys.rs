@@ -385,7 +385,7 @@ mod tests {
         assert_eq!(Key::parse("alt-enter").unwrap().mods, KeyModifiers::ALT);
         assert_eq!(Key::parse("f1").unwrap().code, KeyCode::F(1));
         assert_eq!(Key::parse("-").unwrap().code, KeyCode::Char('-'));
-        assert!(Key::parse("ctrl-").is_err() || Key::parse("ctrl-").is_ok());
+        assert!(Key::parse("ctrl-").is_err());
         assert!(Key::parse("nope").is_err());
         assert!(Key::parse("f13").is_err());
     }

@@ -369,3 +369,34 @@ fn notices_fade_after_a_while() {
     }
     assert!(st.notice.is_none());
 }
+
+#[test]
+fn the_mouse_wheel_scrolls_the_timeline_back() {
+    use crossterm::event::{MouseEvent, MouseEventKind};
+    let mut st = fixtures::in_room();
+    st.room.as_mut().unwrap().reached_start = false;
+    let wheel = |kind| {
+        Msg::Mouse(MouseEvent {
+            kind,
+            column: 10,
+            row: 10,
+            modifiers: KeyModifiers::NONE,
+        })
+    };
+    // Three messages back per notch; near the oldest, older ones are asked for.
+    let fx = update(&mut st, wheel(MouseEventKind::ScrollUp));
+    assert_eq!(st.room.as_ref().unwrap().sel, Some(4));
+    assert!(matches!(
+        fx.as_slice(),
+        [Effect::Worker(Command::PaginateBack { .. })]
+    ));
+    assert!(update(&mut st, wheel(MouseEventKind::ScrollUp)).is_empty());
+    assert_eq!(st.room.as_ref().unwrap().sel, Some(1));
+    update(&mut st, wheel(MouseEventKind::ScrollDown));
+    update(&mut st, wheel(MouseEventKind::ScrollDown));
+    assert_eq!(
+        st.room.as_ref().unwrap().sel,
+        None,
+        "back to following the newest"
+    );
+}

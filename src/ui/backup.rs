@@ -14,11 +14,19 @@ use crate::app::time;
 use crate::backup::upload::UploadState;
 use crate::crypto::backup::is_symmetric_algorithm;
 
-fn row<'a>(label: &str, value: impl Into<String>, style: Style) -> Line<'a> {
-    Line::from(vec![
-        Span::raw(format!("  {label:<14}")),
-        Span::styled(value.into(), style),
-    ])
+/// A labelled value, wrapped under its label when the screen is narrow.
+fn row(out: &mut Vec<Line<'_>>, width: u16, label: &str, value: impl Into<String>, style: Style) {
+    let value = value.into();
+    for (n, l) in wrap(&value, width.saturating_sub(17).max(10) as usize)
+        .into_iter()
+        .enumerate()
+    {
+        let label = if n == 0 { label } else { "" };
+        out.push(Line::from(vec![
+            Span::raw(format!("  {label:<14}")),
+            Span::styled(l, style),
+        ]));
+    }
 }
 
 pub fn render(st: &AppState, theme: &Theme, f: &mut Frame, area: Rect) {
@@ -42,12 +50,20 @@ pub fn render(st: &AppState, theme: &Theme, f: &mut Frame, area: Rect) {
             theme.dim(),
         ))),
         Some(s) if s.version.is_none() && s.server_version.is_none() => {
-            out.push(row("Backup", "none on this account", theme.fg(theme.warn)));
-            out.push(row(
+            row(
+                &mut out,
+                w,
+                "Backup",
+                "none on this account",
+                theme.fg(theme.warn),
+            );
+            row(
+                &mut out,
+                w,
                 "Keys",
                 format!("{} on this device, not backed up", s.local_sessions),
                 theme.fg(theme.warn),
-            ));
+            );
             out.push(Line::from(""));
             out.push(Line::from(format!(
                 "  Press {} to create a backup: every key is uploaded, encrypted",
@@ -71,13 +87,13 @@ pub fn render(st: &AppState, theme: &Theme, f: &mut Frame, area: Rect) {
             } else {
                 theme.fg(theme.warn)
             };
-            out.push(row("Version", version, vstyle));
+            row(&mut out, w, "Version", version, vstyle);
             let algo = s
                 .algorithm
                 .clone()
                 .or(s.server_algorithm.clone())
                 .unwrap_or_else(|| "—".into());
-            out.push(row("Algorithm", algo, normal));
+            row(&mut out, w, "Algorithm", algo, normal);
             let (key, kstyle) = match (s.key_present, s.key_matches) {
                 (false, _) => (
                     format!(
@@ -95,13 +111,15 @@ pub fn render(st: &AppState, theme: &Theme, f: &mut Frame, area: Rect) {
                 ),
                 (true, None) => ("present (unchecked)".into(), normal),
             };
-            out.push(row("Key", key, kstyle));
+            row(&mut out, w, "Key", key, kstyle);
             let (local, backed, pending) = match &b.upload {
                 Some(p) => (p.local_sessions, p.backed_up, p.pending),
                 None => (s.local_sessions, s.backed_up, s.pending),
             };
             let server = s.server_count.map_or("?".to_owned(), |c| c.to_string());
-            out.push(row(
+            row(
+                &mut out,
+                w,
                 "Keys",
                 format!("local {local} · backed up {backed} · pending {pending} · server {server}"),
                 if pending == 0 {
@@ -109,38 +127,31 @@ pub fn render(st: &AppState, theme: &Theme, f: &mut Frame, area: Rect) {
                 } else {
                     theme.fg(theme.warn)
                 },
-            ));
+            );
             let last = s
                 .last_upload
                 .map_or("never".to_owned(), |t| time::full(t, st.utc_offset));
-            out.push(row("Last upload", last, normal));
+            row(&mut out, w, "Last upload", last, normal);
             let error = b
                 .upload
                 .as_ref()
                 .and_then(|p| p.last_error.clone())
                 .or(s.last_error.clone());
             match &error {
-                Some(e) => {
-                    for (n, l) in wrap(e, w.saturating_sub(17) as usize)
-                        .into_iter()
-                        .enumerate()
-                    {
-                        out.push(row(
-                            if n == 0 { "Last error" } else { "" },
-                            l,
-                            theme.fg(theme.bad),
-                        ));
-                    }
-                }
-                None => out.push(row("Last error", "none", normal)),
+                Some(e) => row(&mut out, w, "Last error", e.clone(), theme.fg(theme.bad)),
+                None => row(&mut out, w, "Last error", "none", normal),
             }
             if let Some(stale) = &s.stale {
-                out.push(row(
+                row(
+                    &mut out,
+                    w,
                     "Uploads",
                     format!("stopped: {stale}"),
                     theme.fg(theme.bad),
-                ));
-                out.push(row(
+                );
+                row(
+                    &mut out,
+                    w,
                     "",
                     format!(
                         "{} use the server's version (if our key fits) · {} reset",
@@ -148,19 +159,21 @@ pub fn render(st: &AppState, theme: &Theme, f: &mut Frame, area: Rect) {
                         k(Action::Reset)
                     ),
                     theme.fg(theme.warn),
-                ));
+                );
             }
             if let Some(sa) = &s.server_algorithm
                 && !is_symmetric_algorithm(sa)
             {
-                out.push(row(
+                row(
+                    &mut out,
+                    w,
                     "Migrate",
                     format!(
                         "the server's backup is {sa}; {} migrates to a symmetric one",
                         k(Action::Reset)
                     ),
                     theme.fg(theme.warn),
-                ));
+                );
             }
         }
     }
@@ -174,7 +187,7 @@ pub fn render(st: &AppState, theme: &Theme, f: &mut Frame, area: Rect) {
             UploadState::NoKey => ("waiting: this device lacks the key", theme.fg(theme.warn)),
             UploadState::Stale => ("stopped: the version changed", theme.fg(theme.bad)),
         };
-        out.push(row("Uploader", what, style));
+        row(&mut out, w, "Uploader", what, style);
         if matches!(p.state, UploadState::Uploading | UploadState::Retrying) {
             out.push(progress(
                 "  Upload",

@@ -103,7 +103,13 @@ pub fn render(st: &AppState, theme: &Theme, f: &mut Frame) {
 }
 
 fn tabs(st: &AppState, theme: &Theme, f: &mut Frame, area: Rect) {
-    let mut spans = vec![Span::styled(" keepsake ", theme.title())];
+    // Narrow terminals keep the tabs and drop the name and the user.
+    let wide = area.width >= 72;
+    let mut spans = vec![if wide {
+        Span::styled(" keepsake ", theme.title())
+    } else {
+        Span::raw("")
+    }];
     let current = match st.screen {
         Screen::Timeline => Screen::Rooms,
         s => s,
@@ -124,7 +130,11 @@ fn tabs(st: &AppState, theme: &Theme, f: &mut Frame, area: Rect) {
         spans.push(Span::styled(label, style));
     }
     let left: usize = spans.iter().map(|s| s.width()).sum();
-    let me = st.me.as_deref().unwrap_or("");
+    let me = if wide {
+        st.me.as_deref().unwrap_or("")
+    } else {
+        ""
+    };
     let room = (area.width as usize).saturating_sub(left + 1);
     let me = truncate(me, room);
     let pad = room.saturating_sub(widgets::str_width(&me));

@@ -173,6 +173,28 @@ fn command_line_and_error_notice() {
 fn a_tiny_terminal_says_so() {
     let st = fixtures::in_room();
     insta::assert_snapshot!("tiny", draw(&st, 40, 10));
+    for screen in [
+        Screen::Login,
+        Screen::Rooms,
+        Screen::Backup,
+        Screen::Recovery,
+        Screen::Devices,
+    ] {
+        let mut st = fixtures::in_room();
+        st.screen = screen;
+        for (w, h) in [(MIN_WIDTH - 1, 30), (100, MIN_HEIGHT - 1), (20, 5)] {
+            assert!(draw(&st, w, h).contains("too small"), "{screen:?} {w}x{h}");
+        }
+    }
+}
+
+#[test]
+fn the_smallest_usable_size() {
+    let mut st = fixtures::in_room();
+    insta::assert_snapshot!("min_timeline", draw(&st, MIN_WIDTH, MIN_HEIGHT));
+    st.screen = Screen::Backup;
+    st.backup.upload = Some(fixtures::uploading());
+    insta::assert_snapshot!("min_backup", draw(&st, MIN_WIDTH, MIN_HEIGHT));
 }
 
 #[test]

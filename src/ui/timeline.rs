@@ -26,15 +26,29 @@ pub fn mark(t: Trust, theme: &Theme) -> (&'static str, Color) {
     }
 }
 
-fn legend(theme: &Theme) -> Line<'static> {
+fn legend(theme: &Theme, width: u16) -> Line<'static> {
     let mut spans = vec![Span::raw(" ")];
+    let words = if width >= 80 {
+        [
+            "verified",
+            "unverified device",
+            "from backup",
+            "backup, untrusted",
+            "no key",
+        ]
+    } else {
+        ["verified", "unverified", "backup", "untrusted", "no key"]
+    };
     for (t, what) in [
-        (Trust::Verified, "verified"),
-        (Trust::Unverified, "unverified device"),
-        (Trust::BackupTrusted, "from backup"),
-        (Trust::BackupUntrusted, "backup, untrusted"),
-        (Trust::Utd, "no key"),
-    ] {
+        Trust::Verified,
+        Trust::Unverified,
+        Trust::BackupTrusted,
+        Trust::BackupUntrusted,
+        Trust::Utd,
+    ]
+    .into_iter()
+    .zip(words)
+    {
         let (m, c) = mark(t, theme);
         spans.push(Span::styled(m.trim_end().to_owned(), theme.fg(c)));
         spans.push(Span::styled(format!(" {what}  "), theme.dim()));
@@ -217,7 +231,7 @@ pub fn render(st: &AppState, theme: &Theme, f: &mut Frame, area: Rect) -> Option
         Span::styled(format!("  {}", r.id), theme.dim()),
     ]);
     let second = if r.encrypted {
-        legend(theme)
+        legend(theme, area.width)
     } else {
         Line::from(Span::styled(" not encrypted", theme.dim()))
     };

@@ -171,3 +171,51 @@ async fn chat_backup_and_restore_on_a_fresh_device() {
     t.keys(&["Escape", "q"]);
     t.wait_for("EXIT=0");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_incoming_verification_is_answered_in_the_dialog() {
+    let hs = common::homeserver();
+    let user = hs.register("tuiv").await;
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().to_owned();
+    common::use_file_secrets(&data);
+    common::login(&data, "old", &hs, &user);
+    common::setup_backup(&data, "old");
+    common::login(&data, "new", &hs, &user);
+    let new_device = common::ok_json(&data, "new", &["whoami", "--json"], "")["device_id"]
+        .as_str()
+        .expect("a device id")
+        .to_owned();
+
+    let t = tui(&data, "old");
+    t.wait_for("Rooms (0)");
+    // The new device asks; the prompt shows over whatever screen is open.
+    let asker = {
+        let data = data.clone();
+        std::thread::spawn(move || {
+            common::keepsake(
+                &data,
+                Some("new"),
+                &["verify", "--yes", "--json", "--timeout", "120"],
+                "",
+            )
+        })
+    };
+    t.wait_for("asks to verify");
+    t.keys(&["a"]);
+    let dialog = t.wait_for("Do these emoji appear");
+    assert!(dialog.contains("they match"), "{dialog}");
+    t.keys(&["y"]);
+    t.wait_for("✓ Verified");
+    let r = asker.join().expect("the verify run");
+    assert_eq!(r.code, 0, "{}\n{}", r.stderr, r.stdout);
+    assert!(r.stdout.contains("\"done\""), "{}", r.stdout);
+    // The dialog closes with any key; the devices screen shows the result.
+    t.keys(&["Escape", "4"]);
+    t.wait_until("the new device verified", |s| {
+        s.lines()
+            .any(|l| l.contains(&new_device) && l.contains("✓ verified"))
+    });
+    t.keys(&["q"]);
+    t.wait_for("EXIT=0");
+}

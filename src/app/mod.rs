@@ -781,6 +781,10 @@ fn timeline_key(st: &mut AppState, k: &KeyEvent, fx: &mut Vec<Effect>) -> bool {
     ) {
         Some(A::Compose | A::Open) => {
             st.focus = Focus::Composer;
+            // Writing follows the newest messages again.
+            if let Some(r) = &mut st.room {
+                r.sel = None;
+            }
         }
         Some(A::Back) => {
             st.screen = Screen::Rooms;

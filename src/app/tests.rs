@@ -400,3 +400,15 @@ fn the_mouse_wheel_scrolls_the_timeline_back() {
         "back to following the newest"
     );
 }
+
+#[test]
+fn writing_again_follows_the_newest_messages() {
+    let mut st = fixtures::in_room();
+    press(&mut st, KeyCode::Esc);
+    press(&mut st, KeyCode::Char('k'));
+    press(&mut st, KeyCode::Char('k'));
+    assert_eq!(st.room.as_ref().unwrap().sel, Some(5));
+    press(&mut st, KeyCode::Char('i'));
+    assert_eq!(st.focus, Focus::Composer);
+    assert_eq!(st.room.as_ref().unwrap().sel, None);
+}

@@ -107,17 +107,44 @@ async fn chat_backup_and_restore_on_a_fresh_device() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path();
     common::use_file_secrets(data);
-    common::login(data, "first", &hs, &user);
-    let room =
-        common::ok_json(data, "first", &["create-room", "Garden club", "--json"], "")["room_id"]
-            .as_str()
-            .expect("a room id")
-            .to_owned();
-    let (recovery_key, _version) = common::setup_backup(data, "first");
-
-    // First device: open the room, send, see the message; see the counts.
+    // First device, all in the TUI: log in on its login screen, set up
+    // recovery (the key is read off the screen), create the backup and a room.
     let t = tui(data, "first");
-    t.wait_for("Garden club");
+    t.wait_for("log in to Matrix");
+    t.type_text(&hs.url);
+    t.keys(&["Tab"]);
+    t.type_text(&user.user_id);
+    t.keys(&["Tab"]);
+    t.type_text(&user.password);
+    t.keys(&["Enter"]);
+    t.wait_for("Rooms (0)");
+    t.keys(&["3"]);
+    t.wait_for("Secret storage on the account");
+    t.keys(&["S"]);
+    let shown = t.wait_for("shown only once");
+    let recovery_key = shown
+        .lines()
+        .filter(|l| l.starts_with("      ") && l.split_whitespace().count() == 4)
+        .flat_map(|l| l.split_whitespace())
+        .collect::<Vec<_>>()
+        .join(" ");
+    assert_eq!(recovery_key.split(' ').count(), 12, "{shown}");
+    t.keys(&["Enter"]);
+    t.wait_until("the key hidden", |s| !s.contains("shown only once"));
+    t.keys(&["2"]);
+    t.wait_for("none on this account");
+    t.keys(&["c"]);
+    t.wait_for("Recovery key or passphrase");
+    t.type_text(&recovery_key);
+    t.keys(&["Enter"]);
+    t.wait_for("using backup version");
+    t.keys(&[":"]);
+    t.type_text("create Garden club");
+    t.keys(&["Enter", "1"]);
+    let rooms = t.wait_for("Rooms (1)");
+    assert!(rooms.contains("🔒"), "the room is not encrypted:\n{rooms}");
+
+    // Open the room, send, see the message; see the counts.
     t.keys(&["Enter"]);
     t.wait_for("No messages yet");
     t.type_text("hello from the tui");
@@ -167,7 +194,7 @@ async fn chat_backup_and_restore_on_a_fresh_device() {
         line.contains("B✓") || line.contains("B!") || line.contains("! "),
         "no trust mark on a restored message: {line:?}\n{screen}"
     );
-    assert!(screen.contains(&room), "{screen}");
+    assert!(screen.contains("Garden club"), "{screen}");
     t.keys(&["Escape", "q"]);
     t.wait_for("EXIT=0");
 }

@@ -62,6 +62,13 @@ impl Tmux {
         }
     }
 
+    /// Esc out of the composer, and wait until it is out: a key sent right
+    /// after Esc would arrive as Alt+key.
+    fn leave_composer(&self) {
+        self.keys(&["Escape"]);
+        self.wait_for("Message (i to write)");
+    }
+
     fn type_text(&self, text: &str) {
         self.run(&["send-keys", "-t", "t", "-l", text]);
     }
@@ -141,8 +148,11 @@ async fn chat_backup_and_restore_on_a_fresh_device() {
     t.keys(&[":"]);
     t.type_text("create Garden club");
     t.keys(&["Enter", "1"]);
-    let rooms = t.wait_for("Rooms (1)");
-    assert!(rooms.contains("🔒"), "the room is not encrypted:\n{rooms}");
+    // The room shows at once; its encryption with the sync that brings
+    // its state.
+    t.wait_until("the encrypted room", |s| {
+        s.contains("Rooms (1)") && s.contains("🔒")
+    });
 
     // Open the room, send, see the message; see the counts.
     t.keys(&["Enter"]);
@@ -152,7 +162,8 @@ async fn chat_backup_and_restore_on_a_fresh_device() {
     t.keys(&["Enter"]);
     let sent = format!("{}: hello from the tui", user.localpart);
     t.wait_for(&sent);
-    t.keys(&["Escape", "2"]);
+    t.leave_composer();
+    t.keys(&["2"]);
     let backup = t.wait_until("every key backed up", |s| {
         s.contains("matches the backup") && all_backed_up(s, 1)
     });
@@ -195,7 +206,8 @@ async fn chat_backup_and_restore_on_a_fresh_device() {
         "no trust mark on a restored message: {line:?}\n{screen}"
     );
     assert!(screen.contains("Garden club"), "{screen}");
-    t.keys(&["Escape", "q"]);
+    t.leave_composer();
+    t.keys(&["q"]);
     t.wait_for("EXIT=0");
 }
 
@@ -238,7 +250,9 @@ async fn an_incoming_verification_is_answered_in_the_dialog() {
     assert_eq!(r.code, 0, "{}\n{}", r.stderr, r.stdout);
     assert!(r.stdout.contains("\"done\""), "{}", r.stdout);
     // The dialog closes with any key; the devices screen shows the result.
-    t.keys(&["Escape", "4"]);
+    t.keys(&["Enter"]);
+    t.wait_until("the dialog closed", |s| !s.contains("Verified"));
+    t.keys(&["4"]);
     t.wait_until("the new device verified", |s| {
         s.lines()
             .any(|l| l.contains(&new_device) && l.contains("✓ verified"))

@@ -955,39 +955,11 @@ fn worker_update(st: &mut AppState, u: Update, fx: &mut Vec<Effect>) {
         }
         Update::Sync(s) => st.sync = Some(s),
         Update::Rooms(rooms) => {
-            let keep = st.selected_room().map(|r| r.room_id.clone());
-            st.rooms = rooms;
-            st.rooms_loaded = true;
-            if let Some(id) = keep
-                && let Some(i) = st.visible_rooms().iter().position(|r| r.room_id == id)
-            {
-                st.room_sel = i;
-            }
-            let n = st.visible_rooms().len();
-            st.room_sel = st.room_sel.min(n.saturating_sub(1));
+            st.rooms_synced = true;
+            set_rooms(st, rooms);
         }
         Update::Timeline { room, items } => {
-            if let Some(r) = &mut st.room
-                && r.id == room
-            {
-                let kept = r.selected().and_then(|i| i.event_id.clone());
-                r.items = items;
-                r.loading = false;
-                if let Some(id) = kept {
-                    r.sel = r
-                        .items
-                        .iter()
-                        .position(|i| i.event_id.as_deref() == Some(id.as_str()))
-                        .or(r.sel);
-                }
-                if let Some(s) = r.sel {
-                    r.sel = Some(s.min(r.items.len().saturating_sub(1)));
-                }
-                // A short room: fetch more so the screen fills.
-                if r.items.len() < 10 {
-                    maybe_paginate(r, fx);
-                }
-            }
+            timeline(st, room, items, fx);
         }
         Update::Verification(v) => {
             let keep = st.verification.as_ref().is_none_or(|d| {
@@ -1041,22 +1013,22 @@ fn worker_update(st: &mut AppState, u: Update, fx: &mut Vec<Effect>) {
 fn finished(st: &mut AppState, what: Pending, result: Result<Reply, String>, fx: &mut Vec<Effect>) {
     match (what, result) {
         (Pending::Rooms, Ok(Reply::Rooms(rooms))) => {
-            worker_update(st, Update::Rooms(rooms), fx);
+            if !st.rooms_synced {
+                set_rooms(st, rooms);
+            }
         }
         (Pending::WhoAmI, Ok(Reply::Who(w))) => st.me = Some(w.user_id),
         (Pending::Send, Ok(_)) => {}
         (Pending::Join, Ok(Reply::RoomId(id))) => {
+            // The sync loop sends the new room list.
             notice(st, format!("joined {id}"), false);
-            fx.push(Effect::Worker(Command::Rooms));
         }
         (Pending::Leave, Ok(_)) => {
             notice(st, "left the room", false);
-            fx.push(Effect::Worker(Command::Rooms));
         }
         (Pending::Invite, Ok(_)) => notice(st, "invited", false),
         (Pending::Create, Ok(Reply::RoomId(id))) => {
             notice(st, format!("created {id}"), false);
-            fx.push(Effect::Worker(Command::Rooms));
         }
         (Pending::OpenTimeline(room), Err(e)) => {
             if let Some(r) = &mut st.room
@@ -1184,6 +1156,48 @@ fn finished(st: &mut AppState, what: Pending, result: Result<Reply, String>, fx:
         }
         (_, Err(e)) => notice(st, e, true),
         (_, Ok(_)) => {}
+    }
+}
+
+fn set_rooms(st: &mut AppState, rooms: Vec<crate::matrix::rooms::RoomSummary>) {
+    let keep = st.selected_room().map(|r| r.room_id.clone());
+    st.rooms = rooms;
+    st.rooms_loaded = true;
+    if let Some(id) = keep
+        && let Some(i) = st.visible_rooms().iter().position(|r| r.room_id == id)
+    {
+        st.room_sel = i;
+    }
+    let n = st.visible_rooms().len();
+    st.room_sel = st.room_sel.min(n.saturating_sub(1));
+}
+
+fn timeline(
+    st: &mut AppState,
+    room: String,
+    items: Vec<crate::matrix::history::HistoryItem>,
+    fx: &mut Vec<Effect>,
+) {
+    if let Some(r) = &mut st.room
+        && r.id == room
+    {
+        let kept = r.selected().and_then(|i| i.event_id.clone());
+        r.items = items;
+        r.loading = false;
+        if let Some(id) = kept {
+            r.sel = r
+                .items
+                .iter()
+                .position(|i| i.event_id.as_deref() == Some(id.as_str()))
+                .or(r.sel);
+        }
+        if let Some(s) = r.sel {
+            r.sel = Some(s.min(r.items.len().saturating_sub(1)));
+        }
+        // A short room: fetch more so the screen fills.
+        if r.items.len() < 10 {
+            maybe_paginate(r, fx);
+        }
     }
 }
 

@@ -289,6 +289,9 @@ pub struct AppState {
     pub me: Option<String>,
     pub rooms: Vec<RoomSummary>,
     pub rooms_loaded: bool,
+    /// The sync loop has sent the room list: it is fresher than any reply
+    /// to a `Rooms` command still on its way.
+    pub rooms_synced: bool,
     pub room_sel: usize,
     pub filter: TextInput,
     pub filtering: bool,
@@ -330,6 +333,7 @@ impl AppState {
             me: None,
             rooms: vec![],
             rooms_loaded: false,
+            rooms_synced: false,
             room_sel: 0,
             filter: TextInput::default(),
             filtering: false,

@@ -412,3 +412,22 @@ fn writing_again_follows_the_newest_messages() {
     assert_eq!(st.focus, Focus::Composer);
     assert_eq!(st.room.as_ref().unwrap().sel, None);
 }
+
+#[test]
+fn a_late_rooms_reply_does_not_undo_what_sync_sent() {
+    let mut st = AppState::new(keys::KeyMap::default());
+    sent(&mut st, &[Effect::Worker(Command::Rooms)]);
+    let op = *st.pending.keys().next().unwrap();
+    let fresh = fixtures::rooms();
+    update(&mut st, Msg::Worker(Update::Rooms(fresh.clone())));
+    let mut stale = fixtures::rooms();
+    stale[0].encrypted = false;
+    update(
+        &mut st,
+        Msg::Worker(Update::Finished {
+            op,
+            result: Ok(Reply::Rooms(stale)),
+        }),
+    );
+    assert_eq!(st.rooms, fresh);
+}

@@ -260,3 +260,15 @@ async fn an_incoming_verification_is_answered_in_the_dialog() {
     t.keys(&["q"]);
     t.wait_for("EXIT=0");
 }
+
+#[test]
+fn without_a_terminal_the_client_says_what_to_do() {
+    let dir = tempfile::tempdir().unwrap();
+    let r = common::keepsake(dir.path(), None, &[], "");
+    assert_eq!(r.code, 1);
+    assert_eq!(
+        r.stderr,
+        "keepsake: the TUI needs a terminal; for scripts use a command (see `keepsake --help`)\n"
+    );
+    assert_eq!(r.stdout, "");
+}

@@ -276,6 +276,10 @@ impl Pending {
             | C::StopSync
             | C::History { .. }
             | C::CloseTimeline { .. } => Pending::Other,
+            // Commands the worker grows later route as `Other` until the
+            // TUI knows them.
+            #[allow(unreachable_patterns)]
+            _ => Pending::Other,
         }
     }
 }

@@ -10,6 +10,8 @@ use clap::{Parser, Subcommand};
 /// (`m.megolm_backup.v1.aes-hmac-sha2`) as soon as it exists, restores all of
 /// it on a new device, and marks every message with whether the key that
 /// decrypted it is trusted.
+///
+/// Without a command it opens the terminal client; `?` there lists every key.
 #[derive(Debug, Parser)]
 #[command(name = "keepsake", version, about, long_about)]
 pub struct Cli {

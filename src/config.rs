@@ -44,6 +44,19 @@ struct FileConfig {
     backup_algorithm: Option<Spanned<String>>,
     #[serde(default)]
     profiles: BTreeMap<String, Spanned<AccountFields>>,
+    /// TUI key bindings: action name -> one key or a list of keys.
+    #[serde(default)]
+    keys: BTreeMap<Spanned<String>, Spanned<KeySpec>>,
+    /// TUI colours: role -> colour name or #rrggbb.
+    #[serde(default)]
+    colors: BTreeMap<Spanned<String>, Spanned<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum KeySpec {
+    One(String),
+    Many(Vec<String>),
 }
 
 /// Keys that may stand at the top level (defaults) or in a profile.
@@ -122,6 +135,10 @@ pub struct Settings {
     pub profile_dir: PathBuf,
     /// Rolling logs.
     pub log_dir: PathBuf,
+    /// TUI key bindings from `[keys]`: action -> keys, replacing its defaults.
+    pub keys: BTreeMap<String, Vec<String>>,
+    /// TUI colours from `[colors]`: role -> colour.
+    pub colors: BTreeMap<String, String>,
 }
 
 /// One precise configuration error: file, line, column and what is wrong.
@@ -286,6 +303,34 @@ pub fn resolve(
         }
     };
 
+    let mut keys = BTreeMap::new();
+    for (action, spec) in &cfg.keys {
+        let list = match spec.get_ref() {
+            KeySpec::One(k) => vec![k.clone()],
+            KeySpec::Many(ks) => ks.clone(),
+        };
+        crate::app::keys::validate(action.get_ref(), &list).map_err(|m| {
+            let span = if crate::app::keys::action_named(action.get_ref()).is_none() {
+                action.span()
+            } else {
+                spec.span()
+            };
+            ctx.err(span, format!("[keys] {m}"))
+        })?;
+        keys.insert(action.get_ref().clone(), list);
+    }
+    let mut colors = BTreeMap::new();
+    for (role, value) in &cfg.colors {
+        let span = if crate::ui::theme::ROLES.contains(&role.get_ref().as_str()) {
+            value.span()
+        } else {
+            role.span()
+        };
+        crate::ui::theme::validate(role.get_ref(), value.get_ref())
+            .map_err(|m| ctx.err(span, format!("[colors] {m}")))?;
+        colors.insert(role.get_ref().clone(), value.get_ref().clone());
+    }
+
     // --data-dir wins over the config so that a test run never touches the
     // user's real data.
     let data_root = match (&overrides.data_dir, pick(|a| &a.data_dir)) {
@@ -303,6 +348,8 @@ pub fn resolve(
         log_level,
         secrets,
         backup_algorithm,
+        keys,
+        colors,
     })
 }
 

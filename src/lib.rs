@@ -7,6 +7,7 @@
 // the layout of history().
 #![recursion_limit = "256"]
 
+pub mod app;
 pub mod backup;
 pub mod cli;
 pub mod config;
@@ -16,3 +17,5 @@ pub mod logging;
 pub mod matrix;
 pub mod prompt;
 pub mod secrets;
+pub mod tui;
+pub mod ui;

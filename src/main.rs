@@ -51,8 +51,9 @@ fn main() -> ExitCode {
     // Before any thread exists (the log writer spawns one): a session
     // keyring of our own lets the kernel-keyring backend work over ssh and in CI.
     keepsake::secrets::join_session_keyring();
+    let started = std::time::Instant::now();
     let cli = Cli::parse();
-    match run(cli) {
+    match run(cli, started) {
         Ok(code) => code,
         Err(message) => {
             eprintln!("keepsake: {message}");
@@ -82,7 +83,7 @@ fn load_settings(cli: &Cli) -> Result<Settings, String> {
     config::resolve(&file, text.as_deref(), &overrides, &base).map_err(|e| e.to_string())
 }
 
-fn run(cli: Cli) -> Result<ExitCode, String> {
+fn run(cli: Cli, started: std::time::Instant) -> Result<ExitCode, String> {
     let settings = load_settings(&cli)?;
     let _log = keepsake::logging::init(&settings.log_dir, &settings.log_level)
         .map_err(|e| format!("cannot open the log in {}: {e}", settings.log_dir.display()))?;
@@ -190,10 +191,8 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
             runtime()?.block_on(keepsake::headless::verify::run(&settings, &secrets, args))
         }
         None => {
-            // The TUI arrives with its own issue; until then, say what exists.
-            let mut cmd = <Cli as clap::CommandFactory>::command();
-            cmd.print_long_help()
-                .map_err(|e| format!("cannot print help: {e}"))?;
+            let secrets = open_secrets(&settings)?;
+            runtime()?.block_on(keepsake::tui::run(settings, secrets, started))?;
             Ok(ExitCode::SUCCESS)
         }
     }

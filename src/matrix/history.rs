@@ -32,6 +32,23 @@ pub struct HistoryItem {
     pub trust: Trust,
     /// Why, when the word alone does not say it (`null` otherwise).
     pub trust_reason: Option<String>,
+    /// The event this message replies to.
+    pub in_reply_to: Option<String>,
+    /// The message was edited (the body is the latest version).
+    pub edited: bool,
+    /// Reactions, one per key, in the order they were first given.
+    pub reactions: Vec<Reaction>,
+    /// The message was redacted (its body is gone).
+    pub redacted: bool,
+    /// Sent by this account (so it can be edited or redacted).
+    pub own: bool,
+}
+
+/// One reaction key on a message and how many gave it.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Reaction {
+    pub key: String,
+    pub count: usize,
 }
 
 /// The trust mark of one event. Keys restored from a backup are judged by
@@ -163,7 +180,7 @@ pub(crate) fn collect<'a>(
         .filter_map(|ev| {
             let content = ev.content();
             let utd = content.as_unable_to_decrypt();
-            if content.as_message().is_none() && utd.is_none() {
+            if content.as_message().is_none() && utd.is_none() && !content.is_redacted() {
                 return None;
             }
             let info = ev.encryption_info();
@@ -195,6 +212,21 @@ pub(crate) fn collect<'a>(
                 verification: info.map(|i| verification(&i.verification_state)),
                 trust,
                 trust_reason,
+                in_reply_to: content.in_reply_to().map(|r| r.event_id.to_string()),
+                edited: content.as_message().is_some_and(|m| m.is_edited()),
+                reactions: content
+                    .reactions()
+                    .map(|r| {
+                        r.iter()
+                            .map(|(key, by)| Reaction {
+                                key: key.clone(),
+                                count: by.len(),
+                            })
+                            .collect()
+                    })
+                    .unwrap_or_default(),
+                redacted: content.is_redacted(),
+                own: ev.is_own(),
             })
         })
         .collect()

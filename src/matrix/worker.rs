@@ -15,7 +15,9 @@ use std::time::Duration;
 use futures_util::StreamExt;
 use matrix_sdk::Client;
 use matrix_sdk::config::SyncSettings;
-use matrix_sdk_ui::timeline::{RoomExt, Timeline};
+use matrix_sdk::room::edit::EditedContent;
+use matrix_sdk::ruma::events::room::message::RoomMessageEventContentWithoutRelation;
+use matrix_sdk_ui::timeline::{RoomExt, Timeline, TimelineEventItemId};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
@@ -194,6 +196,30 @@ pub enum Command {
     VerifyConfirm(Flow),
     VerifyMismatch(Flow),
     VerifyCancel(Flow),
+    /// Reply to `in_reply_to` (markdown), in a room whose timeline is open.
+    SendReply {
+        room: String,
+        in_reply_to: String,
+        text: String,
+    },
+    /// Replace the text of one of our messages (markdown); timeline open.
+    Edit {
+        room: String,
+        event_id: String,
+        text: String,
+    },
+    /// Add our reaction `key`, or take it back if we gave it; timeline open.
+    React {
+        room: String,
+        event_id: String,
+        key: String,
+    },
+    /// Redact a message; timeline open.
+    Redact {
+        room: String,
+        event_id: String,
+        reason: Option<String>,
+    },
 }
 
 /// A finished command's result.
@@ -798,6 +824,72 @@ async fn dispatch(st: &mut State, op: OpId, cmd: Command) {
         Command::VerifyCancel(flow) => job(st, op, async move {
             verify::cancel(&c, &flow).await.map(|()| Reply::Done)
         }),
+        Command::SendReply {
+            room,
+            in_reply_to,
+            text,
+        } => with_timeline(st, op, &room, move |t| async move {
+            let id = event_id(&in_reply_to)?;
+            let content = RoomMessageEventContentWithoutRelation::text_markdown(text);
+            t.send_reply(content, id).await.map_err(|e| e.to_string())?;
+            Ok(Reply::Done)
+        }),
+        Command::Edit {
+            room,
+            event_id: target,
+            text,
+        } => with_timeline(st, op, &room, move |t| async move {
+            let id = TimelineEventItemId::EventId(event_id(&target)?);
+            let content = RoomMessageEventContentWithoutRelation::text_markdown(text);
+            t.edit(&id, EditedContent::RoomMessage(content))
+                .await
+                .map_err(|e| e.to_string())?;
+            Ok(Reply::Done)
+        }),
+        Command::React {
+            room,
+            event_id: target,
+            key,
+        } => with_timeline(st, op, &room, move |t| async move {
+            let id = TimelineEventItemId::EventId(event_id(&target)?);
+            t.toggle_reaction(&id, &key)
+                .await
+                .map_err(|e| e.to_string())?;
+            Ok(Reply::Done)
+        }),
+        Command::Redact {
+            room,
+            event_id: target,
+            reason,
+        } => with_timeline(st, op, &room, move |t| async move {
+            let id = TimelineEventItemId::EventId(event_id(&target)?);
+            t.redact(&id, reason.as_deref())
+                .await
+                .map_err(|e| e.to_string())?;
+            Ok(Reply::Done)
+        }),
+    }
+}
+
+fn event_id(s: &str) -> Result<matrix_sdk::ruma::OwnedEventId, String> {
+    matrix_sdk::ruma::OwnedEventId::try_from(s).map_err(|_| format!("`{s}` is not an event id"))
+}
+
+/// Runs `f` on the open timeline of `room` as a job; an error when the
+/// room's timeline is not open (replies, edits, reactions and redactions
+/// find their target there).
+fn with_timeline<F, Fut>(st: &State, op: OpId, room: &str, f: F)
+where
+    F: FnOnce(Arc<Timeline>) -> Fut,
+    Fut: Future<Output = Result<Reply, String>> + Send + 'static,
+{
+    match st.timelines.get(room) {
+        Some((t, _)) => job(st, op, f(t.clone())),
+        None => finish(
+            &st.updates,
+            op,
+            Err(format!("the timeline of {room} is not open")),
+        ),
     }
 }
 

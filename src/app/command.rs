@@ -1,0 +1,269 @@
+//! The `:` command line: each line parses to one small action, without I/O.
+
+/// What a command line asks for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CmdAction {
+    Quit,
+    Help,
+    Rooms,
+    Join(String),
+    /// Leave the given room, or the open one.
+    Leave(Option<String>),
+    /// Invite a user to the given room, or the open one.
+    Invite {
+        user: String,
+        room: Option<String>,
+    },
+    /// Create an encrypted (unless told otherwise) room.
+    Create {
+        name: String,
+        encrypted: bool,
+    },
+    Verify {
+        user: Option<String>,
+        device: Option<String>,
+    },
+    Devices(Option<String>),
+    Backup(BackupAction),
+    Recovery(RecoveryAction),
+    /// React to the selected message.
+    React(String),
+    /// Redact the selected message, with an optional reason.
+    Redact(Option<String>),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BackupAction {
+    Show,
+    Restore,
+    Create,
+    Upload,
+    Reset,
+    UseCurrent,
+    Status,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RecoveryAction {
+    Show,
+    Unlock,
+    Setup,
+}
+
+const HELP: &str = "commands: join, leave, invite, create, verify, devices, backup, recovery, react, redact, rooms, help, quit";
+
+/// Parses one command line (without its `:`).
+pub fn parse(line: &str) -> Result<CmdAction, String> {
+    let mut words = line.split_whitespace();
+    let Some(cmd) = words.next() else {
+        return Err(HELP.into());
+    };
+    let args: Vec<&str> = words.collect();
+    let no_more = |n: usize, usage: &str| -> Result<(), String> {
+        if args.len() > n {
+            Err(format!("too many arguments; usage: {usage}"))
+        } else {
+            Ok(())
+        }
+    };
+    let action = match cmd {
+        "q" | "quit" | "exit" => {
+            no_more(0, ":quit")?;
+            CmdAction::Quit
+        }
+        "h" | "help" | "?" => CmdAction::Help,
+        "rooms" => CmdAction::Rooms,
+        "join" | "j" => {
+            no_more(1, ":join ROOM")?;
+            CmdAction::Join(
+                args.first()
+                    .ok_or("usage: :join ROOM (#alias:server or !id:server)")?
+                    .to_string(),
+            )
+        }
+        "leave" | "part" => {
+            no_more(1, ":leave [ROOM]")?;
+            CmdAction::Leave(args.first().map(|s| s.to_string()))
+        }
+        "invite" => {
+            no_more(2, ":invite @user:server [ROOM]")?;
+            CmdAction::Invite {
+                user: args
+                    .first()
+                    .ok_or("usage: :invite @user:server [ROOM]")?
+                    .to_string(),
+                room: args.get(1).map(|s| s.to_string()),
+            }
+        }
+        "create" => {
+            let encrypted = !args.contains(&"--unencrypted");
+            let name: Vec<&str> = args
+                .iter()
+                .copied()
+                .filter(|a| *a != "--unencrypted")
+                .collect();
+            if name.is_empty() {
+                return Err("usage: :create NAME [--unencrypted]".into());
+            }
+            CmdAction::Create {
+                name: name.join(" "),
+                encrypted,
+            }
+        }
+        "verify" => {
+            no_more(2, ":verify [@user:server] [DEVICE]")?;
+            // A lone argument that is not a user id is one of our devices.
+            match (args.first(), args.get(1)) {
+                (None, _) => CmdAction::Verify {
+                    user: None,
+                    device: None,
+                },
+                (Some(u), d) if u.starts_with('@') => CmdAction::Verify {
+                    user: Some(u.to_string()),
+                    device: d.map(|s| s.to_string()),
+                },
+                (Some(d), None) => CmdAction::Verify {
+                    user: None,
+                    device: Some(d.to_string()),
+                },
+                (Some(_), Some(_)) => {
+                    return Err("usage: :verify [@user:server] [DEVICE]".into());
+                }
+            }
+        }
+        "devices" => {
+            no_more(1, ":devices [@user:server]")?;
+            CmdAction::Devices(args.first().map(|s| s.to_string()))
+        }
+        "backup" => {
+            no_more(
+                1,
+                ":backup [restore|create|upload|reset|use-current|status]",
+            )?;
+            CmdAction::Backup(match args.first().copied() {
+                None => BackupAction::Show,
+                Some("restore") => BackupAction::Restore,
+                Some("create") => BackupAction::Create,
+                Some("upload") => BackupAction::Upload,
+                Some("reset" | "migrate") => BackupAction::Reset,
+                Some("use-current" | "use_current") => BackupAction::UseCurrent,
+                Some("status") => BackupAction::Status,
+                Some(other) => {
+                    return Err(format!(
+                        "unknown backup action `{other}`: restore, create, upload, reset, use-current, status"
+                    ));
+                }
+            })
+        }
+        "recovery" => {
+            no_more(1, ":recovery [unlock|setup]")?;
+            CmdAction::Recovery(match args.first().copied() {
+                None => RecoveryAction::Show,
+                Some("unlock") => RecoveryAction::Unlock,
+                Some("setup") => RecoveryAction::Setup,
+                Some(other) => {
+                    return Err(format!("unknown recovery action `{other}`: unlock, setup"));
+                }
+            })
+        }
+        "react" => {
+            no_more(1, ":react EMOJI")?;
+            CmdAction::React(args.first().ok_or("usage: :react EMOJI")?.to_string())
+        }
+        "redact" | "delete" => {
+            let reason = args.join(" ");
+            CmdAction::Redact((!reason.is_empty()).then_some(reason))
+        }
+        other => return Err(format!("unknown command `{other}`; {HELP}")),
+    };
+    Ok(action)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rooms_commands() {
+        assert_eq!(parse("join #a:b"), Ok(CmdAction::Join("#a:b".into())));
+        assert!(parse("join").unwrap_err().contains("usage: :join"));
+        assert_eq!(parse("leave"), Ok(CmdAction::Leave(None)));
+        assert_eq!(
+            parse("invite @bob:x !r:x"),
+            Ok(CmdAction::Invite {
+                user: "@bob:x".into(),
+                room: Some("!r:x".into())
+            })
+        );
+        assert_eq!(
+            parse("create My room --unencrypted"),
+            Ok(CmdAction::Create {
+                name: "My room".into(),
+                encrypted: false
+            })
+        );
+        assert_eq!(parse("  quit "), Ok(CmdAction::Quit));
+        assert!(parse("quit now").is_err());
+    }
+
+    #[test]
+    fn verify_takes_a_user_a_device_or_both() {
+        let v = |u: Option<&str>, d: Option<&str>| {
+            Ok(CmdAction::Verify {
+                user: u.map(Into::into),
+                device: d.map(Into::into),
+            })
+        };
+        assert_eq!(parse("verify"), v(None, None));
+        assert_eq!(parse("verify ABCDEF"), v(None, Some("ABCDEF")));
+        assert_eq!(parse("verify @bob:x"), v(Some("@bob:x"), None));
+        assert_eq!(parse("verify @bob:x DEV"), v(Some("@bob:x"), Some("DEV")));
+        assert!(parse("verify A B").is_err());
+    }
+
+    #[test]
+    fn backup_and_recovery_actions() {
+        assert_eq!(parse("backup"), Ok(CmdAction::Backup(BackupAction::Show)));
+        assert_eq!(
+            parse("backup restore"),
+            Ok(CmdAction::Backup(BackupAction::Restore))
+        );
+        assert_eq!(
+            parse("backup use-current"),
+            Ok(CmdAction::Backup(BackupAction::UseCurrent))
+        );
+        assert_eq!(
+            parse("backup migrate"),
+            Ok(CmdAction::Backup(BackupAction::Reset))
+        );
+        assert!(
+            parse("backup frobnicate")
+                .unwrap_err()
+                .contains("unknown backup action")
+        );
+        assert_eq!(
+            parse("recovery unlock"),
+            Ok(CmdAction::Recovery(RecoveryAction::Unlock))
+        );
+        assert_eq!(
+            parse("recovery setup"),
+            Ok(CmdAction::Recovery(RecoveryAction::Setup))
+        );
+        assert_eq!(parse("devices"), Ok(CmdAction::Devices(None)));
+    }
+
+    #[test]
+    fn unknown_and_empty_lines_say_what_exists() {
+        assert!(parse("").unwrap_err().starts_with("commands:"));
+        assert!(
+            parse("frob")
+                .unwrap_err()
+                .contains("unknown command `frob`")
+        );
+        assert_eq!(parse("react 👍"), Ok(CmdAction::React("👍".into())));
+        assert_eq!(
+            parse("redact spam"),
+            Ok(CmdAction::Redact(Some("spam".into())))
+        );
+    }
+}

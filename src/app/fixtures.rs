@@ -1,0 +1,286 @@
+//! Fixed test data for `update` tests and screen snapshots. No real keys:
+//! the recovery key here is a fake string that opens nothing.
+
+use crate::backup::restore::RestoreProgress;
+use crate::backup::status::BackupStatus;
+use crate::backup::upload::{Progress, UploadState};
+use crate::matrix::devices::DeviceInfo;
+use crate::matrix::history::{HistoryItem, Reaction, Trust};
+use crate::matrix::recovery::RecoveryStatus;
+use crate::matrix::rooms::RoomSummary;
+use crate::matrix::verify::{EmojiItem, Flow};
+
+use super::keys::KeyMap;
+use super::state::*;
+
+/// A recovery key's shape, not a real one.
+pub const FAKE_RECOVERY_KEY: &str = "EsTX AAAA BBBB CCCC DDDD EEEE FFFF GGGG HHHH JJJJ KKKK LLLL";
+
+/// 2026-11-27 19:15 UTC.
+pub const T0: u64 = 1_795_806_900_000;
+
+pub fn room(id: &str, name: &str, membership: &'static str) -> RoomSummary {
+    RoomSummary {
+        room_id: id.into(),
+        name: name.into(),
+        membership,
+        encrypted: true,
+        unread: 0,
+        is_dm: false,
+        inviter: None,
+    }
+}
+
+pub fn rooms() -> Vec<RoomSummary> {
+    vec![
+        RoomSummary {
+            unread: 3,
+            ..room("!general:example.org", "General", "joined")
+        },
+        RoomSummary {
+            is_dm: true,
+            ..room("!bob:example.org", "Bob", "joined")
+        },
+        RoomSummary {
+            encrypted: false,
+            unread: 12,
+            ..room("!lobby:example.org", "Public lobby", "joined")
+        },
+        RoomSummary {
+            inviter: Some("@carol:example.org".into()),
+            ..room("!party:example.org", "Party planning", "invited")
+        },
+    ]
+}
+
+pub fn item(n: u64, sender: &str, body: &str, trust: Trust) -> HistoryItem {
+    HistoryItem {
+        event_id: Some(format!("$ev{n}")),
+        sender: sender.into(),
+        ts: T0 + n * 60_000,
+        body: Some(body.into()),
+        session_id: (trust != Trust::Plain).then(|| "sess".into()),
+        encrypted: trust != Trust::Plain,
+        decrypted: trust != Trust::Utd,
+        utd_reason: None,
+        verification: None,
+        trust,
+        trust_reason: None,
+        in_reply_to: None,
+        edited: false,
+        reactions: vec![],
+        redacted: false,
+        own: sender == "@alice:example.org",
+    }
+}
+
+/// One message of every trust mark, a reply, an edit, reactions, a
+/// redaction and a day change.
+pub fn timeline() -> Vec<HistoryItem> {
+    let mut v = vec![
+        item(0, "@bob:example.org", "hello from yesterday", Trust::Plain),
+        item(1, "@bob:example.org", "a verified message", Trust::Verified),
+        HistoryItem {
+            trust_reason: Some("the sender's device is not verified".into()),
+            ..item(
+                2,
+                "@carol:example.org",
+                "from an unverified device",
+                Trust::Unverified,
+            )
+        },
+        item(
+            3,
+            "@alice:example.org",
+            "restored from the backup",
+            Trust::BackupTrusted,
+        ),
+        HistoryItem {
+            trust_reason: Some("forwarded by another device".into()),
+            ..item(
+                4,
+                "@bob:example.org",
+                "restored, but untrusted",
+                Trust::BackupUntrusted,
+            )
+        },
+        HistoryItem {
+            body: None,
+            utd_reason: Some("MissingMegolmSession".into()),
+            ..item(5, "@carol:example.org", "", Trust::Utd)
+        },
+        HistoryItem {
+            in_reply_to: Some("$ev1".into()),
+            edited: true,
+            reactions: vec![
+                Reaction {
+                    key: "👍".into(),
+                    count: 2,
+                },
+                Reaction {
+                    key: "🎉".into(),
+                    count: 1,
+                },
+            ],
+            ..item(
+                6,
+                "@alice:example.org",
+                "**markdown** reply,\non two lines",
+                Trust::Verified,
+            )
+        },
+        HistoryItem {
+            body: None,
+            redacted: true,
+            encrypted: false,
+            trust: Trust::Plain,
+            ..item(7, "@bob:example.org", "", Trust::Plain)
+        },
+    ];
+    // The first message the day before.
+    v[0].ts = T0 - 86_400_000;
+    v
+}
+
+pub fn logged_in() -> AppState {
+    let mut st = AppState::new(KeyMap::default());
+    st.me = Some("@alice:example.org".into());
+    st.rooms = rooms();
+    st.rooms_loaded = true;
+    st.sync = Some(crate::matrix::worker::SyncState::Synced);
+    st.backup.status = Some(healthy_backup());
+    st
+}
+
+pub fn in_room() -> AppState {
+    let mut st = logged_in();
+    let mut r = OpenRoom::new("!general:example.org", "General", true);
+    r.items = timeline();
+    r.loading = false;
+    r.reached_start = true;
+    st.room = Some(r);
+    st.screen = Screen::Timeline;
+    st.focus = Focus::Composer;
+    st
+}
+
+pub fn healthy_backup() -> BackupStatus {
+    BackupStatus {
+        version: Some("7".into()),
+        algorithm: Some("m.megolm_backup.v1.aes-hmac-sha2".into()),
+        server_version: Some("7".into()),
+        server_algorithm: Some("m.megolm_backup.v1.aes-hmac-sha2".into()),
+        key_present: true,
+        key_matches: Some(true),
+        local_sessions: 42,
+        backed_up: 42,
+        pending: 0,
+        server_count: Some(42),
+        etag: Some("42".into()),
+        last_upload: Some(T0),
+        last_error: None,
+        stale: None,
+    }
+}
+
+pub fn no_backup() -> BackupStatus {
+    BackupStatus {
+        version: None,
+        algorithm: None,
+        server_version: None,
+        server_algorithm: None,
+        key_present: false,
+        key_matches: None,
+        local_sessions: 5,
+        backed_up: 0,
+        pending: 5,
+        server_count: None,
+        etag: None,
+        last_upload: None,
+        last_error: None,
+        stale: None,
+    }
+}
+
+pub fn stale_backup() -> BackupStatus {
+    BackupStatus {
+        server_version: Some("9".into()),
+        key_matches: Some(false),
+        pending: 3,
+        backed_up: 39,
+        last_error: Some("M_WRONG_ROOM_KEYS_VERSION: version 7 is not the current one".into()),
+        stale: Some("another device replaced the backup (version 9)".into()),
+        ..healthy_backup()
+    }
+}
+
+pub fn uploading() -> Progress {
+    Progress {
+        state: UploadState::Uploading,
+        version: Some("7".into()),
+        local_sessions: 200,
+        backed_up: 120,
+        pending: 80,
+        last_error: None,
+    }
+}
+
+pub fn restoring() -> RestoreProgress {
+    RestoreProgress {
+        rooms_done: 3,
+        rooms_total: 8,
+        keys_done: 150,
+        keys_total: 400,
+    }
+}
+
+pub fn recovery_status(unlocked: bool) -> RecoveryStatus {
+    RecoveryStatus {
+        cross_signing_on_account: true,
+        cross_signing_complete: unlocked,
+        device_verified: unlocked,
+        secret_storage: true,
+        backup_key_present: unlocked,
+    }
+}
+
+pub fn devices() -> Vec<DeviceInfo> {
+    let d = |id: &str, name: &str, verified: bool, this: bool| DeviceInfo {
+        user_id: "@alice:example.org".into(),
+        device_id: id.into(),
+        name: Some(name.into()),
+        verified,
+        cross_signed: verified,
+        this_device: this,
+    };
+    vec![
+        d("KEEPSAKE01", "keepsake", true, true),
+        d("PHONE00002", "Element on the phone", true, false),
+        d("OLDLAPTOP3", "old laptop", false, false),
+    ]
+}
+
+pub fn flow() -> Flow {
+    Flow {
+        user: "@alice:example.org".into(),
+        flow_id: "flow-1".into(),
+    }
+}
+
+pub fn emoji() -> Vec<EmojiItem> {
+    [
+        ("🐶", "Dog"),
+        ("🔑", "Key"),
+        ("🎸", "Guitar"),
+        ("🌍", "Globe"),
+        ("🚀", "Rocket"),
+        ("🍄", "Mushroom"),
+        ("⏰", "Clock"),
+    ]
+    .into_iter()
+    .map(|(s, n)| EmojiItem {
+        symbol: s.into(),
+        name: n.into(),
+    })
+    .collect()
+}

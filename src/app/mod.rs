@@ -1,0 +1,1205 @@
+//! The TUI's pure core: [`AppState`], the messages that change it ([`Msg`])
+//! and [`update`], which returns what should happen outside ([`Effect`]s:
+//! worker commands, a login, a clipboard copy, quitting). No I/O here.
+
+pub mod command;
+#[cfg(test)]
+pub mod fixtures;
+pub mod input;
+pub mod keys;
+pub mod state;
+pub mod time;
+
+use std::time::Duration;
+
+use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseEvent, MouseEventKind};
+
+use crate::backup::upload::UploadState;
+use crate::matrix::verify::VerifyState;
+use crate::matrix::worker::{Command, Reply, Secret, Update};
+
+use command::{BackupAction, CmdAction, RecoveryAction};
+use input::TextInput;
+use keys::Action;
+pub use state::*;
+
+/// How many events one back-pagination asks for.
+pub const PAGE_EVENTS: u16 = 30;
+/// How many ticks a notice stays (errors twice as long).
+pub const NOTICE_TICKS: u64 = 50;
+/// How long the server may hold a sync open.
+pub const LONG_POLL: Duration = Duration::from_secs(30);
+
+/// Everything that can change the state.
+// Worker updates dominate and each message is moved once; boxing them would
+// only add an allocation per update.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug, Clone)]
+pub enum Msg {
+    Key(KeyEvent),
+    Mouse(MouseEvent),
+    Paste(String),
+    Resize(u16, u16),
+    Tick,
+    Worker(Update),
+    /// The worker stopped (its update channel closed).
+    WorkerGone,
+    /// The outcome of a login the runtime performed: our user id, or why not.
+    LoggedIn(Result<String, String>),
+}
+
+/// What `update` asks the outside world to do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Effect {
+    Worker(Command),
+    Login {
+        homeserver: String,
+        user: String,
+        password: Secret,
+    },
+    /// Put this on the terminal's clipboard (OSC 52).
+    Copy(Secret),
+    Quit,
+}
+
+/// The commands to send once logged in: who we are, rooms, sync, and what
+/// the status bar shows about backup and recovery.
+pub fn startup() -> Vec<Effect> {
+    [
+        Command::WhoAmI,
+        Command::Rooms,
+        Command::StartSync {
+            long_poll: LONG_POLL,
+        },
+        Command::BackupStatus,
+        Command::RecoveryStatus,
+    ]
+    .into_iter()
+    .map(Effect::Worker)
+    .collect()
+}
+
+/// Applies one message.
+pub fn update(st: &mut AppState, msg: Msg) -> Vec<Effect> {
+    let mut fx = vec![];
+    match msg {
+        Msg::Tick => {
+            st.ticks = st.ticks.wrapping_add(1);
+            // Only spinners and fading notices move with time.
+            if st.busy() {
+                st.dirty = true;
+            }
+            if let Some(n) = &st.notice {
+                let keep = if n.error {
+                    NOTICE_TICKS * 2
+                } else {
+                    NOTICE_TICKS
+                };
+                if st.ticks.saturating_sub(st.notice_at) > keep {
+                    st.notice = None;
+                    st.dirty = true;
+                }
+            }
+            return fx;
+        }
+        Msg::Resize(w, h) => st.size = (w, h),
+        Msg::Key(k) => {
+            if k.kind == KeyEventKind::Release {
+                return fx;
+            }
+            key(st, k, &mut fx);
+        }
+        Msg::Mouse(m) => {
+            let up = match m.kind {
+                MouseEventKind::ScrollUp => true,
+                MouseEventKind::ScrollDown => false,
+                _ => return fx,
+            };
+            scroll(st, up, 3, &mut fx);
+        }
+        Msg::Paste(text) => paste(st, &text),
+        Msg::Worker(u) => worker_update(st, u, &mut fx),
+        Msg::WorkerGone => {
+            st.online = false;
+            notice(
+                st,
+                "the connection to the account stopped; restart keepsake",
+                true,
+            );
+        }
+        Msg::LoggedIn(Ok(user)) => {
+            st.login.busy = false;
+            drop(st.login.password.take());
+            st.me = Some(user);
+            st.online = true;
+            st.screen = Screen::Rooms;
+            fx.extend(startup());
+        }
+        Msg::LoggedIn(Err(e)) => {
+            st.login.busy = false;
+            st.login.error = Some(e);
+            st.login.focus = 2;
+        }
+    }
+    st.dirty = true;
+    if st.quit {
+        fx.push(Effect::Quit);
+    }
+    fx
+}
+
+fn notice(st: &mut AppState, text: impl Into<String>, error: bool) {
+    st.notice_at = st.ticks;
+    st.notice = Some(Notice {
+        text: text.into(),
+        error,
+    });
+}
+
+fn paste(st: &mut AppState, text: &str) {
+    if let Some(p) = &mut st.prompt {
+        p.input.insert_str(text.trim_end_matches(['\n', '\r']));
+    } else if let Some(c) = &mut st.cmdline {
+        c.insert_str(text.lines().next().unwrap_or(""));
+    } else if st.screen == Screen::Login {
+        st.login
+            .input_mut()
+            .insert_str(text.trim_end_matches(['\n', '\r']));
+    } else if st.screen == Screen::Timeline && st.focus == Focus::Composer {
+        st.composer.insert_str(text);
+    } else if st.filtering {
+        st.filter.insert_str(text.lines().next().unwrap_or(""));
+    }
+}
+
+fn ctrl_c(k: &KeyEvent) -> bool {
+    k.code == KeyCode::Char('c') && k.modifiers.contains(KeyModifiers::CONTROL)
+}
+
+fn key(st: &mut AppState, k: KeyEvent, fx: &mut Vec<Effect>) {
+    // Ctrl-C quits from anywhere, whatever the bindings say.
+    if ctrl_c(&k) {
+        st.quit = true;
+        return;
+    }
+    if st.help {
+        if st.keys.is(Action::Down, &k) {
+            st.help_scroll = st.help_scroll.saturating_add(1);
+        } else if st.keys.is(Action::Up, &k) {
+            st.help_scroll = st.help_scroll.saturating_sub(1);
+        } else {
+            st.help = false;
+            st.help_scroll = 0;
+        }
+        return;
+    }
+    if st.prompt.is_some() {
+        return prompt_key(st, k, fx);
+    }
+    if st.verification.is_some() {
+        return verify_key(st, k, fx);
+    }
+    if st.cmdline.is_some() {
+        return cmdline_key(st, k, fx);
+    }
+    match st.screen {
+        Screen::Login => login_key(st, k, fx),
+        Screen::Timeline if st.focus == Focus::Composer => composer_key(st, k, fx),
+        _ if st.filtering => filter_key(st, k),
+        _ => normal_key(st, k, fx),
+    }
+}
+
+fn login_key(st: &mut AppState, k: KeyEvent, fx: &mut Vec<Effect>) {
+    if st.login.busy {
+        return;
+    }
+    let f = &mut st.login;
+    match k.code {
+        KeyCode::Esc => st.quit = true,
+        KeyCode::Tab | KeyCode::Down => f.focus = (f.focus + 1) % 3,
+        KeyCode::BackTab | KeyCode::Up => f.focus = (f.focus + 2) % 3,
+        KeyCode::Enter => {
+            if f.homeserver.is_empty() {
+                f.focus = 0;
+                f.error = Some("the homeserver is missing".into());
+            } else if f.user.is_empty() {
+                f.focus = 1;
+                f.error = Some("the user is missing".into());
+            } else if f.password.is_empty() {
+                f.focus = 2;
+                if f.field() != LoginField::Password {
+                    f.error = None;
+                } else {
+                    f.error = Some("the password is missing".into());
+                }
+            } else {
+                f.busy = true;
+                f.error = None;
+                fx.push(Effect::Login {
+                    homeserver: f.homeserver.text().trim().to_owned(),
+                    user: f.user.text().trim().to_owned(),
+                    password: Secret(f.password.take()),
+                });
+            }
+        }
+        _ => {
+            f.input_mut().edit(&k);
+        }
+    }
+}
+
+fn prompt_key(st: &mut AppState, k: KeyEvent, fx: &mut Vec<Effect>) {
+    let Some(p) = &mut st.prompt else { return };
+    match k.code {
+        KeyCode::Esc => st.prompt = None,
+        KeyCode::Enter => {
+            if p.input.is_empty() {
+                return;
+            }
+            let secret = Secret(p.input.take());
+            let purpose = p.purpose;
+            st.prompt = None;
+            let algorithm = crate::crypto::backup::ALGORITHM.to_owned();
+            let cmd = match purpose {
+                PromptFor::RecoveryUnlock => {
+                    st.recovery.busy = Some("unlocking");
+                    st.recovery.message = None;
+                    Command::RecoveryUnlock {
+                        key_or_passphrase: secret,
+                    }
+                }
+                PromptFor::BackupCreate => {
+                    st.backup.busy = Some("creating a backup");
+                    st.backup.message = None;
+                    Command::BackupCreate {
+                        key_or_passphrase: secret,
+                        algorithm,
+                    }
+                }
+                PromptFor::BackupReset => {
+                    st.backup.busy = Some("resetting the backup");
+                    st.backup.message = None;
+                    Command::BackupReset {
+                        key_or_passphrase: secret,
+                        algorithm,
+                    }
+                }
+                PromptFor::BackupRestore => {
+                    return start_restore(st, Some(secret), fx);
+                }
+            };
+            fx.push(Effect::Worker(cmd));
+        }
+        _ => {
+            p.input.edit(&k);
+        }
+    }
+}
+
+fn start_restore(st: &mut AppState, secret: Option<Secret>, fx: &mut Vec<Effect>) {
+    if st.backup.restoring {
+        return notice(st, "a restore is already running", false);
+    }
+    st.backup.restoring = true;
+    st.backup.restore = None;
+    st.backup.message = None;
+    fx.push(Effect::Worker(Command::BackupRestore {
+        key_or_passphrase: secret,
+    }));
+}
+
+/// Restore at once when this device holds the key, else ask for the
+/// recovery key or passphrase first.
+fn restore_or_ask(st: &mut AppState, fx: &mut Vec<Effect>) {
+    let has_key = st.backup.status.as_ref().is_some_and(|s| s.key_present)
+        || st
+            .recovery
+            .status
+            .as_ref()
+            .is_some_and(|s| s.backup_key_present);
+    if has_key {
+        start_restore(st, None, fx);
+    } else {
+        ask(st, PromptFor::BackupRestore);
+    }
+}
+
+fn ask(st: &mut AppState, purpose: PromptFor) {
+    st.prompt = Some(Prompt {
+        purpose,
+        input: TextInput::masked(),
+    });
+}
+
+fn verify_key(st: &mut AppState, k: KeyEvent, fx: &mut Vec<Effect>) {
+    let Some(d) = &mut st.verification else {
+        return;
+    };
+    let flow = d.flow.clone();
+    let keys = &st.keys;
+    match &d.state {
+        VerifyState::Done { .. } | VerifyState::Cancelled { .. } => {
+            st.verification = None;
+        }
+        VerifyState::Incoming { .. } => {
+            if keys.is(Action::Accept, &k) || keys.is(Action::Confirm, &k) {
+                d.busy = true;
+                fx.push(Effect::Worker(Command::VerifyAccept(flow)));
+            } else if keys.is(Action::Back, &k) || keys.is(Action::Mismatch, &k) {
+                st.verification = None;
+                fx.push(Effect::Worker(Command::VerifyCancel(flow)));
+            }
+        }
+        VerifyState::Emoji { .. } => {
+            if keys.is(Action::Confirm, &k) {
+                d.busy = true;
+                fx.push(Effect::Worker(Command::VerifyConfirm(flow)));
+            } else if keys.is(Action::Mismatch, &k) {
+                d.busy = true;
+                fx.push(Effect::Worker(Command::VerifyMismatch(flow)));
+            } else if keys.is(Action::Back, &k) {
+                st.verification = None;
+                fx.push(Effect::Worker(Command::VerifyCancel(flow)));
+            }
+        }
+        VerifyState::Requested | VerifyState::Ready | VerifyState::Confirmed => {
+            if keys.is(Action::Back, &k) {
+                st.verification = None;
+                fx.push(Effect::Worker(Command::VerifyCancel(flow)));
+            }
+        }
+    }
+}
+
+fn cmdline_key(st: &mut AppState, k: KeyEvent, fx: &mut Vec<Effect>) {
+    let Some(line) = &mut st.cmdline else { return };
+    match k.code {
+        KeyCode::Esc => st.cmdline = None,
+        KeyCode::Backspace if line.is_empty() => st.cmdline = None,
+        KeyCode::Enter => {
+            let text = line.take();
+            st.cmdline = None;
+            match command::parse(&text) {
+                Ok(a) => run_command(st, a, fx),
+                Err(e) => notice(st, e, true),
+            }
+        }
+        _ => {
+            line.edit(&k);
+        }
+    }
+}
+
+fn filter_key(st: &mut AppState, k: KeyEvent) {
+    match k.code {
+        KeyCode::Esc => {
+            st.filtering = false;
+            drop(st.filter.take());
+        }
+        KeyCode::Enter => st.filtering = false,
+        KeyCode::Up | KeyCode::Down => {
+            let n = st.visible_rooms().len();
+            st.room_sel = if k.code == KeyCode::Up {
+                st.room_sel.saturating_sub(1)
+            } else {
+                (st.room_sel + 1).min(n.saturating_sub(1))
+            };
+        }
+        _ => {
+            st.filter.edit(&k);
+            st.room_sel = 0;
+        }
+    }
+}
+
+fn composer_key(st: &mut AppState, k: KeyEvent, fx: &mut Vec<Effect>) {
+    let newline = k
+        .modifiers
+        .intersects(KeyModifiers::ALT | KeyModifiers::SHIFT);
+    match k.code {
+        KeyCode::Enter if newline => st.composer.insert('\n'),
+        KeyCode::Enter => send(st, fx),
+        KeyCode::Esc => {
+            if st.compose_mode != ComposeMode::New {
+                if matches!(st.compose_mode, ComposeMode::Edit { .. }) {
+                    drop(st.composer.take());
+                }
+                st.compose_mode = ComposeMode::New;
+            } else {
+                st.focus = Focus::Messages;
+                if let Some(r) = &mut st.room {
+                    r.sel = r.items.len().checked_sub(1);
+                }
+            }
+        }
+        KeyCode::PageUp => scroll(st, true, 10, fx),
+        KeyCode::PageDown => scroll(st, false, 10, fx),
+        KeyCode::Up if st.composer.is_empty() => {
+            st.focus = Focus::Messages;
+            if let Some(r) = &mut st.room {
+                r.sel = r.items.len().checked_sub(1);
+            }
+        }
+        _ => {
+            st.composer.edit(&k);
+        }
+    }
+}
+
+fn send(st: &mut AppState, fx: &mut Vec<Effect>) {
+    let Some(room) = &st.room else { return };
+    if st.composer.text().trim().is_empty() {
+        return;
+    }
+    let text = st.composer.take().to_string();
+    let room = room.id.clone();
+    let cmd = match std::mem::replace(&mut st.compose_mode, ComposeMode::New) {
+        ComposeMode::New => Command::SendText { room, text },
+        ComposeMode::Reply { event_id, .. } => Command::SendReply {
+            room,
+            in_reply_to: event_id,
+            text,
+        },
+        ComposeMode::Edit { event_id } => Command::Edit {
+            room,
+            event_id,
+            text,
+        },
+    };
+    if let Some(r) = &mut st.room {
+        r.sel = None;
+    }
+    fx.push(Effect::Worker(cmd));
+}
+
+/// Moves a list selection or scrolls the timeline; `up` towards older.
+fn scroll(st: &mut AppState, up: bool, by: usize, fx: &mut Vec<Effect>) {
+    match st.screen {
+        Screen::Rooms => {
+            let n = st.visible_rooms().len();
+            st.room_sel = step(st.room_sel, n, up, by);
+        }
+        Screen::Devices => {
+            st.devices.sel = step(st.devices.sel, st.devices.list.len(), up, by);
+        }
+        Screen::Timeline => {
+            let Some(r) = &mut st.room else { return };
+            if r.items.is_empty() {
+                return maybe_paginate(r, fx);
+            }
+            let last = r.items.len() - 1;
+            let cur = r.sel.unwrap_or(last);
+            let next = step(cur, r.items.len(), up, by);
+            r.sel = if !up && next == last && st.focus == Focus::Composer {
+                None
+            } else {
+                Some(next)
+            };
+            if up && next < 5 {
+                maybe_paginate(r, fx);
+            }
+        }
+        _ => {}
+    }
+}
+
+fn step(cur: usize, n: usize, up: bool, by: usize) -> usize {
+    if n == 0 {
+        return 0;
+    }
+    if up {
+        cur.saturating_sub(by)
+    } else {
+        (cur + by).min(n - 1)
+    }
+}
+
+fn maybe_paginate(r: &mut OpenRoom, fx: &mut Vec<Effect>) {
+    if !r.paginating && !r.reached_start {
+        r.paginating = true;
+        fx.push(Effect::Worker(Command::PaginateBack {
+            room: r.id.clone(),
+            count: PAGE_EVENTS,
+        }));
+    }
+}
+
+fn go(st: &mut AppState, screen: Screen, fx: &mut Vec<Effect>) {
+    st.screen = screen;
+    match screen {
+        Screen::Backup => {
+            st.backup.loading = true;
+            fx.push(Effect::Worker(Command::BackupStatus));
+        }
+        Screen::Recovery => {
+            st.recovery.loading = true;
+            fx.push(Effect::Worker(Command::RecoveryStatus));
+        }
+        Screen::Devices => {
+            st.devices.loading = true;
+            st.devices.error = None;
+            fx.push(Effect::Worker(Command::Devices {
+                user: st.devices.user.clone(),
+            }));
+        }
+        Screen::Timeline => st.focus = Focus::Composer,
+        Screen::Rooms | Screen::Login => {}
+    }
+}
+
+fn open_room(st: &mut AppState, fx: &mut Vec<Effect>) {
+    let Some(r) = st.selected_room().cloned() else {
+        return;
+    };
+    if r.membership == "invited" {
+        fx.push(Effect::Worker(Command::Join { room: r.room_id }));
+        return notice(st, format!("joining {}…", r.name), false);
+    }
+    if st.room.as_ref().is_none_or(|o| o.id != r.room_id) {
+        if let Some(old) = st.room.take() {
+            fx.push(Effect::Worker(Command::CloseTimeline { room: old.id }));
+        }
+        st.room = Some(OpenRoom::new(&r.room_id, &r.name, r.encrypted));
+        st.compose_mode = ComposeMode::New;
+        drop(st.composer.take());
+        fx.push(Effect::Worker(Command::OpenTimeline {
+            room: r.room_id.clone(),
+        }));
+    }
+    go(st, Screen::Timeline, fx);
+}
+
+fn normal_key(st: &mut AppState, k: KeyEvent, fx: &mut Vec<Effect>) {
+    use Action as A;
+    let global = [
+        A::Quit,
+        A::Help,
+        A::CommandLine,
+        A::Rooms,
+        A::Backup,
+        A::Recovery,
+        A::Devices,
+    ];
+    // Screen keys first: they may reuse a global key.
+    if screen_key(st, &k, fx) {
+        return;
+    }
+    match st.keys.which(&k, &global) {
+        Some(A::Quit) => st.quit = true,
+        Some(A::Help) => st.help = true,
+        Some(A::CommandLine) => st.cmdline = Some(TextInput::default()),
+        Some(A::Rooms) => go(st, Screen::Rooms, fx),
+        Some(A::Backup) => go(st, Screen::Backup, fx),
+        Some(A::Recovery) => go(st, Screen::Recovery, fx),
+        Some(A::Devices) => go(st, Screen::Devices, fx),
+        _ => {}
+    }
+}
+
+/// A key the current screen knows; `true` when it was used.
+fn screen_key(st: &mut AppState, k: &KeyEvent, fx: &mut Vec<Effect>) -> bool {
+    use Action as A;
+    let nav = [A::Up, A::Down, A::PageUp, A::PageDown, A::Top, A::Bottom];
+    let keys = st.keys.clone();
+    if let Some(a) = keys.which(k, &nav) {
+        let (up, by) = match a {
+            A::Up => (true, 1),
+            A::Down => (false, 1),
+            A::PageUp => (true, 10),
+            A::PageDown => (false, 10),
+            A::Top => (true, usize::MAX / 2),
+            _ => (false, usize::MAX / 2),
+        };
+        scroll(st, up, by, fx);
+        return true;
+    }
+    match st.screen {
+        Screen::Login => false,
+        Screen::Rooms => match keys.which(
+            k,
+            &[
+                A::Open,
+                A::Filter,
+                A::AcceptInvite,
+                A::DeclineInvite,
+                A::Back,
+            ],
+        ) {
+            Some(A::Open) => {
+                open_room(st, fx);
+                true
+            }
+            Some(A::Filter) => {
+                st.filtering = true;
+                true
+            }
+            Some(A::Back) => {
+                drop(st.filter.take());
+                true
+            }
+            Some(a @ (A::AcceptInvite | A::DeclineInvite)) => {
+                if let Some(r) = st.selected_room().filter(|r| r.membership == "invited") {
+                    let room = r.room_id.clone();
+                    let name = r.name.clone();
+                    if a == A::AcceptInvite {
+                        fx.push(Effect::Worker(Command::Join { room }));
+                        notice(st, format!("joining {name}…"), false);
+                    } else {
+                        fx.push(Effect::Worker(Command::Leave { room }));
+                        notice(st, format!("declining {name}…"), false);
+                    }
+                    true
+                } else {
+                    false
+                }
+            }
+            _ => false,
+        },
+        Screen::Timeline => timeline_key(st, k, fx),
+        Screen::Backup => {
+            match keys.which(
+                k,
+                &[
+                    A::Restore,
+                    A::Create,
+                    A::Upload,
+                    A::UseCurrent,
+                    A::Reset,
+                    A::Refresh,
+                    A::Back,
+                ],
+            ) {
+                Some(A::Restore) => restore_or_ask(st, fx),
+                Some(A::Create) => ask(st, PromptFor::BackupCreate),
+                Some(A::Reset) => ask(st, PromptFor::BackupReset),
+                Some(A::Upload) => {
+                    st.backup.message = None;
+                    fx.push(Effect::Worker(Command::BackupUpload));
+                }
+                Some(A::UseCurrent) => {
+                    st.backup.busy = Some("adopting the server's version");
+                    st.backup.message = None;
+                    fx.push(Effect::Worker(Command::BackupUseCurrent));
+                }
+                Some(A::Refresh) => go(st, Screen::Backup, fx),
+                Some(A::Back) => back(st),
+                _ => return false,
+            }
+            true
+        }
+        Screen::Recovery => {
+            if st.recovery.new_key.is_some() {
+                // The key is on screen: copy it, or confirm it is saved.
+                if keys.is(A::Copy, k) {
+                    if let Some(key) = &st.recovery.new_key {
+                        fx.push(Effect::Copy(key.clone()));
+                        notice(st, "recovery key copied to the clipboard (OSC 52)", false);
+                    }
+                } else if keys.is(A::Open, k) || keys.is(A::Back, k) {
+                    st.recovery.new_key = None;
+                    st.recovery.message = Some(Ok("the recovery key is no longer shown".into()));
+                }
+                return true;
+            }
+            match keys.which(k, &[A::Setup, A::Unlock, A::Refresh, A::Back]) {
+                Some(A::Setup) => recovery_setup(st, fx),
+                Some(A::Unlock) => ask(st, PromptFor::RecoveryUnlock),
+                Some(A::Refresh) => go(st, Screen::Recovery, fx),
+                Some(A::Back) => back(st),
+                _ => return false,
+            }
+            true
+        }
+        Screen::Devices => match keys.which(k, &[A::Verify, A::Open, A::Refresh, A::Back]) {
+            Some(A::Verify | A::Open) => {
+                if let Some(d) = st.devices.list.get(st.devices.sel).cloned() {
+                    if d.this_device {
+                        notice(st, "this is the device you are using", false);
+                    } else {
+                        let own = st.me.as_deref() == Some(d.user_id.as_str());
+                        fx.push(Effect::Worker(Command::VerifyRequest {
+                            user: (!own).then_some(d.user_id.clone()),
+                            device: Some(d.device_id.clone()),
+                        }));
+                        notice(st, format!("asking {} to verify…", d.device_id), false);
+                    }
+                }
+                true
+            }
+            Some(A::Refresh) => {
+                go(st, Screen::Devices, fx);
+                true
+            }
+            Some(A::Back) => {
+                back(st);
+                true
+            }
+            _ => false,
+        },
+    }
+}
+
+fn back(st: &mut AppState) {
+    st.screen = if st.room.is_some() && st.screen != Screen::Timeline {
+        Screen::Timeline
+    } else {
+        Screen::Rooms
+    };
+    if st.screen == Screen::Timeline {
+        st.focus = Focus::Messages;
+    }
+}
+
+fn recovery_setup(st: &mut AppState, fx: &mut Vec<Effect>) {
+    st.recovery.busy = Some("setting up recovery");
+    st.recovery.message = None;
+    fx.push(Effect::Worker(Command::RecoverySetup {
+        password: None,
+        passphrase: None,
+    }));
+}
+
+fn timeline_key(st: &mut AppState, k: &KeyEvent, fx: &mut Vec<Effect>) -> bool {
+    use Action as A;
+    let keys = st.keys.clone();
+    let Some(r) = &st.room else { return false };
+    let sel = r.selected().cloned();
+    let room = r.id.clone();
+    match keys.which(
+        k,
+        &[
+            A::Compose,
+            A::Reply,
+            A::Edit,
+            A::React,
+            A::Redact,
+            A::FetchFromBackup,
+            A::Open,
+            A::Back,
+        ],
+    ) {
+        Some(A::Compose | A::Open) => {
+            st.focus = Focus::Composer;
+            // Writing follows the newest messages again.
+            if let Some(r) = &mut st.room {
+                r.sel = None;
+            }
+        }
+        Some(A::Back) => {
+            st.screen = Screen::Rooms;
+        }
+        Some(A::Reply) => {
+            if let Some(ev) = sel
+                .as_ref()
+                .and_then(|i| i.event_id.clone().map(|e| (e, i)))
+            {
+                st.compose_mode = ComposeMode::Reply {
+                    event_id: ev.0,
+                    to: ev.1.sender.clone(),
+                };
+                st.focus = Focus::Composer;
+            }
+        }
+        Some(A::Edit) => match &sel {
+            Some(i) if i.own && i.body.is_some() => {
+                if let Some(e) = &i.event_id {
+                    st.compose_mode = ComposeMode::Edit {
+                        event_id: e.clone(),
+                    };
+                    st.composer.set(i.body.as_deref().unwrap_or(""));
+                    st.focus = Focus::Composer;
+                }
+            }
+            _ => notice(st, "only your own messages can be edited", true),
+        },
+        Some(A::React) => react(st, "👍", fx),
+        Some(A::Redact) => redact(st, None, fx),
+        Some(A::FetchFromBackup) => {
+            if sel
+                .as_ref()
+                .is_some_and(|i| i.body.is_none() && i.utd_reason.is_some())
+            {
+                restore_or_ask(st, fx);
+                if st.backup.restoring {
+                    notice(st, "fetching keys from the backup…", false);
+                }
+            } else {
+                notice(st, "this message is not waiting for a key", false);
+            }
+        }
+        _ => {
+            let _ = room;
+            return false;
+        }
+    }
+    true
+}
+
+fn react(st: &mut AppState, key: &str, fx: &mut Vec<Effect>) {
+    match st.room.as_ref().and_then(|r| {
+        r.selected()
+            .and_then(|i| i.event_id.clone())
+            .map(|e| (r.id.clone(), e))
+    }) {
+        Some((room, event_id)) => fx.push(Effect::Worker(Command::React {
+            room,
+            event_id,
+            key: key.to_owned(),
+        })),
+        None => notice(st, "select a message first (Esc, then ↑/↓)", true),
+    }
+}
+
+fn redact(st: &mut AppState, reason: Option<String>, fx: &mut Vec<Effect>) {
+    match st
+        .room
+        .as_ref()
+        .and_then(|r| r.selected().map(|i| (r.id.clone(), i.clone())))
+    {
+        Some((room, i)) if i.own => {
+            if let Some(event_id) = i.event_id {
+                fx.push(Effect::Worker(Command::Redact {
+                    room,
+                    event_id,
+                    reason,
+                }));
+            }
+        }
+        Some(_) => notice(st, "only your own messages can be redacted here", true),
+        None => notice(st, "select a message first (Esc, then ↑/↓)", true),
+    }
+}
+
+fn run_command(st: &mut AppState, a: CmdAction, fx: &mut Vec<Effect>) {
+    let current = st.room.as_ref().map(|r| r.id.clone());
+    match a {
+        CmdAction::Quit => st.quit = true,
+        CmdAction::Help => st.help = true,
+        CmdAction::Rooms => go(st, Screen::Rooms, fx),
+        CmdAction::Join(room) => {
+            notice(st, format!("joining {room}…"), false);
+            fx.push(Effect::Worker(Command::Join { room }));
+        }
+        CmdAction::Leave(room) => match room.or(current) {
+            Some(room) => {
+                if st.room.as_ref().is_some_and(|r| r.id == room) {
+                    st.room = None;
+                    st.screen = Screen::Rooms;
+                    fx.push(Effect::Worker(Command::CloseTimeline {
+                        room: room.clone(),
+                    }));
+                }
+                notice(st, format!("leaving {room}…"), false);
+                fx.push(Effect::Worker(Command::Leave { room }));
+            }
+            None => notice(st, "which room? :leave ROOM", true),
+        },
+        CmdAction::Invite { user, room } => match room.or(current) {
+            Some(room) => {
+                notice(st, format!("inviting {user}…"), false);
+                fx.push(Effect::Worker(Command::Invite { room, user }));
+            }
+            None => notice(st, "which room? open one or :invite USER ROOM", true),
+        },
+        CmdAction::Create { name, encrypted } => {
+            notice(st, format!("creating {name}…"), false);
+            fx.push(Effect::Worker(Command::CreateRoom {
+                name,
+                invites: vec![],
+                alias: None,
+                encrypted,
+            }));
+        }
+        CmdAction::Verify { user, device } => {
+            notice(st, "asking for verification…", false);
+            fx.push(Effect::Worker(Command::VerifyRequest { user, device }));
+        }
+        CmdAction::Devices(user) => {
+            st.devices.user = user;
+            st.devices.sel = 0;
+            go(st, Screen::Devices, fx);
+        }
+        CmdAction::Backup(b) => {
+            go(st, Screen::Backup, fx);
+            match b {
+                BackupAction::Show | BackupAction::Status => {}
+                BackupAction::Restore => restore_or_ask(st, fx),
+                BackupAction::Create => ask(st, PromptFor::BackupCreate),
+                BackupAction::Reset => ask(st, PromptFor::BackupReset),
+                BackupAction::Upload => fx.push(Effect::Worker(Command::BackupUpload)),
+                BackupAction::UseCurrent => {
+                    st.backup.busy = Some("adopting the server's version");
+                    fx.push(Effect::Worker(Command::BackupUseCurrent));
+                }
+            }
+        }
+        CmdAction::Recovery(r) => {
+            go(st, Screen::Recovery, fx);
+            match r {
+                RecoveryAction::Show => {}
+                RecoveryAction::Unlock => ask(st, PromptFor::RecoveryUnlock),
+                RecoveryAction::Setup => recovery_setup(st, fx),
+            }
+        }
+        CmdAction::React(key) => react(st, &key, fx),
+        CmdAction::Redact(reason) => redact(st, reason, fx),
+    }
+}
+
+fn worker_update(st: &mut AppState, u: Update, fx: &mut Vec<Effect>) {
+    match u {
+        Update::Finished { op, result } => {
+            let what = st.pending.remove(&op).unwrap_or(Pending::Other);
+            finished(st, what, result, fx);
+        }
+        Update::Sync(s) => st.sync = Some(s),
+        Update::Rooms(rooms) => {
+            st.rooms_synced = true;
+            set_rooms(st, rooms);
+        }
+        Update::Timeline { room, items } => {
+            timeline(st, room, items, fx);
+        }
+        Update::Verification(v) => {
+            let keep = st.verification.as_ref().is_none_or(|d| {
+                d.flow == v.flow
+                    || matches!(
+                        d.state,
+                        VerifyState::Done { .. } | VerifyState::Cancelled { .. }
+                    )
+            });
+            if keep {
+                st.verification = Some(VerifyDialog {
+                    flow: v.flow,
+                    self_verification: v.self_verification,
+                    state: v.state,
+                    busy: false,
+                });
+            }
+        }
+        Update::Gossip(g) => {
+            use crate::matrix::gossip::GossipEvent as G;
+            let (text, error) = match g {
+                G::Served { device } => (format!("sent the backup key to {device}"), false),
+                G::Refused { device, reason, .. } => (
+                    format!("refused the backup key to {device}: {reason}"),
+                    true,
+                ),
+                G::Received { device } => {
+                    fx.push(Effect::Worker(Command::BackupStatus));
+                    (format!("received the backup key from {device}"), false)
+                }
+                G::Ignored { reason } => (format!("ignored a backup key: {reason}"), true),
+            };
+            notice(st, text, error);
+        }
+        Update::Backup(p) => {
+            let settled = p.state == UploadState::Idle && p.pending == 0;
+            let was_busy = st
+                .backup
+                .upload
+                .as_ref()
+                .is_some_and(|o| o.state == UploadState::Uploading);
+            st.backup.upload = Some(p);
+            if settled && was_busy {
+                fx.push(Effect::Worker(Command::BackupStatus));
+            }
+        }
+        Update::Restore(p) => st.backup.restore = Some(p),
+    }
+}
+
+fn finished(st: &mut AppState, what: Pending, result: Result<Reply, String>, fx: &mut Vec<Effect>) {
+    match (what, result) {
+        (Pending::Rooms, Ok(Reply::Rooms(rooms))) => {
+            if !st.rooms_synced {
+                set_rooms(st, rooms);
+            }
+        }
+        (Pending::WhoAmI, Ok(Reply::Who(w))) => st.me = Some(w.user_id),
+        (Pending::Send, Ok(_)) => {}
+        (Pending::Join, Ok(Reply::RoomId(id))) => {
+            // The sync loop sends the new room list.
+            notice(st, format!("joined {id}"), false);
+        }
+        (Pending::Leave, Ok(_)) => {
+            notice(st, "left the room", false);
+        }
+        (Pending::Invite, Ok(_)) => notice(st, "invited", false),
+        (Pending::Create, Ok(Reply::RoomId(id))) => {
+            notice(st, format!("created {id}"), false);
+        }
+        (Pending::OpenTimeline(room), Err(e)) => {
+            if let Some(r) = &mut st.room
+                && r.id == room
+            {
+                r.loading = false;
+            }
+            notice(st, format!("cannot open the room: {e}"), true);
+        }
+        (Pending::OpenTimeline(_), Ok(_)) => {}
+        (Pending::Paginate(room), res) => {
+            if let Some(r) = &mut st.room
+                && r.id == room
+            {
+                r.paginating = false;
+                match res {
+                    Ok(Reply::ReachedStart(done)) => r.reached_start = done,
+                    Err(e) => {
+                        r.reached_start = true;
+                        notice(st, format!("cannot load older messages: {e}"), true);
+                    }
+                    Ok(_) => {}
+                }
+            }
+        }
+        (Pending::RecoveryStatus, Ok(Reply::RecoveryStatus(s))) => {
+            st.recovery.loading = false;
+            st.recovery.status = Some(s);
+        }
+        (Pending::RecoverySetup, Ok(Reply::RecoveryKey(k))) => {
+            st.recovery.busy = None;
+            st.recovery.new_key = Some(k);
+            st.screen = Screen::Recovery;
+            fx.push(Effect::Worker(Command::RecoveryStatus));
+        }
+        (Pending::RecoveryUnlock, Ok(Reply::Unlocked(u))) => {
+            st.recovery.busy = None;
+            let mut text = String::from("unlocked");
+            if u.device_verified {
+                text.push_str("; this device is verified");
+            }
+            if u.backup_key {
+                text.push_str("; the backup key is on this device");
+            }
+            st.recovery.message = Some(Ok(text.clone()));
+            notice(st, text, false);
+            fx.push(Effect::Worker(Command::RecoveryStatus));
+            fx.push(Effect::Worker(Command::BackupStatus));
+        }
+        (Pending::RecoverySetup | Pending::RecoveryUnlock, Err(e)) => {
+            st.recovery.busy = None;
+            st.recovery.message = Some(Err(e.clone()));
+            notice(st, e, true);
+        }
+        (Pending::Devices, Ok(Reply::Devices(list))) => {
+            st.devices.loading = false;
+            st.devices.sel = st.devices.sel.min(list.len().saturating_sub(1));
+            st.devices.list = list;
+        }
+        (Pending::Devices, Err(e)) => {
+            st.devices.loading = false;
+            st.devices.error = Some(e);
+        }
+        (Pending::VerifyRequest, Ok(Reply::Flow(flow))) => {
+            st.verification = Some(VerifyDialog {
+                flow,
+                self_verification: false,
+                state: VerifyState::Requested,
+                busy: false,
+            });
+        }
+        (Pending::VerifyStep, Ok(_)) => {
+            if let Some(d) = &mut st.verification {
+                d.busy = false;
+            }
+        }
+        (Pending::VerifyStep | Pending::VerifyRequest, Err(e)) => {
+            if let Some(d) = &mut st.verification {
+                d.busy = false;
+            }
+            notice(st, e, true);
+        }
+        (Pending::BackupStatus, Ok(Reply::BackupStatus(s))) => {
+            st.backup.loading = false;
+            st.backup.status = Some(s);
+        }
+        (Pending::BackupStatus, Err(e)) => {
+            st.backup.loading = false;
+            st.backup.message = Some(Err(e));
+        }
+        (Pending::BackupRestore, res) => {
+            st.backup.restoring = false;
+            match res {
+                Ok(Reply::Restored(r)) => {
+                    let text = format!(
+                        "restored {} of {} keys from version {} ({} trusted, {} untrusted)",
+                        r.imported, r.total, r.version, r.trusted, r.untrusted
+                    );
+                    st.backup.message = Some(Ok(text.clone()));
+                    st.backup.last_restore = Some(r);
+                    notice(st, text, false);
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    st.backup.message = Some(Err(e.clone()));
+                    notice(st, format!("restore failed: {e}"), true);
+                }
+            }
+            fx.push(Effect::Worker(Command::BackupStatus));
+        }
+        (Pending::BackupChange, res) => {
+            st.backup.busy = None;
+            st.backup.message = Some(match res {
+                Ok(Reply::BackupCreated(c)) => Ok(format!(
+                    "using backup version {} ({})",
+                    c.version, c.algorithm
+                )),
+                Ok(_) => Ok("done".into()),
+                Err(e) => Err(e),
+            });
+            fx.push(Effect::Worker(Command::BackupStatus));
+        }
+        (Pending::BackupUpload, Ok(_)) => {
+            st.backup.message = Some(Ok("uploading what is pending".into()));
+        }
+        (_, Err(e)) => notice(st, e, true),
+        (_, Ok(_)) => {}
+    }
+}
+
+fn set_rooms(st: &mut AppState, rooms: Vec<crate::matrix::rooms::RoomSummary>) {
+    let keep = st.selected_room().map(|r| r.room_id.clone());
+    st.rooms = rooms;
+    st.rooms_loaded = true;
+    if let Some(id) = keep
+        && let Some(i) = st.visible_rooms().iter().position(|r| r.room_id == id)
+    {
+        st.room_sel = i;
+    }
+    let n = st.visible_rooms().len();
+    st.room_sel = st.room_sel.min(n.saturating_sub(1));
+}
+
+fn timeline(
+    st: &mut AppState,
+    room: String,
+    items: Vec<crate::matrix::history::HistoryItem>,
+    fx: &mut Vec<Effect>,
+) {
+    if let Some(r) = &mut st.room
+        && r.id == room
+    {
+        let kept = r.selected().and_then(|i| i.event_id.clone());
+        r.items = items;
+        r.loading = false;
+        if let Some(id) = kept {
+            r.sel = r
+                .items
+                .iter()
+                .position(|i| i.event_id.as_deref() == Some(id.as_str()))
+                .or(r.sel);
+        }
+        if let Some(s) = r.sel {
+            r.sel = Some(s.min(r.items.len().saturating_sub(1)));
+        }
+        // A short room: fetch more so the screen fills.
+        if r.items.len() < 10 {
+            maybe_paginate(r, fx);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

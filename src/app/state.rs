@@ -1,0 +1,419 @@
+//! Everything the TUI shows, in one value that `update` changes and
+//! `render` reads.
+
+use std::collections::HashMap;
+
+use crate::backup::restore::{RestoreProgress, RestoreReport};
+use crate::backup::status::BackupStatus;
+use crate::backup::upload::Progress;
+use crate::matrix::devices::DeviceInfo;
+use crate::matrix::history::HistoryItem;
+use crate::matrix::recovery::RecoveryStatus;
+use crate::matrix::rooms::RoomSummary;
+use crate::matrix::verify::{Flow, VerifyState};
+use crate::matrix::worker::{OpId, Secret, SyncState};
+
+use super::input::TextInput;
+use super::keys::KeyMap;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Screen {
+    Login,
+    Rooms,
+    Timeline,
+    Backup,
+    Recovery,
+    Devices,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LoginField {
+    Homeserver,
+    User,
+    Password,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct LoginForm {
+    pub homeserver: TextInput,
+    pub user: TextInput,
+    pub password: TextInput,
+    pub focus: usize,
+    pub busy: bool,
+    pub error: Option<String>,
+}
+
+impl LoginForm {
+    pub const FIELDS: [LoginField; 3] = [
+        LoginField::Homeserver,
+        LoginField::User,
+        LoginField::Password,
+    ];
+
+    pub fn new(homeserver: Option<&str>, user: Option<&str>) -> Self {
+        let mut f = LoginForm {
+            homeserver: TextInput::new(homeserver.unwrap_or("")),
+            user: TextInput::new(user.unwrap_or("")),
+            password: TextInput::masked(),
+            ..Default::default()
+        };
+        f.focus = if f.homeserver.is_empty() {
+            0
+        } else if f.user.is_empty() {
+            1
+        } else {
+            2
+        };
+        f
+    }
+
+    pub fn field(&self) -> LoginField {
+        Self::FIELDS[self.focus.min(2)]
+    }
+
+    pub fn input_mut(&mut self) -> &mut TextInput {
+        match self.field() {
+            LoginField::Homeserver => &mut self.homeserver,
+            LoginField::User => &mut self.user,
+            LoginField::Password => &mut self.password,
+        }
+    }
+}
+
+/// Where keys go in the timeline screen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Focus {
+    Composer,
+    Messages,
+}
+
+/// What the composer's text becomes when sent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ComposeMode {
+    New,
+    Reply { event_id: String, to: String },
+    Edit { event_id: String },
+}
+
+/// The open room.
+#[derive(Debug, Clone)]
+pub struct OpenRoom {
+    pub id: String,
+    pub name: String,
+    pub encrypted: bool,
+    pub items: Vec<HistoryItem>,
+    /// The selected message; `None` follows the newest.
+    pub sel: Option<usize>,
+    pub paginating: bool,
+    pub reached_start: bool,
+    pub loading: bool,
+}
+
+impl OpenRoom {
+    pub fn new(id: &str, name: &str, encrypted: bool) -> Self {
+        OpenRoom {
+            id: id.to_owned(),
+            name: name.to_owned(),
+            encrypted,
+            items: vec![],
+            sel: None,
+            paginating: false,
+            reached_start: false,
+            loading: true,
+        }
+    }
+
+    /// The index the view is anchored at (the selected or the newest).
+    pub fn anchor(&self) -> Option<usize> {
+        match self.sel {
+            Some(i) => Some(i.min(self.items.len().saturating_sub(1))),
+            None => self.items.len().checked_sub(1),
+        }
+    }
+
+    pub fn selected(&self) -> Option<&HistoryItem> {
+        self.sel.and_then(|i| self.items.get(i))
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct BackupView {
+    pub status: Option<BackupStatus>,
+    pub loading: bool,
+    /// The uploader's latest news (live counts).
+    pub upload: Option<Progress>,
+    pub restore: Option<RestoreProgress>,
+    pub restoring: bool,
+    pub last_restore: Option<RestoreReport>,
+    /// The outcome of the last action taken here.
+    pub message: Option<Result<String, String>>,
+    /// An action is running (create, reset, use-current).
+    pub busy: Option<&'static str>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct RecoveryView {
+    pub status: Option<RecoveryStatus>,
+    pub loading: bool,
+    /// A freshly set-up recovery key, shown once until dismissed.
+    pub new_key: Option<Secret>,
+    pub busy: Option<&'static str>,
+    pub message: Option<Result<String, String>>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct DevicesView {
+    pub user: Option<String>,
+    pub list: Vec<DeviceInfo>,
+    pub sel: usize,
+    pub loading: bool,
+    pub error: Option<String>,
+}
+
+/// A verification in progress, shown as a dialog over any screen.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerifyDialog {
+    pub flow: Flow,
+    pub self_verification: bool,
+    pub state: VerifyState,
+    /// Waiting for the worker to carry out our answer.
+    pub busy: bool,
+}
+
+/// What a masked prompt's input is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PromptFor {
+    RecoveryUnlock,
+    BackupCreate,
+    BackupReset,
+    BackupRestore,
+}
+
+impl PromptFor {
+    pub fn title(self) -> &'static str {
+        match self {
+            PromptFor::RecoveryUnlock => "Unlock secret storage",
+            PromptFor::BackupCreate => "Create a backup",
+            PromptFor::BackupReset => "Reset the backup (new key and version)",
+            PromptFor::BackupRestore => "Restore from the backup",
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Prompt {
+    pub purpose: PromptFor,
+    pub input: TextInput,
+}
+
+/// A line in the status bar.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Notice {
+    pub text: String,
+    pub error: bool,
+}
+
+/// What a sent command was, so its result can be routed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Pending {
+    Rooms,
+    WhoAmI,
+    Send,
+    Join,
+    Leave,
+    Invite,
+    Create,
+    OpenTimeline(String),
+    Paginate(String),
+    RecoveryStatus,
+    RecoverySetup,
+    RecoveryUnlock,
+    Devices,
+    VerifyRequest,
+    VerifyStep,
+    BackupStatus,
+    BackupRestore,
+    BackupChange,
+    BackupUpload,
+    Other,
+}
+
+impl Pending {
+    pub fn of(cmd: &crate::matrix::worker::Command) -> Pending {
+        use crate::matrix::worker::Command as C;
+        match cmd {
+            C::Rooms => Pending::Rooms,
+            C::WhoAmI => Pending::WhoAmI,
+            C::SendText { .. }
+            | C::SendReply { .. }
+            | C::Edit { .. }
+            | C::React { .. }
+            | C::Redact { .. } => Pending::Send,
+            C::Join { .. } => Pending::Join,
+            C::Leave { .. } => Pending::Leave,
+            C::Invite { .. } => Pending::Invite,
+            C::CreateRoom { .. } => Pending::Create,
+            C::OpenTimeline { room } => Pending::OpenTimeline(room.clone()),
+            C::PaginateBack { room, .. } => Pending::Paginate(room.clone()),
+            C::RecoveryStatus => Pending::RecoveryStatus,
+            C::RecoverySetup { .. } | C::RecoveryReset { .. } => Pending::RecoverySetup,
+            C::RecoveryUnlock { .. } => Pending::RecoveryUnlock,
+            C::Devices { .. } => Pending::Devices,
+            C::VerifyRequest { .. } => Pending::VerifyRequest,
+            C::VerifyAccept(_)
+            | C::VerifyConfirm(_)
+            | C::VerifyMismatch(_)
+            | C::VerifyCancel(_) => Pending::VerifyStep,
+            C::BackupStatus => Pending::BackupStatus,
+            C::BackupRestore { .. } => Pending::BackupRestore,
+            C::BackupCreate { .. }
+            | C::BackupReset { .. }
+            | C::BackupUseCurrent
+            | C::BackupDelete { .. } => Pending::BackupChange,
+            C::BackupUpload | C::BackupFlush => Pending::BackupUpload,
+            C::SyncOnce
+            | C::StartSync { .. }
+            | C::StopSync
+            | C::History { .. }
+            | C::CloseTimeline { .. } => Pending::Other,
+            // Commands the worker grows later route as `Other` until the
+            // TUI knows them.
+            #[allow(unreachable_patterns)]
+            _ => Pending::Other,
+        }
+    }
+}
+
+/// The whole TUI state.
+#[derive(Debug, Clone)]
+pub struct AppState {
+    pub screen: Screen,
+    pub login: LoginForm,
+    /// Our user id once known.
+    pub me: Option<String>,
+    pub rooms: Vec<RoomSummary>,
+    pub rooms_loaded: bool,
+    /// The sync loop has sent the room list: it is fresher than any reply
+    /// to a `Rooms` command still on its way.
+    pub rooms_synced: bool,
+    pub room_sel: usize,
+    pub filter: TextInput,
+    pub filtering: bool,
+    pub room: Option<OpenRoom>,
+    pub composer: TextInput,
+    pub compose_mode: ComposeMode,
+    pub focus: Focus,
+    pub backup: BackupView,
+    pub recovery: RecoveryView,
+    pub devices: DevicesView,
+    pub verification: Option<VerifyDialog>,
+    pub prompt: Option<Prompt>,
+    pub cmdline: Option<TextInput>,
+    pub help: bool,
+    pub help_scroll: u16,
+    pub sync: Option<SyncState>,
+    pub notice: Option<Notice>,
+    /// The tick the notice appeared at (notices fade after a while).
+    pub notice_at: u64,
+    pub pending: HashMap<OpId, Pending>,
+    pub keys: KeyMap,
+    /// Local time's offset from UTC, for timestamps.
+    pub utc_offset: i32,
+    pub size: (u16, u16),
+    pub ticks: u64,
+    /// Something visible changed since the last frame.
+    pub dirty: bool,
+    pub quit: bool,
+    /// The worker runs (logged in).
+    pub online: bool,
+}
+
+impl AppState {
+    /// A logged-in state on the rooms screen.
+    pub fn new(keys: KeyMap) -> Self {
+        AppState {
+            screen: Screen::Rooms,
+            login: LoginForm::default(),
+            me: None,
+            rooms: vec![],
+            rooms_loaded: false,
+            rooms_synced: false,
+            room_sel: 0,
+            filter: TextInput::default(),
+            filtering: false,
+            room: None,
+            composer: TextInput::default(),
+            compose_mode: ComposeMode::New,
+            focus: Focus::Composer,
+            backup: BackupView::default(),
+            recovery: RecoveryView::default(),
+            devices: DevicesView::default(),
+            verification: None,
+            prompt: None,
+            cmdline: None,
+            help: false,
+            help_scroll: 0,
+            sync: None,
+            notice: None,
+            notice_at: 0,
+            pending: HashMap::new(),
+            keys,
+            utc_offset: 0,
+            size: (80, 24),
+            ticks: 0,
+            dirty: true,
+            quit: false,
+            online: true,
+        }
+    }
+
+    /// The login screen, prefilled from the config.
+    pub fn login(keys: KeyMap, homeserver: Option<&str>, user: Option<&str>) -> Self {
+        AppState {
+            screen: Screen::Login,
+            login: LoginForm::new(homeserver, user),
+            online: false,
+            ..AppState::new(keys)
+        }
+    }
+
+    /// Keeps the runtime facts (time zone, terminal size) of another state.
+    pub fn with_offset(mut self, utc_offset: i32, size: (u16, u16)) -> Self {
+        self.utc_offset = utc_offset;
+        self.size = size;
+        self
+    }
+
+    /// The rooms the filter lets through, in list order.
+    pub fn visible_rooms(&self) -> Vec<&RoomSummary> {
+        let f = self.filter.text().to_lowercase();
+        self.rooms
+            .iter()
+            .filter(|r| {
+                f.is_empty()
+                    || r.name.to_lowercase().contains(&f)
+                    || r.room_id.to_lowercase().contains(&f)
+            })
+            .collect()
+    }
+
+    pub fn selected_room(&self) -> Option<&RoomSummary> {
+        self.visible_rooms().get(self.room_sel).copied()
+    }
+
+    /// Records a command the runtime handed to the worker under `op`.
+    pub fn sent(&mut self, op: OpId, what: Pending) {
+        self.pending.insert(op, what);
+    }
+
+    pub fn busy(&self) -> bool {
+        self.login.busy
+            || self.backup.restoring
+            || self.backup.busy.is_some()
+            || self.recovery.busy.is_some()
+            || self
+                .room
+                .as_ref()
+                .is_some_and(|r| r.paginating || r.loading)
+    }
+}

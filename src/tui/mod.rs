@@ -1,0 +1,364 @@
+//! The TUI's runtime: sets the terminal up (and back, also on panic), merges
+//! terminal input, worker updates and ticks into one inbox, runs
+//! [`app::update`] on everything queued, and draws only when something
+//! changed. Nothing here blocks: commands go to the worker unawaited.
+
+use std::io::Write;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use base64::Engine;
+use crossterm::event::{
+    DisableBracketedPaste, DisableMouseCapture, EnableBracketedPaste, EnableMouseCapture, Event,
+    EventStream,
+};
+use crossterm::execute;
+use crossterm::terminal::{
+    EnterAlternateScreen, LeaveAlternateScreen, disable_raw_mode, enable_raw_mode,
+};
+use futures_util::StreamExt;
+use ratatui::Terminal;
+use ratatui::backend::CrosstermBackend;
+use tokio::sync::mpsc;
+
+use crate::app::keys::KeyMap;
+use crate::app::{self, AppState, Effect, Msg, Pending};
+use crate::config::Settings;
+use crate::matrix::account::{self, Account, AccountError};
+use crate::matrix::worker::{Secret, Worker};
+use crate::secrets::SecretStore;
+use crate::ui::{self, Theme};
+
+/// How often time moves (spinners); an idle tick draws nothing.
+const TICK: Duration = Duration::from_millis(120);
+/// How long quitting waits for the last keys to be backed up.
+const QUIT_FLUSH: Duration = Duration::from_secs(5);
+/// At most one frame per this (about 60 fps).
+const FRAME: Duration = Duration::from_millis(16);
+
+/// What reaches the loop: a message for `update`, or the account once it
+/// is open (the worker is the runtime's, not the state's).
+enum Event2 {
+    App(Msg),
+    Account(Result<Account, String>, Option<String>),
+}
+
+/// Puts the terminal back as it was. Safe to call twice.
+fn restore_terminal() {
+    let _ = disable_raw_mode();
+    let _ = execute!(
+        std::io::stdout(),
+        DisableBracketedPaste,
+        DisableMouseCapture,
+        LeaveAlternateScreen,
+        crossterm::cursor::Show
+    );
+}
+
+/// Restores the terminal before the panic message is printed, so it is
+/// readable and the shell is usable.
+fn install_panic_hook() {
+    let previous = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        restore_terminal();
+        tracing::error!(panic = %info, "the TUI panicked");
+        previous(info);
+    }));
+}
+
+/// The local time's offset from UTC, in seconds.
+fn utc_offset() -> i32 {
+    // SAFETY: localtime_r writes only into the tm we pass; time(NULL) has
+    // no preconditions.
+    unsafe {
+        let now = libc::time(std::ptr::null_mut());
+        let mut tm: libc::tm = std::mem::zeroed();
+        if libc::localtime_r(&now, &mut tm).is_null() {
+            return 0;
+        }
+        i32::try_from(tm.tm_gmtoff).unwrap_or(0)
+    }
+}
+
+/// Writes an OSC 52 "set clipboard" sequence; the secret is only ever in
+/// the terminal's hands.
+fn copy_to_clipboard(secret: &Secret) {
+    let encoded =
+        zeroize::Zeroizing::new(base64::engine::general_purpose::STANDARD.encode(secret.expose()));
+    let seq = zeroize::Zeroizing::new(format!("\x1b]52;c;{}\x07", encoded.as_str()));
+    let mut out = std::io::stdout();
+    let _ = out.write_all(seq.as_bytes());
+    let _ = out.flush();
+}
+
+/// Runs the TUI until the user quits. `started` is when the process began,
+/// for the cold-start measurement.
+pub async fn run(settings: Settings, secrets: SecretStore, started: Instant) -> Result<(), String> {
+    use std::io::IsTerminal;
+    if !std::io::stdin().is_terminal() || !std::io::stdout().is_terminal() {
+        return Err(
+            "the TUI needs a terminal; for scripts use a command (see `keepsake --help`)".into(),
+        );
+    }
+    let secrets = Arc::new(secrets);
+    let keys = KeyMap::with(&settings.keys);
+    let theme = Theme::with(&settings.colors);
+    let mut state = AppState::new(keys.clone());
+    state.utc_offset = utc_offset();
+    state.online = false;
+
+    install_panic_hook();
+    enable_raw_mode().map_err(|e| format!("cannot put the terminal in raw mode: {e}"))?;
+    let setup = execute!(
+        std::io::stdout(),
+        EnterAlternateScreen,
+        EnableMouseCapture,
+        EnableBracketedPaste
+    );
+    if let Err(e) = setup {
+        restore_terminal();
+        return Err(format!("cannot set up the terminal: {e}"));
+    }
+    let result = run_loop(&settings, secrets, &theme, &mut state, started).await;
+    restore_terminal();
+    result
+}
+
+async fn run_loop(
+    settings: &Settings,
+    secrets: Arc<SecretStore>,
+    theme: &Theme,
+    state: &mut AppState,
+    started: Instant,
+) -> Result<(), String> {
+    let mut terminal = Terminal::new(CrosstermBackend::new(std::io::stdout()))
+        .map_err(|e| format!("cannot open the terminal: {e}"))?;
+    if let Ok(size) = terminal.size() {
+        state.size = (size.width, size.height);
+    }
+    let (tx, mut inbox) = mpsc::unbounded_channel::<Event2>();
+
+    // Terminal input.
+    let input = tx.clone();
+    let input_task = tokio::spawn(async move {
+        let mut events = EventStream::new();
+        while let Some(ev) = events.next().await {
+            let msg = match ev {
+                Ok(Event::Key(k)) => Msg::Key(k),
+                Ok(Event::Mouse(m)) => Msg::Mouse(m),
+                Ok(Event::Resize(w, h)) => Msg::Resize(w, h),
+                Ok(Event::Paste(p)) => Msg::Paste(p),
+                Ok(_) => continue,
+                Err(e) => {
+                    tracing::warn!(error = %e, "terminal input failed");
+                    break;
+                }
+            };
+            if input.send(Event2::App(msg)).is_err() {
+                break;
+            }
+        }
+    });
+    // Time.
+    let ticks = tx.clone();
+    let tick_task = tokio::spawn(async move {
+        let mut every = tokio::time::interval(TICK);
+        every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+        loop {
+            every.tick().await;
+            if ticks.send(Event2::App(Msg::Tick)).is_err() {
+                break;
+            }
+        }
+    });
+    // The account, opened in the background so the first frame is not
+    // held up by the store.
+    {
+        let tx = tx.clone();
+        let settings = settings.clone();
+        let secrets = secrets.clone();
+        tokio::spawn(async move {
+            let r = account::restore(&settings, &secrets).await;
+            let r = match r {
+                Ok(acc) => Ok(acc),
+                Err(AccountError::NotLoggedIn(_)) => Err(String::new()),
+                Err(e) => Err(e.to_string()),
+            };
+            let _ = tx.send(Event2::Account(r, None));
+        });
+    }
+
+    let mut worker: Option<Worker> = None;
+    let mut first_frame = true;
+    let mut last_draw = Instant::now() - FRAME;
+    let mut pump: Option<tokio::task::JoinHandle<()>> = None;
+    let mut quit = false;
+    let handle = |ev: Event2,
+                  state: &mut AppState,
+                  worker: &mut Option<Worker>,
+                  pump: &mut Option<tokio::task::JoinHandle<()>>,
+                  quit: &mut bool| {
+        let effects = match ev {
+            Event2::App(msg) => app::update(state, msg),
+            Event2::Account(Ok(acc), user) => {
+                let (w, mut updates) = Worker::spawn(acc);
+                *worker = Some(w);
+                let tx = tx.clone();
+                *pump = Some(tokio::spawn(async move {
+                    while let Some(u) = updates.recv().await {
+                        if tx.send(Event2::App(Msg::Worker(u))).is_err() {
+                            return;
+                        }
+                    }
+                    let _ = tx.send(Event2::App(Msg::WorkerGone));
+                }));
+                state.online = true;
+                match user {
+                    // A fresh login: the state moves on from the login screen.
+                    Some(u) => app::update(state, Msg::LoggedIn(Ok(u))),
+                    None => {
+                        state.dirty = true;
+                        app::startup()
+                    }
+                }
+            }
+            Event2::Account(Err(e), _) => {
+                *state = AppState::login(
+                    state.keys.clone(),
+                    settings.homeserver.as_ref().map(url::Url::as_str),
+                    settings.user.as_deref(),
+                )
+                .with_offset(state.utc_offset, state.size);
+                if !e.is_empty() {
+                    state.login.error = Some(e);
+                }
+                vec![]
+            }
+        };
+        for fx in effects {
+            match fx {
+                Effect::Worker(cmd) => match worker {
+                    Some(w) => {
+                        let what = Pending::of(&cmd);
+                        let op = w.send(cmd);
+                        state.sent(op, what);
+                    }
+                    None => tracing::debug!("no worker yet for a command"),
+                },
+                Effect::Login {
+                    homeserver,
+                    user,
+                    password,
+                } => spawn_login(settings, &secrets, homeserver, user, password, tx.clone()),
+                Effect::Copy(secret) => copy_to_clipboard(&secret),
+                Effect::Quit => *quit = true,
+            }
+        }
+    };
+
+    loop {
+        if state.dirty {
+            let now = Instant::now();
+            let since = now.duration_since(last_draw);
+            if since < FRAME {
+                tokio::time::sleep(FRAME - since).await;
+                while let Ok(ev) = inbox.try_recv() {
+                    handle(ev, state, &mut worker, &mut pump, &mut quit);
+                }
+            }
+            if quit {
+                break;
+            }
+            terminal
+                .draw(|f| ui::render(state, theme, f))
+                .map_err(|e| format!("cannot draw: {e}"))?;
+            state.dirty = false;
+            last_draw = Instant::now();
+            if first_frame {
+                first_frame = false;
+                tracing::info!(
+                    ms = started.elapsed().as_millis() as u64,
+                    "cold start to first frame"
+                );
+            }
+        }
+        let Some(ev) = inbox.recv().await else { break };
+        handle(ev, state, &mut worker, &mut pump, &mut quit);
+        // Everything already queued before drawing.
+        while let Ok(ev) = inbox.try_recv() {
+            handle(ev, state, &mut worker, &mut pump, &mut quit);
+        }
+        if quit || state.quit {
+            break;
+        }
+    }
+    // Keys made in this run (a message just sent) go to the backup before
+    // we leave, within a short limit; the next start uploads the rest.
+    if let Some(w) = &worker {
+        let op = w.send(crate::matrix::worker::Command::BackupFlush);
+        state.notice = Some(app::Notice {
+            text: "uploading new keys to the backup before quitting…".into(),
+            error: false,
+        });
+        let _ = terminal.draw(|f| ui::render(state, theme, f));
+        let _ = tokio::time::timeout(QUIT_FLUSH, async {
+            while let Some(ev) = inbox.recv().await {
+                if let Event2::App(Msg::Worker(crate::matrix::worker::Update::Finished {
+                    op: o,
+                    ..
+                })) = ev
+                    && o == op
+                {
+                    return;
+                }
+            }
+        })
+        .await;
+    }
+    input_task.abort();
+    tick_task.abort();
+    if let Some(p) = pump {
+        p.abort();
+    }
+    drop(worker);
+    Ok(())
+}
+
+/// Logs in off the loop (the same code as `keepsake login`), then opens the
+/// account; the outcome comes back through the inbox.
+fn spawn_login(
+    settings: &Settings,
+    secrets: &Arc<SecretStore>,
+    homeserver: String,
+    user: String,
+    password: Secret,
+    tx: mpsc::UnboundedSender<Event2>,
+) {
+    let settings = settings.clone();
+    let secrets = secrets.clone();
+    tokio::spawn(async move {
+        let who = account::login(
+            &settings,
+            &secrets,
+            Some(&homeserver),
+            Some(&user),
+            password.expose(),
+            None,
+        )
+        .await;
+        drop(password);
+        match who {
+            Ok(who) => match account::restore(&settings, &secrets).await {
+                Ok(acc) => {
+                    let _ = tx.send(Event2::Account(Ok(acc), Some(who.user_id)));
+                }
+                Err(e) => {
+                    let _ = tx.send(Event2::App(Msg::LoggedIn(Err(e.to_string()))));
+                }
+            },
+            Err(e) => {
+                let _ = tx.send(Event2::App(Msg::LoggedIn(Err(e.to_string()))));
+            }
+        }
+    });
+}

@@ -1,0 +1,253 @@
+//! The backup screen: everything `backup status` knows, live upload and
+//! restore progress, and the actions.
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+
+use super::theme::Theme;
+use super::widgets::{lines, progress, wrap};
+use crate::app::AppState;
+use crate::app::keys::Action;
+use crate::app::time;
+use crate::backup::upload::UploadState;
+use crate::crypto::backup::is_symmetric_algorithm;
+
+/// A labelled value, wrapped under its label when the screen is narrow.
+fn row(out: &mut Vec<Line<'_>>, width: u16, label: &str, value: impl Into<String>, style: Style) {
+    let value = value.into();
+    for (n, l) in wrap(&value, width.saturating_sub(17).max(10) as usize)
+        .into_iter()
+        .enumerate()
+    {
+        let label = if n == 0 { label } else { "" };
+        out.push(Line::from(vec![
+            Span::raw(format!("  {label:<14}")),
+            Span::styled(l, style),
+        ]));
+    }
+}
+
+pub fn render(st: &AppState, theme: &Theme, f: &mut Frame, area: Rect) {
+    let b = &st.backup;
+    let w = area.width;
+    let mut out = vec![];
+    let loading = if b.loading {
+        format!("  {} refreshing", super::spinner(st))
+    } else {
+        String::new()
+    };
+    out.push(Line::from(vec![
+        Span::styled(" Key backup (symmetric, MSC3270)", theme.title()),
+        Span::styled(loading, theme.dim()),
+    ]));
+    out.push(Line::from(""));
+    let k = |a| st.keys.first(a);
+    match &b.status {
+        None => out.push(Line::from(Span::styled(
+            format!("  {} reading the backup status…", super::spinner(st)),
+            theme.dim(),
+        ))),
+        Some(s) if s.version.is_none() && s.server_version.is_none() => {
+            row(
+                &mut out,
+                w,
+                "Backup",
+                "none on this account",
+                theme.fg(theme.warn),
+            );
+            row(
+                &mut out,
+                w,
+                "Keys",
+                format!("{} on this device, not backed up", s.local_sessions),
+                theme.fg(theme.warn),
+            );
+            out.push(Line::from(""));
+            out.push(Line::from(format!(
+                "  Press {} to create a backup: every key is uploaded, encrypted",
+                k(Action::Create)
+            )));
+            out.push(Line::from(
+                "  with a key kept in secret storage (your recovery key opens it).",
+            ));
+        }
+        Some(s) => {
+            let normal = Style::default();
+            let version = match (&s.version, &s.server_version) {
+                (Some(v), Some(sv)) if v == sv => v.clone(),
+                (Some(v), Some(sv)) => format!("{v} (the server's is now {sv})"),
+                (Some(v), None) => format!("{v} (gone from the server)"),
+                (None, Some(sv)) => format!("not in use here (the server has {sv})"),
+                (None, None) => "none".into(),
+            };
+            let vstyle = if s.version.is_some() && s.version == s.server_version {
+                normal
+            } else {
+                theme.fg(theme.warn)
+            };
+            row(&mut out, w, "Version", version, vstyle);
+            let algo = s
+                .algorithm
+                .clone()
+                .or(s.server_algorithm.clone())
+                .unwrap_or_else(|| "—".into());
+            row(&mut out, w, "Algorithm", algo, normal);
+            let (key, kstyle) = match (s.key_present, s.key_matches) {
+                (false, _) => (
+                    format!(
+                        "not on this device ({} restore or 3 unlock)",
+                        k(Action::Restore)
+                    ),
+                    theme.fg(theme.warn),
+                ),
+                (true, Some(true)) => {
+                    ("present, matches the backup ✓".into(), theme.fg(theme.good))
+                }
+                (true, Some(false)) => (
+                    "present, does NOT match the backup ✗".into(),
+                    theme.fg(theme.bad),
+                ),
+                (true, None) => ("present (unchecked)".into(), normal),
+            };
+            row(&mut out, w, "Key", key, kstyle);
+            let (local, backed, pending) = match &b.upload {
+                Some(p) => (p.local_sessions, p.backed_up, p.pending),
+                None => (s.local_sessions, s.backed_up, s.pending),
+            };
+            let server = s.server_count.map_or("?".to_owned(), |c| c.to_string());
+            row(
+                &mut out,
+                w,
+                "Keys",
+                format!("local {local} · backed up {backed} · pending {pending} · server {server}"),
+                if pending == 0 {
+                    normal
+                } else {
+                    theme.fg(theme.warn)
+                },
+            );
+            let last = s
+                .last_upload
+                .map_or("never".to_owned(), |t| time::full(t, st.utc_offset));
+            row(&mut out, w, "Last upload", last, normal);
+            let error = b
+                .upload
+                .as_ref()
+                .and_then(|p| p.last_error.clone())
+                .or(s.last_error.clone());
+            match &error {
+                Some(e) => row(&mut out, w, "Last error", e.clone(), theme.fg(theme.bad)),
+                None => row(&mut out, w, "Last error", "none", normal),
+            }
+            if let Some(stale) = &s.stale {
+                row(
+                    &mut out,
+                    w,
+                    "Uploads",
+                    format!("stopped: {stale}"),
+                    theme.fg(theme.bad),
+                );
+                row(
+                    &mut out,
+                    w,
+                    "",
+                    format!(
+                        "{} use the server's version (if our key fits) · {} reset",
+                        k(Action::UseCurrent),
+                        k(Action::Reset)
+                    ),
+                    theme.fg(theme.warn),
+                );
+            }
+            if let Some(sa) = &s.server_algorithm
+                && !is_symmetric_algorithm(sa)
+            {
+                row(
+                    &mut out,
+                    w,
+                    "Migrate",
+                    format!(
+                        "the server's backup is {sa}; {} migrates to a symmetric one",
+                        k(Action::Reset)
+                    ),
+                    theme.fg(theme.warn),
+                );
+            }
+        }
+    }
+    out.push(Line::from(""));
+    if let Some(p) = &b.upload {
+        let (what, style) = match p.state {
+            UploadState::Idle => ("idle, everything is backed up", theme.fg(theme.good)),
+            UploadState::Uploading => ("uploading", theme.fg(theme.accent)),
+            UploadState::Retrying => ("retrying after an error", theme.fg(theme.warn)),
+            UploadState::NoBackup => ("waiting: no backup version", theme.fg(theme.warn)),
+            UploadState::NoKey => ("waiting: this device lacks the key", theme.fg(theme.warn)),
+            UploadState::Stale => ("stopped: the version changed", theme.fg(theme.bad)),
+        };
+        row(&mut out, w, "Uploader", what, style);
+        if matches!(p.state, UploadState::Uploading | UploadState::Retrying) {
+            out.push(progress(
+                "  Upload",
+                p.backed_up,
+                p.local_sessions,
+                "keys",
+                w,
+                theme,
+            ));
+        }
+    }
+    if b.restoring || b.restore.is_some() {
+        match &b.restore {
+            Some(p) => {
+                out.push(progress(
+                    "  Restore",
+                    p.keys_done,
+                    p.keys_total,
+                    "keys",
+                    w,
+                    theme,
+                ));
+                out.push(progress(
+                    "  Rooms",
+                    p.rooms_done,
+                    p.rooms_total,
+                    "rooms",
+                    w,
+                    theme,
+                ));
+            }
+            None => out.push(Line::from(Span::styled(
+                format!(
+                    "  {} restore: unlocking and reading the backup…",
+                    super::spinner(st)
+                ),
+                theme.fg(theme.accent),
+            ))),
+        }
+    }
+    if let Some(busy) = b.busy {
+        out.push(Line::from(Span::styled(
+            format!("  {} {busy}…", super::spinner(st)),
+            theme.fg(theme.accent),
+        )));
+    }
+    match &b.message {
+        Some(Ok(m)) => out.push(Line::from(Span::styled(
+            format!("  {m}"),
+            theme.fg(theme.good),
+        ))),
+        Some(Err(e)) => {
+            for l in wrap(e, w.saturating_sub(4) as usize) {
+                out.push(Line::from(Span::styled(
+                    format!("  {l}"),
+                    theme.fg(theme.bad),
+                )));
+            }
+        }
+        None => {}
+    }
+    lines(f, area, out);
+}

@@ -1,0 +1,306 @@
+//! Pure rendering: [`render`] draws an [`AppState`] into a frame and does
+//! nothing else. One module per screen; dialogs draw over any screen.
+
+pub mod backup;
+pub mod devices;
+pub mod help;
+pub mod login;
+pub mod recovery;
+pub mod rooms;
+pub mod theme;
+pub mod timeline;
+pub mod verify;
+pub mod widgets;
+
+#[cfg(test)]
+mod tests;
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Position, Rect};
+use ratatui::style::{Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
+
+use crate::app::keys::Action;
+use crate::app::{AppState, Focus, Screen};
+use crate::backup::upload::UploadState;
+use crate::matrix::worker::SyncState;
+pub use theme::Theme;
+use widgets::{centered, dialog, input_line, truncate};
+
+/// Below this the screens cannot be laid out; a message says so.
+pub const MIN_WIDTH: u16 = 50;
+pub const MIN_HEIGHT: u16 = 14;
+
+const SPINNER: [&str; 4] = ["◐", "◓", "◑", "◒"];
+
+pub fn spinner(st: &AppState) -> &'static str {
+    SPINNER[(st.ticks / 2 % 4) as usize]
+}
+
+/// Draws the whole screen.
+pub fn render(st: &AppState, theme: &Theme, f: &mut Frame) {
+    let area = f.area();
+    if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
+        let msg = vec![
+            Line::from(Span::styled("terminal too small", theme.title())),
+            Line::from(format!("{}x{}", area.width, area.height)),
+            Line::from(format!("keepsake needs {MIN_WIDTH}x{MIN_HEIGHT}")),
+        ];
+        let box_area = centered(area, area.width, 3);
+        f.render_widget(
+            Paragraph::new(msg).alignment(ratatui::layout::Alignment::Center),
+            box_area,
+        );
+        return;
+    }
+    if st.screen == Screen::Login {
+        login::render(st, theme, f, area);
+        return;
+    }
+    let [top, body, status, bottom] = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Min(1),
+        Constraint::Length(1),
+        Constraint::Length(1),
+    ])
+    .areas(area);
+    tabs(st, theme, f, top);
+    let cursor = match st.screen {
+        Screen::Login => None,
+        Screen::Rooms => rooms::render(st, theme, f, body),
+        Screen::Timeline => timeline::render(st, theme, f, body),
+        Screen::Backup => {
+            backup::render(st, theme, f, body);
+            None
+        }
+        Screen::Recovery => {
+            recovery::render(st, theme, f, body);
+            None
+        }
+        Screen::Devices => {
+            devices::render(st, theme, f, body);
+            None
+        }
+    };
+    status_bar(st, theme, f, status);
+    let cursor = bottom_line(st, theme, f, bottom).or(cursor);
+    // Dialogs take the cursor (or hide it).
+    let cursor = if let Some(p) = &st.prompt {
+        Some(prompt(p, theme, f, body))
+    } else if st.verification.is_some() {
+        verify::render(st, theme, f, body);
+        None
+    } else if st.help {
+        help::render(st, theme, f, body);
+        None
+    } else {
+        cursor
+    };
+    if let Some(c) = cursor {
+        f.set_cursor_position(c);
+    }
+}
+
+fn tabs(st: &AppState, theme: &Theme, f: &mut Frame, area: Rect) {
+    // Narrow terminals keep the tabs and drop the name and the user.
+    let wide = area.width >= 72;
+    let mut spans = vec![if wide {
+        Span::styled(" keepsake ", theme.title())
+    } else {
+        Span::raw("")
+    }];
+    let current = match st.screen {
+        Screen::Timeline => Screen::Rooms,
+        s => s,
+    };
+    for (action, screen, name) in [
+        (Action::Rooms, Screen::Rooms, "Rooms"),
+        (Action::Backup, Screen::Backup, "Backup"),
+        (Action::Recovery, Screen::Recovery, "Recovery"),
+        (Action::Devices, Screen::Devices, "Devices"),
+    ] {
+        let label = format!(" {} {name} ", st.keys.first(action));
+        let style = if screen == current {
+            theme.selected().add_modifier(Modifier::BOLD)
+        } else {
+            Style::default()
+        };
+        spans.push(Span::raw(" "));
+        spans.push(Span::styled(label, style));
+    }
+    let left: usize = spans.iter().map(|s| s.width()).sum();
+    let me = if wide {
+        st.me.as_deref().unwrap_or("")
+    } else {
+        ""
+    };
+    let room = (area.width as usize).saturating_sub(left + 1);
+    let me = truncate(me, room);
+    let pad = room.saturating_sub(widgets::str_width(&me));
+    spans.push(Span::raw(" ".repeat(pad)));
+    spans.push(Span::styled(me, theme.dim()));
+    f.render_widget(Paragraph::new(Line::from(spans)), area);
+}
+
+/// Sync state, a one-glance backup summary, and the latest notice.
+fn status_bar(st: &AppState, theme: &Theme, f: &mut Frame, area: Rect) {
+    let mut spans = vec![];
+    let (sym, text, color) = match &st.sync {
+        Some(SyncState::Synced) => ("●", "synced".to_owned(), theme.good),
+        Some(SyncState::Running) | None => ("○", "connecting".to_owned(), theme.warn),
+        Some(SyncState::Failing(_)) => ("✗", "sync failing".to_owned(), theme.bad),
+        Some(SyncState::Stopped) => ("○", "offline".to_owned(), theme.dim),
+    };
+    spans.push(Span::styled(format!("{sym} {text}"), theme.fg(color)));
+    spans.push(Span::styled(" │ ", theme.dim()));
+    let (text, color) = backup_summary(st, theme);
+    spans.push(Span::styled(text, theme.fg(color)));
+    if let Some(n) = &st.notice {
+        spans.push(Span::styled(" │ ", theme.dim()));
+        let used: usize = spans.iter().map(|s| s.width()).sum();
+        let room = (area.width as usize).saturating_sub(used);
+        let style = if n.error {
+            theme.fg(theme.bad)
+        } else {
+            Style::default()
+        };
+        spans.push(Span::styled(truncate(&n.text, room), style));
+    }
+    f.render_widget(Paragraph::new(Line::from(spans)), area);
+}
+
+fn backup_summary(st: &AppState, theme: &Theme) -> (String, ratatui::style::Color) {
+    if st.backup.restoring {
+        let p = st.backup.restore.as_ref();
+        return (
+            format!(
+                "restoring {}/{} keys",
+                p.map_or(0, |p| p.keys_done),
+                p.map_or(0, |p| p.keys_total)
+            ),
+            theme.accent,
+        );
+    }
+    let none = st
+        .backup
+        .status
+        .as_ref()
+        .is_some_and(|s| s.version.is_none() && s.server_version.is_none());
+    if let Some(p) = &st.backup.upload
+        && !none
+    {
+        match p.state {
+            UploadState::Uploading | UploadState::Retrying => {
+                return (
+                    format!("backup: uploading, {} pending", p.pending),
+                    theme.accent,
+                );
+            }
+            UploadState::Stale => return ("backup stale: see 2".into(), theme.bad),
+            UploadState::NoKey => return ("backup: no key here".into(), theme.warn),
+            UploadState::NoBackup => return ("no backup".into(), theme.warn),
+            UploadState::Idle => {}
+        }
+    }
+    match &st.backup.status {
+        None => ("backup …".into(), theme.dim),
+        Some(s) if s.stale.is_some() => ("backup stale: see 2".into(), theme.bad),
+        Some(s) => match &s.version {
+            None => ("no backup".into(), theme.warn),
+            Some(v) => {
+                let (local, done) = match &st.backup.upload {
+                    Some(p) => (p.local_sessions, p.backed_up),
+                    None => (s.local_sessions, s.backed_up),
+                };
+                let ok = done >= local;
+                (
+                    format!("backup v{v} {} {done}/{local}", if ok { "✓" } else { "…" }),
+                    if ok { theme.good } else { theme.warn },
+                )
+            }
+        },
+    }
+}
+
+/// The command line, the filter, or the keys of the current screen.
+fn bottom_line(st: &AppState, theme: &Theme, f: &mut Frame, area: Rect) -> Option<Position> {
+    if let Some(line) = &st.cmdline {
+        let (l, col) = input_line(":", line, true, area.width, theme);
+        f.render_widget(Paragraph::new(l), area);
+        return Some(Position::new(area.x + col, area.y));
+    }
+    if st.filtering {
+        let (l, col) = input_line("/", &st.filter, true, area.width, theme);
+        f.render_widget(Paragraph::new(l), area);
+        return Some(Position::new(area.x + col, area.y));
+    }
+    let k = |a| st.keys.first(a);
+    use Action as A;
+    let hints: Vec<(String, &str)> = match st.screen {
+        Screen::Login => vec![],
+        Screen::Rooms => vec![
+            (k(A::Open), "open"),
+            (k(A::Filter), "filter"),
+            (k(A::AcceptInvite), "accept"),
+            (k(A::DeclineInvite), "decline"),
+        ],
+        Screen::Timeline if st.focus == Focus::Composer => vec![
+            ("Enter".into(), "send"),
+            ("M-Enter".into(), "newline"),
+            ("PgUp".into(), "scroll"),
+            ("Esc".into(), "messages"),
+        ],
+        Screen::Timeline => vec![
+            (k(A::Compose), "write"),
+            (k(A::Reply), "reply"),
+            (k(A::Edit), "edit"),
+            (k(A::React), "react"),
+            (k(A::Redact), "redact"),
+            (k(A::FetchFromBackup), "fetch keys"),
+            (k(A::Back), "rooms"),
+        ],
+        Screen::Backup => vec![
+            (k(A::Restore), "restore"),
+            (k(A::Create), "create"),
+            (k(A::Upload), "upload"),
+            (k(A::UseCurrent), "use current"),
+            (k(A::Reset), "reset/migrate"),
+            (k(A::Refresh), "refresh"),
+        ],
+        Screen::Recovery if st.recovery.new_key.is_some() => {
+            vec![(k(A::Copy), "copy key"), ("Enter".into(), "I saved it")]
+        }
+        Screen::Recovery => vec![
+            (k(A::Unlock), "unlock"),
+            (k(A::Setup), "set up"),
+            (k(A::Refresh), "refresh"),
+        ],
+        Screen::Devices => vec![(k(A::Verify), "verify"), (k(A::Refresh), "refresh")],
+    };
+    let mut spans = vec![];
+    for (key, what) in hints
+        .into_iter()
+        .chain([(k(A::Help), "help"), (k(A::CommandLine), "command")])
+    {
+        spans.push(Span::styled(key, theme.fg(theme.accent)));
+        spans.push(Span::raw(format!(" {what}  ")));
+    }
+    f.render_widget(Paragraph::new(Line::from(spans)), area);
+    None
+}
+
+/// A masked prompt for a recovery key or passphrase.
+fn prompt(p: &crate::app::Prompt, theme: &Theme, f: &mut Frame, body: Rect) -> Position {
+    let area = centered(body, 64, 7);
+    let inner = dialog(f, area, p.purpose.title(), theme);
+    let (line, col) = input_line("> ", &p.input, true, inner.width, theme);
+    let rows = vec![
+        Line::from("Recovery key or passphrase (not shown):"),
+        line,
+        Line::from(""),
+        Line::from(Span::styled("Enter confirm · Esc cancel", theme.dim())),
+    ];
+    widgets::lines(f, inner, rows);
+    Position::new(inner.x + col, inner.y + 1)
+}

@@ -1,0 +1,90 @@
+//! The room list: names, unread counts, encrypted marker, DMs, invites, a
+//! filter.
+
+use ratatui::Frame;
+use ratatui::layout::{Position, Rect};
+use ratatui::style::{Modifier, Style};
+use ratatui::text::{Line, Span};
+
+use super::theme::Theme;
+use super::widgets::{lines, str_width, truncate};
+use crate::app::AppState;
+
+pub fn render(st: &AppState, theme: &Theme, f: &mut Frame, area: Rect) -> Option<Position> {
+    let mut rows = vec![];
+    let visible = st.visible_rooms();
+    let head = if st.filter.is_empty() {
+        format!(" Rooms ({})", st.rooms.len())
+    } else {
+        format!(
+            " Rooms matching “{}” ({} of {})",
+            st.filter.text(),
+            visible.len(),
+            st.rooms.len()
+        )
+    };
+    rows.push(Line::from(Span::styled(head, theme.title())));
+    if !st.rooms_loaded {
+        rows.push(Line::from(Span::styled(
+            format!(" {} loading rooms…", super::spinner(st)),
+            theme.dim(),
+        )));
+    } else if visible.is_empty() {
+        let text = if st.rooms.is_empty() {
+            " No rooms yet. :join #room:server or :create NAME"
+        } else {
+            " No room matches the filter (Esc clears it)."
+        };
+        rows.push(Line::from(Span::styled(text, theme.dim())));
+    }
+    let height = area.height.saturating_sub(1) as usize;
+    let first = st.room_sel.saturating_sub(height.saturating_sub(1));
+    let w = area.width as usize;
+    for (i, r) in visible.iter().enumerate().skip(first).take(height) {
+        let selected = i == st.room_sel;
+        let invited = r.membership == "invited";
+        let marker = if r.encrypted { "🔒" } else { "  " };
+        let kind = if invited {
+            format!("invite from {}", r.inviter.as_deref().unwrap_or("someone"))
+        } else if r.is_dm {
+            "DM".to_owned()
+        } else {
+            String::new()
+        };
+        let unread = if r.unread > 0 {
+            format!("{:>4}", r.unread)
+        } else {
+            "    ".to_owned()
+        };
+        let kind_w = 34.min(w / 2);
+        let name_w = w.saturating_sub(2 + 4 + kind_w + 5 + 1);
+        let name = truncate(&r.name, name_w);
+        let pad = name_w.saturating_sub(str_width(&name));
+        let kind = truncate(&kind, kind_w);
+        let kind_pad = kind_w.saturating_sub(str_width(&kind));
+        let base = if selected {
+            theme.selected()
+        } else {
+            Style::default()
+        };
+        let name_style = if r.unread > 0 {
+            base.add_modifier(Modifier::BOLD)
+        } else {
+            base
+        };
+        let kind_style = if invited {
+            base.fg(theme.warn)
+        } else {
+            base.fg(theme.dim)
+        };
+        rows.push(Line::from(vec![
+            Span::styled(if selected { "▶ " } else { "  " }, base),
+            Span::styled(format!("{name}{}", " ".repeat(pad)), name_style),
+            Span::styled(format!(" {marker} "), base),
+            Span::styled(format!("{kind}{}", " ".repeat(kind_pad)), kind_style),
+            Span::styled(format!(" {unread}"), base.fg(theme.accent)),
+        ]));
+    }
+    lines(f, area, rows);
+    None
+}

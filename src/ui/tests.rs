@@ -1,0 +1,214 @@
+//! Snapshots of every screen and state at 80x24 (and a tiny terminal),
+//! drawn from fixed test data. No real keys: the recovery key is fake.
+
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+
+use super::*;
+use crate::app::fixtures::{self, *};
+use crate::app::input::TextInput;
+use crate::app::keys::KeyMap;
+use crate::app::{LoginForm, Notice, Prompt, PromptFor, VerifyDialog};
+use crate::matrix::verify::VerifyState;
+use crate::matrix::worker::Secret;
+
+fn draw(st: &AppState, w: u16, h: u16) -> String {
+    let mut term = Terminal::new(TestBackend::new(w, h)).expect("a test terminal");
+    term.draw(|f| render(st, &Theme::default(), f))
+        .expect("draw");
+    term.backend().to_string()
+}
+
+fn snap(name: &str, st: &AppState) {
+    insta::assert_snapshot!(name, draw(st, 80, 24));
+}
+
+#[test]
+fn login_empty_and_with_an_error() {
+    let mut st = AppState::login(KeyMap::default(), Some("https://matrix.example.org"), None);
+    snap("login", &st);
+    st.login = LoginForm::new(Some("https://matrix.example.org"), Some("alice"));
+    st.login.password.insert_str("hunter2");
+    st.login.error = Some("login failed: wrong user name or password".into());
+    let screen = draw(&st, 80, 24);
+    assert!(!screen.contains("hunter2"));
+    snap("login_error", &st);
+    st.login.busy = true;
+    st.login.error = None;
+    snap("login_busy", &st);
+}
+
+#[test]
+fn rooms_with_invite_and_filter() {
+    let mut st = fixtures::logged_in();
+    st.room_sel = 1;
+    snap("rooms", &st);
+    st.filtering = true;
+    st.filter = TextInput::new("pa");
+    st.room_sel = 0;
+    snap("rooms_filter", &st);
+    let mut st = fixtures::logged_in();
+    st.rooms.clear();
+    snap("rooms_empty", &st);
+}
+
+#[test]
+fn timeline_with_every_trust_mark() {
+    let mut st = fixtures::in_room();
+    st.composer.insert_str("draft with **markdown**");
+    snap("timeline_composer", &st);
+    // Selecting the undecryptable message shows why, and the fetch key.
+    st.focus = crate::app::Focus::Messages;
+    st.room.as_mut().unwrap().sel = Some(5);
+    snap("timeline_select_utd", &st);
+}
+
+#[test]
+fn composer_multi_line_reply() {
+    let mut st = fixtures::in_room();
+    st.compose_mode = crate::app::ComposeMode::Reply {
+        event_id: "$ev1".into(),
+        to: "@bob:example.org".into(),
+    };
+    st.composer.insert_str("first line\nsecond line");
+    snap("composer_reply", &st);
+}
+
+#[test]
+fn backup_states() {
+    let mut st = fixtures::logged_in();
+    st.screen = Screen::Backup;
+    st.backup.status = Some(fixtures::no_backup());
+    snap("backup_none", &st);
+    st.backup.status = Some(fixtures::healthy_backup());
+    snap("backup_healthy", &st);
+    st.backup.upload = Some(fixtures::uploading());
+    snap("backup_uploading", &st);
+    st.backup.upload = None;
+    st.backup.restoring = true;
+    st.backup.restore = Some(fixtures::restoring());
+    snap("backup_restoring", &st);
+    st.backup.restoring = false;
+    st.backup.restore = None;
+    st.backup.status = Some(fixtures::stale_backup());
+    st.backup.message = Some(Err(
+        "the backup key does not match this backup (version 9)".into()
+    ));
+    snap("backup_stale", &st);
+}
+
+#[test]
+fn recovery_setup_and_unlock() {
+    let mut st = fixtures::logged_in();
+    st.screen = Screen::Recovery;
+    st.recovery.status = Some(fixtures::recovery_status(false));
+    snap("recovery_status", &st);
+    st.recovery.new_key = Some(Secret::new(FAKE_RECOVERY_KEY));
+    snap("recovery_setup_key", &st);
+    st.recovery.new_key = None;
+    let mut input = TextInput::masked();
+    input.insert_str(FAKE_RECOVERY_KEY);
+    st.prompt = Some(Prompt {
+        purpose: PromptFor::RecoveryUnlock,
+        input,
+    });
+    let screen = draw(&st, 80, 24);
+    assert!(
+        !screen.contains("AAAA"),
+        "the key shows while typed:\n{screen}"
+    );
+    snap("recovery_unlock", &st);
+}
+
+#[test]
+fn verification_dialogs() {
+    let mut st = fixtures::in_room();
+    let dialog = |state| VerifyDialog {
+        flow: fixtures::flow(),
+        self_verification: true,
+        state,
+        busy: false,
+    };
+    st.verification = Some(dialog(VerifyState::Incoming {
+        from_device: Some("PHONE00002".into()),
+    }));
+    snap("verify_incoming", &st);
+    st.verification = Some(dialog(VerifyState::Emoji {
+        emoji: fixtures::emoji(),
+    }));
+    snap("verify_emoji", &st);
+    st.verification = Some(dialog(VerifyState::Done {
+        device: Some("PHONE00002".into()),
+    }));
+    snap("verify_done", &st);
+}
+
+#[test]
+fn devices_and_help() {
+    let mut st = fixtures::logged_in();
+    st.screen = Screen::Devices;
+    st.devices.list = fixtures::devices();
+    st.devices.sel = 2;
+    st.notice = Some(Notice {
+        text: "asking OLDLAPTOP3 to verify…".into(),
+        error: false,
+    });
+    snap("devices", &st);
+    st.help = true;
+    snap("help", &st);
+}
+
+#[test]
+fn command_line_and_error_notice() {
+    let mut st = fixtures::logged_in();
+    st.notice = Some(Notice {
+        text: "unknown command `frob`".into(),
+        error: true,
+    });
+    st.cmdline = Some(TextInput::new("join #rust:example.org"));
+    snap("command_line", &st);
+}
+
+#[test]
+fn a_tiny_terminal_says_so() {
+    let st = fixtures::in_room();
+    insta::assert_snapshot!("tiny", draw(&st, 40, 10));
+    for screen in [
+        Screen::Login,
+        Screen::Rooms,
+        Screen::Backup,
+        Screen::Recovery,
+        Screen::Devices,
+    ] {
+        let mut st = fixtures::in_room();
+        st.screen = screen;
+        for (w, h) in [(MIN_WIDTH - 1, 30), (100, MIN_HEIGHT - 1), (20, 5)] {
+            assert!(draw(&st, w, h).contains("too small"), "{screen:?} {w}x{h}");
+        }
+    }
+}
+
+#[test]
+fn the_smallest_usable_size() {
+    let mut st = fixtures::in_room();
+    insta::assert_snapshot!("min_timeline", draw(&st, MIN_WIDTH, MIN_HEIGHT));
+    st.screen = Screen::Backup;
+    st.backup.upload = Some(fixtures::uploading());
+    insta::assert_snapshot!("min_backup", draw(&st, MIN_WIDTH, MIN_HEIGHT));
+}
+
+#[test]
+fn every_screen_fits_the_minimum_size() {
+    for screen in [
+        Screen::Rooms,
+        Screen::Timeline,
+        Screen::Backup,
+        Screen::Recovery,
+        Screen::Devices,
+    ] {
+        let mut st = fixtures::in_room();
+        st.screen = screen;
+        let out = draw(&st, MIN_WIDTH, MIN_HEIGHT);
+        assert!(!out.contains("too small"), "{screen:?}:\n{out}");
+    }
+}

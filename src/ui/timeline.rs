@@ -1,0 +1,366 @@
+//! The open room: messages with sender, time, day separators, replies,
+//! edits, reactions, redactions and a trust mark on every encrypted
+//! message (with its legend); the composer below.
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Position, Rect};
+use ratatui::style::{Color, Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, BorderType, Borders, Paragraph};
+
+use super::theme::Theme;
+use super::widgets::{lines, str_width, truncate, wrap};
+use crate::app::time;
+use crate::app::{AppState, ComposeMode, Focus, OpenRoom};
+use crate::matrix::history::{HistoryItem, Trust};
+
+/// The mark, its colour and its legend text.
+pub fn mark(t: Trust, theme: &Theme) -> (&'static str, Color) {
+    match t {
+        Trust::Verified => ("✓ ", theme.good),
+        Trust::Unverified => ("! ", theme.warn),
+        Trust::BackupTrusted => ("B✓", theme.good),
+        Trust::BackupUntrusted => ("B!", theme.warn),
+        Trust::Utd => ("✗ ", theme.bad),
+        Trust::Plain => ("  ", theme.dim),
+    }
+}
+
+fn legend(theme: &Theme, width: u16) -> Line<'static> {
+    let mut spans = vec![Span::raw(" ")];
+    let words = if width >= 80 {
+        [
+            "verified",
+            "unverified device",
+            "from backup",
+            "backup, untrusted",
+            "no key",
+        ]
+    } else {
+        ["verified", "unverified", "backup", "untrusted", "no key"]
+    };
+    for (t, what) in [
+        Trust::Verified,
+        Trust::Unverified,
+        Trust::BackupTrusted,
+        Trust::BackupUntrusted,
+        Trust::Utd,
+    ]
+    .into_iter()
+    .zip(words)
+    {
+        let (m, c) = mark(t, theme);
+        spans.push(Span::styled(m.trim_end().to_owned(), theme.fg(c)));
+        spans.push(Span::styled(format!(" {what}  "), theme.dim()));
+    }
+    Line::from(spans)
+}
+
+/// "bob" for "@bob:example.org".
+pub fn short(user: &str) -> &str {
+    let s = user.strip_prefix('@').unwrap_or(user);
+    s.split(':').next().unwrap_or(s)
+}
+
+/// Why the selected message has its mark, for the detail line.
+pub fn explain(i: &HistoryItem) -> String {
+    let why = i
+        .trust_reason
+        .as_deref()
+        .or(i.utd_reason.as_deref())
+        .map(|r| format!(": {r}"))
+        .unwrap_or_default();
+    let what = match i.trust {
+        Trust::Verified => "verified sender device",
+        Trust::Unverified => "unverified sender device",
+        Trust::BackupTrusted => "key restored from the backup (trusted)",
+        Trust::BackupUntrusted => "key restored from the backup (untrusted)",
+        Trust::Utd => "not decryptable; f fetches keys from the backup",
+        Trust::Plain => "not encrypted",
+    };
+    format!("{} · {what}{why}", i.sender)
+}
+
+const INDENT: usize = 9;
+
+/// The lines of one message. `selected` highlights them.
+fn item_lines(
+    r: &OpenRoom,
+    i: &HistoryItem,
+    width: usize,
+    offset: i32,
+    selected: bool,
+    theme: &Theme,
+) -> Vec<Line<'static>> {
+    let base = if selected {
+        theme.selected()
+    } else {
+        Style::default()
+    };
+    let (m, mc) = mark(i.trust, theme);
+    let sender = short(&i.sender).to_owned();
+    let mut out = vec![];
+    if let Some(to) = &i.in_reply_to {
+        let quoted = r
+            .items
+            .iter()
+            .find(|x| x.event_id.as_deref() == Some(to.as_str()));
+        let text = match quoted {
+            Some(q) => format!(
+                "↳ {}: {}",
+                short(&q.sender),
+                q.body.as_deref().unwrap_or("…").replace('\n', " ")
+            ),
+            None => "↳ in reply to an earlier message".to_owned(),
+        };
+        out.push(Line::from(vec![
+            Span::styled(" ".repeat(INDENT), base),
+            Span::styled(
+                truncate(&text, width.saturating_sub(INDENT)),
+                base.fg(theme.dim),
+            ),
+        ]));
+    }
+    let (body, body_style, suffix): (String, Style, Option<(String, Style)>) = if i.redacted {
+        (
+            "(message deleted)".into(),
+            base.fg(theme.dim).add_modifier(Modifier::ITALIC),
+            None,
+        )
+    } else if let Some(b) = &i.body {
+        let suffix = match (i.trust, i.edited) {
+            (Trust::BackupUntrusted, _) => Some((
+                format!(
+                    " (untrusted: {})",
+                    i.trust_reason
+                        .as_deref()
+                        .unwrap_or("unauthenticated source")
+                ),
+                base.fg(theme.warn),
+            )),
+            (_, true) => Some((" (edited)".into(), base.fg(theme.dim))),
+            _ => None,
+        };
+        (b.clone(), base, suffix)
+    } else {
+        (
+            format!(
+                "unable to decrypt: {} (f: fetch from backup)",
+                i.utd_reason.as_deref().unwrap_or("unknown reason")
+            ),
+            base.fg(theme.bad),
+            None,
+        )
+    };
+    let head = format!("{} ", time::hm(i.ts, offset));
+    let sender_w = str_width(&sender) + 2;
+    let first_w = width.saturating_sub(INDENT + sender_w).max(8);
+    let mut text = body;
+    if let Some((s, _)) = &suffix {
+        text.push_str(s);
+    }
+    let wrapped = wrap(&text, first_w.min(width.saturating_sub(INDENT).max(8)));
+    let suffix_text = suffix.as_ref().map(|(s, _)| s.clone()).unwrap_or_default();
+    let n = wrapped.len();
+    for (k, l) in wrapped.into_iter().enumerate() {
+        // The suffix (edited / untrusted) ends the last line in its colour.
+        let (main, tail) =
+            if k + 1 == n && !suffix_text.is_empty() && l.ends_with(suffix_text.trim_start()) {
+                let cut = l.len() - suffix_text.trim_start().len();
+                (l[..cut].to_owned(), l[cut..].to_owned())
+            } else {
+                (l, String::new())
+            };
+        let tail_style = suffix.as_ref().map_or(base, |(_, s)| *s);
+        let mut spans = if k == 0 {
+            vec![
+                Span::styled(head.clone(), base.fg(theme.dim)),
+                Span::styled(m.to_owned(), base.fg(mc)),
+                Span::raw(" "),
+                Span::styled(
+                    sender.clone(),
+                    base.fg(theme.accent).add_modifier(Modifier::BOLD),
+                ),
+                Span::styled(": ", base),
+            ]
+        } else {
+            vec![Span::styled(" ".repeat(INDENT + sender_w), base)]
+        };
+        spans.push(Span::styled(main, body_style));
+        if !tail.is_empty() {
+            spans.push(Span::styled(tail, tail_style));
+        }
+        out.push(Line::from(spans));
+    }
+    if !i.reactions.is_empty() {
+        let mut spans = vec![Span::styled(" ".repeat(INDENT + sender_w), base)];
+        for r in &i.reactions {
+            spans.push(Span::styled(format!("{} {}  ", r.key, r.count), base));
+        }
+        out.push(Line::from(spans));
+    }
+    out
+}
+
+fn day_line(ts: u64, offset: i32, width: usize, theme: &Theme) -> Line<'static> {
+    let label = format!(" {} ", time::day(ts, offset));
+    let side = width.saturating_sub(str_width(&label)) / 2;
+    Line::from(Span::styled(
+        format!("{}{label}{}", "─".repeat(side), "─".repeat(side)),
+        theme.dim(),
+    ))
+}
+
+pub fn render(st: &AppState, theme: &Theme, f: &mut Frame, area: Rect) -> Option<Position> {
+    let Some(r) = &st.room else {
+        lines(f, area, vec![Line::from(" No room open.")]);
+        return None;
+    };
+    let composer_lines = st.composer.text().split('\n').count().clamp(1, 4) as u16;
+    let mode_line = u16::from(st.compose_mode != ComposeMode::New);
+    let [head, msgs, detail, composer] = Layout::vertical([
+        Constraint::Length(2),
+        Constraint::Min(1),
+        Constraint::Length(u16::from(r.sel.is_some() && st.focus == Focus::Messages)),
+        Constraint::Length(composer_lines + mode_line + 2),
+    ])
+    .areas(area);
+    let enc = if r.encrypted { "🔒 " } else { "" };
+    let title = Line::from(vec![
+        Span::styled(format!(" {enc}{}", r.name), theme.title()),
+        Span::styled(format!("  {}", r.id), theme.dim()),
+    ]);
+    let second = if r.encrypted {
+        legend(theme, area.width)
+    } else {
+        Line::from(Span::styled(" not encrypted", theme.dim()))
+    };
+    lines(f, head, vec![title, second]);
+    messages(st, r, theme, f, msgs);
+    if detail.height > 0
+        && let Some(i) = r.selected()
+    {
+        let text = truncate(&explain(i), detail.width.saturating_sub(1) as usize);
+        lines(
+            f,
+            detail,
+            vec![Line::from(Span::styled(format!(" {text}"), theme.dim()))],
+        );
+    }
+    composer_box(st, theme, f, composer)
+}
+
+fn messages(st: &AppState, r: &OpenRoom, theme: &Theme, f: &mut Frame, area: Rect) {
+    let width = area.width as usize;
+    let height = area.height as usize;
+    let mut out: Vec<Line<'static>> = vec![];
+    let Some(anchor) = r.anchor() else {
+        let text = if r.loading || r.paginating {
+            format!(" {} loading messages…", super::spinner(st))
+        } else {
+            " No messages yet. Say hello!".to_owned()
+        };
+        lines(f, area, vec![Line::from(Span::styled(text, theme.dim()))]);
+        return;
+    };
+    // Build from the anchor back until the screen is full.
+    let mut i = anchor as isize;
+    while i >= 0 && out.len() < height {
+        let it = &r.items[i as usize];
+        let sel = r.sel == Some(i as usize) && st.focus == Focus::Messages;
+        let mut block = item_lines(r, it, width, st.utc_offset, sel, theme);
+        let prev = (i > 0).then(|| &r.items[i as usize - 1]);
+        let new_day = prev.is_none_or(|p| !time::same_day(p.ts, it.ts, st.utc_offset));
+        if new_day {
+            block.insert(0, day_line(it.ts, st.utc_offset, width, theme));
+        }
+        block.append(&mut out);
+        out = block;
+        i -= 1;
+    }
+    if i < 0 && out.len() < height {
+        let top = if r.paginating {
+            format!(" {} loading older messages…", super::spinner(st))
+        } else if r.reached_start {
+            " — start of the room —".to_owned()
+        } else {
+            " ↑ older messages".to_owned()
+        };
+        out.insert(0, Line::from(Span::styled(top, theme.dim())));
+    }
+    let skip = out.len().saturating_sub(height);
+    let shown: Vec<Line<'static>> = out.into_iter().skip(skip).collect();
+    // Short rooms sit at the bottom, above the composer.
+    let pad = height.saturating_sub(shown.len());
+    let mut rows = vec![Line::from(""); pad];
+    rows.extend(shown);
+    f.render_widget(Paragraph::new(rows), area);
+}
+
+fn composer_box(st: &AppState, theme: &Theme, f: &mut Frame, area: Rect) -> Option<Position> {
+    let focused = st.focus == Focus::Composer;
+    let title = if focused {
+        " Message · Enter send · Alt-Enter new line · markdown "
+    } else {
+        " Message (i to write) "
+    };
+    let border = if focused {
+        theme.fg(theme.accent)
+    } else {
+        theme.dim()
+    };
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .border_type(BorderType::Rounded)
+        .border_style(border)
+        .title(Span::styled(title, border));
+    let inner = block.inner(area);
+    f.render_widget(block, area);
+    let mut rows = vec![];
+    match &st.compose_mode {
+        ComposeMode::New => {}
+        ComposeMode::Reply { to, .. } => rows.push(Line::from(Span::styled(
+            format!("↳ replying to {} (Esc cancels)", short(to)),
+            theme.fg(theme.accent),
+        ))),
+        ComposeMode::Edit { .. } => rows.push(Line::from(Span::styled(
+            "✎ editing your message (Esc cancels)",
+            theme.fg(theme.accent),
+        ))),
+    }
+    let offset = rows.len() as u16;
+    let text_lines: Vec<&str> = st.composer.text().split('\n').collect();
+    let (cl, cc) = st.composer.cursor_line_col();
+    let visible = inner.height.saturating_sub(offset) as usize;
+    let first = cl.saturating_sub(visible.saturating_sub(1));
+    let w = inner.width as usize;
+    for l in text_lines.iter().skip(first).take(visible) {
+        // Long lines scroll so the cursor stays in view.
+        let chars: Vec<char> = l.chars().collect();
+        let start = if chars.len() > w {
+            cc.saturating_sub(w.saturating_sub(1))
+        } else {
+            0
+        };
+        rows.push(Line::from(
+            chars.iter().skip(start).take(w).collect::<String>(),
+        ));
+    }
+    f.render_widget(Paragraph::new(rows), inner);
+    if focused {
+        let line = text_lines.get(cl).copied().unwrap_or("");
+        let chars: Vec<char> = line.chars().collect();
+        let start = if chars.len() > w {
+            cc.saturating_sub(w.saturating_sub(1))
+        } else {
+            0
+        };
+        let col = str_width(&chars[start..cc.min(chars.len())].iter().collect::<String>());
+        Some(Position::new(
+            inner.x + col as u16,
+            inner.y + offset + (cl - first) as u16,
+        ))
+    } else {
+        None
+    }
+}

@@ -1,0 +1,211 @@
+//! Small drawing pieces shared by the screens: a masked secret field, a
+//! progress bar, the emoji grid, centred boxes, and text wrapping.
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Flex, Layout, Rect};
+use ratatui::style::{Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, BorderType, Borders, Clear, Paragraph};
+use unicode_width::UnicodeWidthChar;
+
+use super::theme::Theme;
+use crate::app::input::TextInput;
+use crate::matrix::verify::EmojiItem;
+
+/// A centred area of at most `w` x `h` inside `area`.
+pub fn centered(area: Rect, w: u16, h: u16) -> Rect {
+    let [v] = Layout::vertical([Constraint::Length(h.min(area.height))])
+        .flex(Flex::Center)
+        .areas(area);
+    let [c] = Layout::horizontal([Constraint::Length(w.min(area.width))])
+        .flex(Flex::Center)
+        .areas(v);
+    c
+}
+
+/// Clears `area` and draws a titled box; returns the inside.
+pub fn dialog(f: &mut Frame, area: Rect, title: &str, theme: &Theme) -> Rect {
+    f.render_widget(Clear, area);
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .border_type(BorderType::Rounded)
+        .title(Span::styled(format!(" {title} "), theme.title()));
+    let inner = block.inner(area);
+    f.render_widget(block, area);
+    inner
+}
+
+/// One input line: `label` then the text (masked ones as dots), and where
+/// the cursor goes when it has focus.
+pub fn input_line<'a>(
+    label: &'a str,
+    input: &TextInput,
+    focused: bool,
+    width: u16,
+    theme: &Theme,
+) -> (Line<'a>, u16) {
+    let shown = input.shown();
+    let label_w = label.chars().count() as u16;
+    let room = width.saturating_sub(label_w + 1) as usize;
+    // Keep the cursor visible: show the tail when the text is long.
+    let chars: Vec<char> = shown.chars().collect();
+    let cursor = input.cursor();
+    let start = cursor.saturating_sub(room.saturating_sub(1));
+    let visible: String = chars.iter().skip(start).take(room).collect();
+    let style = if focused {
+        Style::default().add_modifier(Modifier::UNDERLINED)
+    } else {
+        Style::default()
+    };
+    let pad = room.saturating_sub(visible.chars().count());
+    let line = Line::from(vec![
+        Span::styled(
+            label,
+            if focused {
+                theme.title()
+            } else {
+                Style::default()
+            },
+        ),
+        Span::styled(format!("{visible}{}", " ".repeat(pad)), style),
+    ]);
+    let col = label_w + text_width(&chars[start..cursor.min(chars.len())]);
+    (line, col)
+}
+
+fn text_width(chars: &[char]) -> u16 {
+    chars.iter().map(|c| c.width().unwrap_or(0) as u16).sum()
+}
+
+/// `label [█████░░░░░] 120 / 200 unit`.
+pub fn progress<'a>(
+    label: &str,
+    done: usize,
+    total: usize,
+    unit: &str,
+    width: u16,
+    theme: &Theme,
+) -> Line<'a> {
+    let counts = format!(" {done} / {total} {unit}");
+    let label = format!("{label:<10}");
+    let bar_w = (width as usize)
+        .saturating_sub(label.chars().count() + counts.chars().count() + 2)
+        .clamp(4, 40);
+    let filled = (done.min(total) * bar_w)
+        .checked_div(total)
+        .unwrap_or(bar_w);
+    Line::from(vec![
+        Span::raw(label),
+        Span::raw("["),
+        Span::styled("█".repeat(filled), theme.fg(theme.accent)),
+        Span::styled("░".repeat(bar_w - filled), theme.dim()),
+        Span::raw("]"),
+        Span::raw(counts),
+    ])
+}
+
+/// The 7 emoji with their names, one column each (two rows of columns on
+/// a narrow screen).
+pub fn emoji_grid<'a>(emoji: &[EmojiItem], width: u16) -> Vec<Line<'a>> {
+    let per_row = if width >= 70 { 7 } else { 4 };
+    let col = (width as usize / per_row).clamp(8, 12);
+    let mut out = vec![];
+    for chunk in emoji.chunks(per_row) {
+        let mut symbols = String::new();
+        let mut names = String::new();
+        for e in chunk {
+            symbols.push_str(&center(&e.symbol, col));
+            names.push_str(&center(&e.name, col));
+        }
+        out.push(Line::from(symbols));
+        out.push(Line::from(names));
+        out.push(Line::from(""));
+    }
+    out
+}
+
+fn center(s: &str, w: usize) -> String {
+    let sw = str_width(s);
+    if sw >= w {
+        return truncate(s, w);
+    }
+    let left = (w - sw) / 2;
+    format!("{}{s}{}", " ".repeat(left), " ".repeat(w - sw - left))
+}
+
+pub fn str_width(s: &str) -> usize {
+    s.chars().map(|c| c.width().unwrap_or(0)).sum()
+}
+
+/// At most `w` columns, with `…` when cut.
+pub fn truncate(s: &str, w: usize) -> String {
+    if str_width(s) <= w {
+        return s.to_owned();
+    }
+    let mut out = String::new();
+    let mut used = 0;
+    for c in s.chars() {
+        let cw = c.width().unwrap_or(0);
+        if used + cw + 1 > w {
+            break;
+        }
+        out.push(c);
+        used += cw;
+    }
+    out.push('…');
+    out
+}
+
+/// Splits `text` into lines of at most `width` columns, at spaces where it
+/// can and anywhere where it must; keeps the text's own line breaks.
+pub fn wrap(text: &str, width: usize) -> Vec<String> {
+    let width = width.max(1);
+    let mut out = vec![];
+    for para in text.split('\n') {
+        let mut line = String::new();
+        let mut used = 0;
+        for word in para.split_inclusive(' ') {
+            let ww = str_width(word);
+            // A trailing space may hang over the edge.
+            if used + str_width(word.trim_end()) > width && used > 0 {
+                out.push(line.trim_end().to_owned());
+                line.clear();
+                used = 0;
+            }
+            if ww > width {
+                for c in word.chars() {
+                    let cw = c.width().unwrap_or(0);
+                    if used + cw > width {
+                        out.push(std::mem::take(&mut line));
+                        used = 0;
+                    }
+                    line.push(c);
+                    used += cw;
+                }
+            } else {
+                line.push_str(word);
+                used += ww;
+            }
+        }
+        out.push(line.trim_end().to_owned());
+    }
+    out
+}
+
+/// A paragraph of lines, no wrapping.
+pub fn lines(f: &mut Frame, area: Rect, lines: Vec<Line<'_>>) {
+    f.render_widget(Paragraph::new(lines), area);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wraps_at_spaces_and_cuts_long_words() {
+        assert_eq!(wrap("hello big world", 9), vec!["hello big", "world"]);
+        assert_eq!(wrap("abcdefghij", 4), vec!["abcd", "efgh", "ij"]);
+        assert_eq!(wrap("a\n\nb", 10), vec!["a", "", "b"]);
+        assert_eq!(truncate("@averylongname:server", 8), "@averyl…");
+    }
+}

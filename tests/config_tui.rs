@@ -1,0 +1,83 @@
+//! The TUI's `[keys]` and `[colors]` sections: what they resolve to and one
+//! precise message for each mistake.
+
+use std::path::Path;
+
+use keepsake::config::{self, BaseDirs, Overrides};
+
+fn resolve(text: &str) -> Result<config::Settings, String> {
+    config::resolve(
+        Path::new("c.toml"),
+        Some(text),
+        &Overrides::default(),
+        &BaseDirs::under(Path::new("/run/ks")),
+    )
+    .map_err(|e| e.to_string())
+}
+
+#[test]
+fn keys_and_colours_resolve() {
+    let s = resolve(
+        "[keys]\nquit = \"ctrl-q\"\ndown = [\"down\", \"ctrl-n\"]\n[colors]\naccent = \"#ff8800\"\n",
+    )
+    .unwrap();
+    assert_eq!(s.keys["quit"], vec!["ctrl-q"]);
+    assert_eq!(s.keys["down"], vec!["down", "ctrl-n"]);
+    assert_eq!(s.colors["accent"], "#ff8800");
+    assert!(resolve("").unwrap().keys.is_empty());
+}
+
+#[test]
+fn each_mistake_has_its_message() {
+    assert_eq!(
+        resolve("[keys]\nqiut = \"q\"\n").unwrap_err(),
+        format!(
+            "invalid config c.toml:2:1: [keys] unknown key action `qiut`; the actions are: {}",
+            keepsake::app::keys::ACTIONS
+                .iter()
+                .map(|a| a.1)
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
+    );
+    assert_eq!(
+        resolve("[keys]\nquit = \"ctrl-nope\"\n").unwrap_err(),
+        "invalid config c.toml:2:8: [keys] `ctrl-nope` is not a key (e.g. \"q\", \"ctrl-c\", \"alt-enter\", \"pageup\", \"f1\")"
+    );
+    assert_eq!(
+        resolve("[colors]\nbad = \"blurple\"\n").unwrap_err(),
+        "invalid config c.toml:2:7: [colors] `blurple` is not a colour (a name like \"cyan\" or \"lightred\", an index 0-255, or \"#rrggbb\")"
+    );
+    assert!(
+        resolve("[colors]\nfancy = \"red\"\n")
+            .unwrap_err()
+            .starts_with("invalid config c.toml:2:1: [colors] unknown colour role `fancy`")
+    );
+    assert!(resolve("[keys]\nquit = 3\n").is_err());
+}
+
+#[test]
+fn the_example_config_parses_with_its_tui_sections_enabled() {
+    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/config.example.toml"))
+        .unwrap();
+    // Uncomment the [keys] and [colors] examples.
+    let mut on = false;
+    let mut out = String::new();
+    for line in text.lines() {
+        if line == "# [keys]" || line == "# [colors]" {
+            on = true;
+        } else if !line.starts_with("# ") {
+            on = false;
+        }
+        let l = if on && (line.starts_with("# [") || line.contains(" = ")) {
+            &line[2..]
+        } else {
+            line
+        };
+        out.push_str(l);
+        out.push('\n');
+    }
+    let s = resolve(&out).unwrap();
+    assert_eq!(s.keys["quit"], vec!["ctrl-q"]);
+    assert_eq!(s.colors["selection"], "blue");
+}

@@ -1,0 +1,274 @@
+//! The TUI end to end, as a person uses it: in a real terminal (tmux)
+//! against the real Synapse. Open a room, send a message and see it, see
+//! the backup counts; then on a fresh device unlock with the recovery key,
+//! restore, and read the history with its trust marks. Every wait polls the
+//! screen with a deadline; there are no fixed sleeps.
+
+mod common;
+
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+struct Tmux {
+    socket: String,
+}
+
+impl Tmux {
+    fn start(cmd: &str) -> Tmux {
+        let t = Tmux {
+            socket: common::unique("ks-tui"),
+        };
+        t.run(&["new-session", "-d", "-s", "t", "-x", "80", "-y", "24", cmd]);
+        t
+    }
+
+    fn run(&self, args: &[&str]) -> String {
+        let out = Command::new("tmux")
+            .args(["-L", &self.socket])
+            .args(args)
+            .output()
+            .expect("tmux is missing: run scripts/deps");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    fn screen(&self) -> String {
+        self.run(&["capture-pane", "-p", "-t", "t"])
+    }
+
+    /// Waits until `ok` holds for the screen; fails with the screen.
+    fn wait_until(&self, what: &str, ok: impl Fn(&str) -> bool) -> String {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let screen = self.screen();
+            if ok(&screen) {
+                return screen;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "waited 60 s for {what}; the screen shows:\n{screen}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    fn wait_for(&self, text: &str) -> String {
+        self.wait_until(&format!("{text:?}"), |s| s.contains(text))
+    }
+
+    fn keys(&self, keys: &[&str]) {
+        for k in keys {
+            self.run(&["send-keys", "-t", "t", k]);
+        }
+    }
+
+    /// Esc out of the composer, and wait until it is out: a key sent right
+    /// after Esc would arrive as Alt+key.
+    fn leave_composer(&self) {
+        self.keys(&["Escape"]);
+        self.wait_for("Message (i to write)");
+    }
+
+    fn type_text(&self, text: &str) {
+        self.run(&["send-keys", "-t", "t", "-l", text]);
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = Command::new("tmux")
+            .args(["-L", &self.socket, "kill-server"])
+            .status();
+    }
+}
+
+fn tui(data: &Path, profile: &str) -> Tmux {
+    let bin = env!("CARGO_BIN_EXE_keepsake");
+    Tmux::start(&format!(
+        "env -u DBUS_SESSION_BUS_ADDRESS -u KEEPSAKE_PROFILE -u KEEPSAKE_DATA_DIR {bin} --data-dir {} --profile {profile}; echo EXIT=$?; sleep 600",
+        data.display()
+    ))
+}
+
+/// "local 3 · backed up 3 · pending 0 · server 3" with every count equal
+/// and at least `min`.
+fn all_backed_up(screen: &str, min: u64) -> bool {
+    screen.lines().any(|l| {
+        let nums: Vec<u64> = l
+            .split(|c: char| !c.is_ascii_digit())
+            .filter_map(|n| n.parse().ok())
+            .collect();
+        l.contains("local ")
+            && l.contains("pending 0")
+            && nums.len() == 4
+            && nums[0] >= min
+            && nums[0] == nums[1]
+            && nums[0] == nums[3]
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chat_backup_and_restore_on_a_fresh_device() {
+    let hs = common::homeserver();
+    let user = hs.register("tui").await;
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path();
+    common::use_file_secrets(data);
+    // First device, all in the TUI: log in on its login screen, set up
+    // recovery (the key is read off the screen), create the backup and a room.
+    let t = tui(data, "first");
+    t.wait_for("log in to Matrix");
+    t.type_text(&hs.url);
+    t.keys(&["Tab"]);
+    t.type_text(&user.user_id);
+    t.keys(&["Tab"]);
+    t.type_text(&user.password);
+    t.keys(&["Enter"]);
+    t.wait_for("Rooms (0)");
+    t.keys(&["3"]);
+    t.wait_for("Secret storage on the account");
+    t.keys(&["S"]);
+    let shown = t.wait_for("shown only once");
+    let recovery_key = shown
+        .lines()
+        .filter(|l| l.starts_with("      ") && l.split_whitespace().count() == 4)
+        .flat_map(|l| l.split_whitespace())
+        .collect::<Vec<_>>()
+        .join(" ");
+    assert_eq!(recovery_key.split(' ').count(), 12, "{shown}");
+    t.keys(&["Enter"]);
+    t.wait_until("the key hidden", |s| !s.contains("shown only once"));
+    t.keys(&["2"]);
+    t.wait_for("none on this account");
+    t.keys(&["c"]);
+    t.wait_for("Recovery key or passphrase");
+    t.type_text(&recovery_key);
+    t.keys(&["Enter"]);
+    t.wait_for("using backup version");
+    t.keys(&[":"]);
+    t.type_text("create Garden club");
+    t.keys(&["Enter", "1"]);
+    // The room shows at once; its encryption with the sync that brings
+    // its state.
+    t.wait_until("the encrypted room", |s| {
+        s.contains("Rooms (1)") && s.contains("🔒")
+    });
+
+    // Open the room, send, see the message; see the counts.
+    t.keys(&["Enter"]);
+    t.wait_for("No messages yet");
+    t.type_text("hello from the tui");
+    t.wait_for("│hello from the tui");
+    t.keys(&["Enter"]);
+    let sent = format!("{}: hello from the tui", user.localpart);
+    t.wait_for(&sent);
+    t.leave_composer();
+    t.keys(&["2"]);
+    let backup = t.wait_until("every key backed up", |s| {
+        s.contains("matches the backup") && all_backed_up(s, 1)
+    });
+    assert!(
+        backup.contains("m.megolm_backup.v1.aes-hmac-sha2"),
+        "{backup}"
+    );
+    t.keys(&["q"]);
+    t.wait_for("EXIT=0");
+    drop(t);
+
+    // A fresh device of the same account: restore with the recovery key.
+    common::login(data, "second", &hs, &user);
+    let t = tui(data, "second");
+    t.wait_for("Garden club");
+    t.keys(&[":"]);
+    t.type_text("backup restore");
+    t.keys(&["Enter"]);
+    t.wait_for("Recovery key or passphrase");
+    t.type_text(&recovery_key);
+    let prompt = t.screen();
+    assert!(
+        !prompt.contains(&recovery_key[..9]),
+        "the recovery key is visible:\n{prompt}"
+    );
+    t.keys(&["Enter"]);
+    t.wait_for("restored");
+    t.keys(&["1"]);
+    t.wait_for("Garden club");
+    t.keys(&["Enter"]);
+    // The message decrypts with the restored key and carries a mark.
+    let screen = t.wait_for(&sent);
+    let line = screen
+        .lines()
+        .find(|l| l.contains(&sent))
+        .unwrap_or_default()
+        .to_owned();
+    assert!(
+        line.contains("B✓") || line.contains("B!") || line.contains("! "),
+        "no trust mark on a restored message: {line:?}\n{screen}"
+    );
+    assert!(screen.contains("Garden club"), "{screen}");
+    t.leave_composer();
+    t.keys(&["q"]);
+    t.wait_for("EXIT=0");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_incoming_verification_is_answered_in_the_dialog() {
+    let hs = common::homeserver();
+    let user = hs.register("tuiv").await;
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().to_owned();
+    common::use_file_secrets(&data);
+    common::login(&data, "old", &hs, &user);
+    common::setup_backup(&data, "old");
+    common::login(&data, "new", &hs, &user);
+    let new_device = common::ok_json(&data, "new", &["whoami", "--json"], "")["device_id"]
+        .as_str()
+        .expect("a device id")
+        .to_owned();
+
+    let t = tui(&data, "old");
+    t.wait_for("Rooms (0)");
+    // The new device asks; the prompt shows over whatever screen is open.
+    let asker = {
+        let data = data.clone();
+        std::thread::spawn(move || {
+            common::keepsake(
+                &data,
+                Some("new"),
+                &["verify", "--yes", "--json", "--timeout", "120"],
+                "",
+            )
+        })
+    };
+    t.wait_for("asks to verify");
+    t.keys(&["a"]);
+    let dialog = t.wait_for("Do these emoji appear");
+    assert!(dialog.contains("they match"), "{dialog}");
+    t.keys(&["y"]);
+    t.wait_for("✓ Verified");
+    let r = asker.join().expect("the verify run");
+    assert_eq!(r.code, 0, "{}\n{}", r.stderr, r.stdout);
+    assert!(r.stdout.contains("\"done\""), "{}", r.stdout);
+    // The dialog closes with any key; the devices screen shows the result.
+    t.keys(&["Enter"]);
+    t.wait_until("the dialog closed", |s| !s.contains("Verified"));
+    t.keys(&["4"]);
+    t.wait_until("the new device verified", |s| {
+        s.lines()
+            .any(|l| l.contains(&new_device) && l.contains("✓ verified"))
+    });
+    t.keys(&["q"]);
+    t.wait_for("EXIT=0");
+}
+
+#[test]
+fn without_a_terminal_the_client_says_what_to_do() {
+    let dir = tempfile::tempdir().unwrap();
+    let r = common::keepsake(dir.path(), None, &[], "");
+    assert_eq!(r.code, 1);
+    assert_eq!(
+        r.stderr,
+        "keepsake: the TUI needs a terminal; for scripts use a command (see `keepsake --help`)\n"
+    );
+    assert_eq!(r.stdout, "");
+}

@@ -816,10 +816,18 @@ fn timeline_key(st: &mut AppState, k: &KeyEvent, fx: &mut Vec<Effect>) -> bool {
         Some(A::React) => react(st, "👍", fx),
         Some(A::Redact) => redact(st, None, fx),
         Some(A::FetchFromBackup) => {
-            if sel
+            let utd = sel
                 .as_ref()
-                .is_some_and(|i| i.body.is_none() && i.utd_reason.is_some())
-            {
+                .filter(|i| i.body.is_none() && i.utd_reason.is_some());
+            let has_key = st.backup.status.as_ref().is_some_and(|s| s.key_present);
+            if let (Some(item), true) = (utd, has_key) {
+                // The key is here: fetch just this message's session.
+                fx.push(Effect::Worker(Command::BackupFetch {
+                    room: room.to_owned(),
+                    session_ids: item.session_id.iter().cloned().collect(),
+                }));
+                notice(st, "fetching this message's key from the backup…", false);
+            } else if utd.is_some() {
                 restore_or_ask(st, fx);
                 if st.backup.restoring {
                     notice(st, "fetching keys from the backup…", false);

@@ -434,3 +434,26 @@ fn a_late_rooms_reply_does_not_undo_what_sync_sent() {
     );
     assert_eq!(st.rooms, fresh);
 }
+
+#[test]
+fn fetch_on_an_undecryptable_message_asks_the_backup_for_its_key() {
+    let mut st = fixtures::in_room();
+    press(&mut st, KeyCode::Esc);
+    // From the newest (a redaction) up to the undecryptable one.
+    for _ in 0..2 {
+        press(&mut st, KeyCode::Char('k'));
+    }
+    let fx = press(&mut st, KeyCode::Char('f'));
+    assert_eq!(
+        worker_cmds(&fx),
+        vec![&Command::BackupFetch {
+            room: "!general:example.org".into(),
+            session_ids: vec!["sess".into()],
+        }]
+    );
+    // Without the key on this device it asks for the recovery key instead.
+    st.backup.status = Some(fixtures::no_backup());
+    let fx = press(&mut st, KeyCode::Char('f'));
+    assert!(worker_cmds(&fx).is_empty());
+    assert!(st.prompt.is_some());
+}

@@ -278,11 +278,25 @@ fn prompt_key(st: &mut AppState, k: KeyEvent, fx: &mut Vec<Effect>) {
                     }
                 }
                 PromptFor::BackupReset => {
-                    st.backup.busy = Some("resetting the backup");
                     st.backup.message = None;
-                    Command::BackupReset {
-                        key_or_passphrase: secret,
-                        algorithm,
+                    let curve = st.backup.status.as_ref().is_some_and(|s| {
+                        s.server_algorithm.as_deref()
+                            == Some(crate::backup::restore::CURVE25519_ALGORITHM)
+                    });
+                    if curve {
+                        // An Element-style backup: move it into a symmetric
+                        // one rather than leave its keys behind.
+                        st.backup.busy = Some("migrating the curve25519 backup");
+                        Command::BackupMigrate {
+                            key_or_passphrase: secret,
+                            algorithm,
+                        }
+                    } else {
+                        st.backup.busy = Some("resetting the backup");
+                        Command::BackupReset {
+                            key_or_passphrase: secret,
+                            algorithm,
+                        }
                     }
                 }
                 PromptFor::BackupRestore => {
@@ -1153,6 +1167,10 @@ fn finished(st: &mut AppState, what: Pending, result: Result<Reply, String>, fx:
                 Ok(Reply::BackupCreated(c)) => Ok(format!(
                     "using backup version {} ({})",
                     c.version, c.algorithm
+                )),
+                Ok(Reply::Migrated { restored, created }) => Ok(format!(
+                    "restored {} keys from the curve25519 backup; uploading them to the new version {}",
+                    restored.imported, created.version
                 )),
                 Ok(_) => Ok("done".into()),
                 Err(e) => Err(e),

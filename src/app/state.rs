@@ -269,6 +269,7 @@ impl Pending {
             C::BackupCreate { .. }
             | C::BackupReset { .. }
             | C::BackupUseCurrent
+            | C::BackupMigrate { .. }
             | C::BackupDelete { .. } => Pending::BackupChange,
             C::BackupUpload | C::BackupFlush => Pending::BackupUpload,
             C::SyncOnce

@@ -457,3 +457,36 @@ fn fetch_on_an_undecryptable_message_asks_the_backup_for_its_key() {
     assert!(worker_cmds(&fx).is_empty());
     assert!(st.prompt.is_some());
 }
+
+#[test]
+fn reset_on_a_curve25519_backup_migrates_it() {
+    let mut st = fixtures::logged_in();
+    let mut status = fixtures::healthy_backup();
+    status.server_algorithm = Some("m.megolm_backup.v1.curve25519-aes-sha2".into());
+    st.backup.status = Some(status);
+    press(&mut st, KeyCode::Char('2'));
+    press(&mut st, KeyCode::Char('R'));
+    assert_eq!(
+        st.prompt.as_ref().map(|p| p.purpose),
+        Some(PromptFor::BackupReset)
+    );
+    typed(&mut st, FAKE_RECOVERY_KEY);
+    let fx = press(&mut st, KeyCode::Enter);
+    assert!(
+        matches!(
+            worker_cmds(&fx)[..],
+            [Command::BackupMigrate { key_or_passphrase, .. }]
+                if key_or_passphrase.expose() == FAKE_RECOVERY_KEY
+        ),
+        "{fx:?}"
+    );
+    // A symmetric backup is reset, not migrated.
+    st.backup.status = Some(fixtures::healthy_backup());
+    press(&mut st, KeyCode::Char('R'));
+    typed(&mut st, FAKE_RECOVERY_KEY);
+    let fx = press(&mut st, KeyCode::Enter);
+    assert!(
+        matches!(worker_cmds(&fx)[..], [Command::BackupReset { .. }]),
+        "{fx:?}"
+    );
+}

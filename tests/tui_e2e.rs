@@ -6,88 +6,26 @@
 
 mod common;
 
+use common::tmux::Tmux;
 use std::path::Path;
-use std::process::Command;
-use std::time::{Duration, Instant};
 
-struct Tmux {
-    socket: String,
-}
-
-impl Tmux {
-    fn start(cmd: &str) -> Tmux {
-        let t = Tmux {
-            socket: common::unique("ks-tui"),
-        };
-        t.run(&["new-session", "-d", "-s", "t", "-x", "80", "-y", "24", cmd]);
-        t
-    }
-
-    fn run(&self, args: &[&str]) -> String {
-        let out = Command::new("tmux")
-            .args(["-L", &self.socket])
-            .args(args)
-            .output()
-            .expect("tmux is missing: run scripts/deps");
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-
-    fn screen(&self) -> String {
-        self.run(&["capture-pane", "-p", "-t", "t"])
-    }
-
-    /// Waits until `ok` holds for the screen; fails with the screen.
-    fn wait_until(&self, what: &str, ok: impl Fn(&str) -> bool) -> String {
-        let deadline = Instant::now() + Duration::from_secs(60);
-        loop {
-            let screen = self.screen();
-            if ok(&screen) {
-                return screen;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "waited 60 s for {what}; the screen shows:\n{screen}"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-
-    fn wait_for(&self, text: &str) -> String {
-        self.wait_until(&format!("{text:?}"), |s| s.contains(text))
-    }
-
-    fn keys(&self, keys: &[&str]) {
-        for k in keys {
-            self.run(&["send-keys", "-t", "t", k]);
-        }
-    }
-
-    /// Esc out of the composer, and wait until it is out: a key sent right
-    /// after Esc would arrive as Alt+key.
-    fn leave_composer(&self) {
-        self.keys(&["Escape"]);
-        self.wait_for("Message (i to write)");
-    }
-
-    fn type_text(&self, text: &str) {
-        self.run(&["send-keys", "-t", "t", "-l", text]);
-    }
-}
-
-impl Drop for Tmux {
-    fn drop(&mut self) {
-        let _ = Command::new("tmux")
-            .args(["-L", &self.socket, "kill-server"])
-            .status();
-    }
+/// Esc out of the composer, and wait until it is out: a key sent right
+/// after Esc would arrive as Alt+key.
+fn leave_composer(t: &Tmux) {
+    t.keys(&["Escape"]);
+    t.wait_for("Message (i to write)");
 }
 
 fn tui(data: &Path, profile: &str) -> Tmux {
     let bin = env!("CARGO_BIN_EXE_keepsake");
-    Tmux::start(&format!(
-        "env -u DBUS_SESSION_BUS_ADDRESS -u KEEPSAKE_PROFILE -u KEEPSAKE_DATA_DIR {bin} --data-dir {} --profile {profile}; echo EXIT=$?; sleep 600",
-        data.display()
-    ))
+    Tmux::start(
+        80,
+        24,
+        &format!(
+            "env -u DBUS_SESSION_BUS_ADDRESS -u KEEPSAKE_PROFILE -u KEEPSAKE_DATA_DIR {bin} --data-dir {} --profile {profile}; echo EXIT=$?; sleep 600",
+            data.display()
+        ),
+    )
 }
 
 /// "local 3 · backed up 3 · pending 0 · server 3" with every count equal
@@ -162,7 +100,7 @@ async fn chat_backup_and_restore_on_a_fresh_device() {
     t.keys(&["Enter"]);
     let sent = format!("{}: hello from the tui", user.localpart);
     t.wait_for(&sent);
-    t.leave_composer();
+    leave_composer(&t);
     t.keys(&["2"]);
     let backup = t.wait_until("every key backed up", |s| {
         s.contains("matches the backup") && all_backed_up(s, 1)
@@ -206,7 +144,7 @@ async fn chat_backup_and_restore_on_a_fresh_device() {
         "no trust mark on a restored message: {line:?}\n{screen}"
     );
     assert!(screen.contains("Garden club"), "{screen}");
-    t.leave_composer();
+    leave_composer(&t);
     t.keys(&["q"]);
     t.wait_for("EXIT=0");
 }

@@ -7,6 +7,7 @@
 
 pub mod proxy;
 pub mod synthetic;
+pub mod tmux;
 
 use std::sync::atomic::{AtomicU32, Ordering};
 

@@ -226,6 +226,10 @@ pub enum BackupAction {
         /// Read the recovery key or passphrase from standard input.
         #[arg(long)]
         stdin: bool,
+        /// Restore this older version instead of the current one (a reset
+        /// keeps the key of the version it replaced in secret storage).
+        #[arg(long, value_name = "N")]
+        version: Option<String>,
         #[arg(long)]
         json: bool,
     },

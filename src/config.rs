@@ -444,6 +444,7 @@ pub fn describe(s: &Settings, json: bool) -> String {
         "device_name": s.device_name,
         "log_level": s.log_level,
         "secrets": secrets,
+        "secrets_location": crate::secrets::location(&s.profile_dir),
         "backup_algorithm": s.backup_algorithm,
         "profile_dir": s.profile_dir,
         "log_dir": s.log_dir,

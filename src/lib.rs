@@ -17,5 +17,6 @@ pub mod logging;
 pub mod matrix;
 pub mod prompt;
 pub mod secrets;
+pub mod terminal_text;
 pub mod tui;
 pub mod ui;

@@ -16,18 +16,32 @@ fn runtime() -> Result<tokio::runtime::Runtime, String> {
         .map_err(|e| format!("cannot start the async runtime: {e}"))
 }
 
+/// Runs one job on a fresh runtime, then shuts down in order: every worker
+/// stops (sync loop, uploader, timelines, client) before the runtime goes,
+/// so no store write is cut off half way.
+fn block_on<T>(job: impl std::future::Future<Output = T>) -> Result<T, String> {
+    let rt = runtime()?;
+    let out = rt.block_on(async {
+        let out = job.await;
+        keepsake::matrix::worker::stopped(std::time::Duration::from_secs(20)).await;
+        out
+    });
+    rt.shutdown_timeout(std::time::Duration::from_secs(5));
+    Ok(out)
+}
+
 fn open_secrets(settings: &Settings) -> Result<SecretStore, String> {
     let (store, warning) =
         SecretStore::open(&settings.profile_dir, settings.secrets).map_err(|e| e.to_string())?;
     if let Some(w) = warning {
-        eprintln!("keepsake: {w}");
+        keepsake::errln!("keepsake: {w}");
     }
     Ok(store)
 }
 
 fn print_who(who: &WhoAmI, json: bool, lead: &str) {
     if json {
-        println!("{}", serde_json::to_string(who).unwrap_or_default());
+        keepsake::outln!("{}", serde_json::to_string(who).unwrap_or_default());
     } else {
         let device = who.device_id.as_deref().unwrap_or("?");
         let lead = if lead.is_empty() {
@@ -35,9 +49,16 @@ fn print_who(who: &WhoAmI, json: bool, lead: &str) {
         } else {
             format!("{lead} ")
         };
-        println!(
+        keepsake::outln!(
             "{lead}{} (device {device}) on {}",
-            who.user_id, who.homeserver
+            who.user_id,
+            who.homeserver
+        );
+    }
+    if let Some(kept) = &who.store_moved_to {
+        keepsake::errln!(
+            "keepsake: the profile's earlier store could not be opened (its passphrase was gone from the secret store); it was kept, not deleted, in {}",
+            kept.display()
         );
     }
 }
@@ -56,7 +77,7 @@ fn main() -> ExitCode {
     match run(cli, started) {
         Ok(code) => code,
         Err(message) => {
-            eprintln!("keepsake: {message}");
+            keepsake::errln!("keepsake: {message}");
             ExitCode::FAILURE
         }
     }
@@ -106,35 +127,31 @@ fn run(cli: Cli, started: std::time::Instant) -> Result<ExitCode, String> {
                 keepsake::prompt::secret("Password: ", "password", "--password-stdin")?
             };
             let secrets = open_secrets(&settings)?;
-            let who = runtime()?
-                .block_on(account::login(
-                    &settings,
-                    &secrets,
-                    homeserver.as_deref(),
-                    user.as_deref(),
-                    &password,
-                    device_name.as_deref(),
-                ))
-                .map_err(|e| e.to_string())?;
+            let who = block_on(account::login(
+                &settings,
+                &secrets,
+                homeserver.as_deref(),
+                user.as_deref(),
+                &password,
+                device_name.as_deref(),
+            ))?
+            .map_err(|e| e.to_string())?;
             print_who(&who, json, "logged in as");
             Ok(ExitCode::SUCCESS)
         }
         Some(Command::Logout) => {
             let secrets = open_secrets(&settings)?;
-            runtime()?
-                .block_on(account::logout(&settings, &secrets))
-                .map_err(|e| e.to_string())?;
-            println!("logged out of profile {}", settings.profile);
+            block_on(account::logout(&settings, &secrets))?.map_err(|e| e.to_string())?;
+            keepsake::outln!("logged out of profile {}", settings.profile);
             Ok(ExitCode::SUCCESS)
         }
         Some(Command::Whoami { json }) => {
             let secrets = open_secrets(&settings)?;
-            let who = runtime()?
-                .block_on(async {
-                    let acc = account::restore(&settings, &secrets).await?;
-                    account::whoami(&acc).await
-                })
-                .map_err(|e| e.to_string())?;
+            let who = block_on(async {
+                let acc = account::restore(&settings, &secrets).await?;
+                account::whoami(&acc).await
+            })?
+            .map_err(|e| e.to_string())?;
             print_who(&who, json, "");
             Ok(ExitCode::SUCCESS)
         }
@@ -149,27 +166,27 @@ fn run(cli: Cli, started: std::time::Instant) -> Result<ExitCode, String> {
             | Command::Sync { .. }),
         ) => {
             let secrets = open_secrets(&settings)?;
-            runtime()?.block_on(keepsake::headless::rooms::run(&settings, &secrets, cmd))
+            block_on(keepsake::headless::rooms::run(&settings, &secrets, cmd))?
         }
         Some(Command::Recovery { action }) => {
             let secrets = open_secrets(&settings)?;
-            runtime()?.block_on(keepsake::headless::recovery::run(
+            block_on(keepsake::headless::recovery::run(
                 &settings, &secrets, action,
-            ))
+            ))?
         }
         Some(Command::Backup { action }) => {
             let secrets = open_secrets(&settings)?;
-            runtime()?.block_on(keepsake::headless::backup::run(&settings, &secrets, action))
+            block_on(keepsake::headless::backup::run(&settings, &secrets, action))?
         }
         Some(Command::Keys { action }) => {
             let secrets = open_secrets(&settings)?;
-            runtime()?.block_on(keepsake::headless::keys::run(&settings, &secrets, action))
+            block_on(keepsake::headless::keys::run(&settings, &secrets, action))?
         }
         Some(Command::Devices { user, json }) => {
             let secrets = open_secrets(&settings)?;
-            runtime()?.block_on(keepsake::headless::recovery::devices(
+            block_on(keepsake::headless::recovery::devices(
                 &settings, &secrets, user, json,
-            ))
+            ))?
         }
         Some(Command::Verify {
             user,
@@ -188,11 +205,13 @@ fn run(cli: Cli, started: std::time::Instant) -> Result<ExitCode, String> {
                 timeout,
                 json,
             };
-            runtime()?.block_on(keepsake::headless::verify::run(&settings, &secrets, args))
+            block_on(keepsake::headless::verify::run(&settings, &secrets, args))?
         }
         None => {
+            // Said before anything else (such as where secrets are kept).
+            keepsake::tui::need_terminal()?;
             let secrets = open_secrets(&settings)?;
-            runtime()?.block_on(keepsake::tui::run(settings, secrets, started))?;
+            block_on(keepsake::tui::run(settings, secrets, started))??;
             Ok(ExitCode::SUCCESS)
         }
     }

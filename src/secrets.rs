@@ -77,6 +77,28 @@ impl Backend {
             Self::File => "a private file",
         }
     }
+
+    /// Whether the backend forgets on its own (the kernel keyring drops
+    /// keys at reboot and after days unused).
+    pub fn volatile(self) -> bool {
+        self == Self::KernelKeyring
+    }
+}
+
+/// Where the secrets of the profile in `profile_dir` live, in words, for
+/// `keepsake config`: the backend recorded when they were first stored.
+pub fn location(profile_dir: &Path) -> String {
+    let recorded = std::fs::read_to_string(profile_dir.join(BACKEND_MARKER))
+        .ok()
+        .and_then(|s| Backend::from_marker(&s));
+    match recorded {
+        Some(Backend::File) => format!("{} (mode 0600)", profile_dir.join(SECRETS_FILE).display()),
+        Some(Backend::KernelKeyring) => {
+            "the kernel keyring (forgotten at reboot and after days unused)".to_owned()
+        }
+        Some(Backend::SecretService) => Backend::SecretService.describe().to_owned(),
+        None => "nothing stored yet".to_owned(),
+    }
 }
 
 /// Errors never carry secret values: the keyring's own errors are reduced to
@@ -164,11 +186,19 @@ impl SecretStore {
                 .map_err(|why| SecretsError::Unreachable(backend.describe(), why))?;
             return Ok((store, None));
         }
+        // `auto` never picks the kernel keyring: it forgets its keys at
+        // reboot and after days unused, and a store without its passphrase
+        // is lost. Only an explicit `secrets = "keyring"` uses it.
+        let candidates: &[Backend] = match wanted {
+            SecretsBackend::Keyring => &[Backend::SecretService, Backend::KernelKeyring],
+            _ => &[Backend::SecretService],
+        };
         let chosen = match wanted {
             SecretsBackend::File => Backend::File,
             SecretsBackend::Keyring | SecretsBackend::Auto => {
-                let found = [Backend::SecretService, Backend::KernelKeyring]
-                    .into_iter()
+                let found = candidates
+                    .iter()
+                    .copied()
                     .find(|b| make(*b).probe().is_ok());
                 match (found, wanted) {
                     (Some(b), _) => b,
@@ -179,7 +209,7 @@ impl SecretStore {
         };
         let warning = (chosen == Backend::File && wanted == SecretsBackend::Auto).then(|| {
             format!(
-                "warning: no OS keyring is reachable; secrets are kept in {} (mode 0600)",
+                "warning: no desktop keyring (Secret Service) is reachable; secrets are kept in {} (mode 0600)",
                 profile_dir.join(SECRETS_FILE).display()
             )
         });

@@ -13,8 +13,12 @@ use matrix_sdk::ruma::OwnedRoomId;
 use serde_json::Value;
 
 async fn import(data: &std::path::Path, profile: &str, n: usize) {
+    import_into(data, profile, "!synthetic:localhost", n).await;
+}
+
+async fn import_into(data: &std::path::Path, profile: &str, room: &str, n: usize) {
     let acc = common::open_account(data, profile).await;
-    let room: OwnedRoomId = "!synthetic:localhost".try_into().unwrap();
+    let room: OwnedRoomId = room.try_into().unwrap();
     common::synthetic::import(&acc.client, data, &room, n).await;
 }
 
@@ -214,4 +218,431 @@ async fn a_replaced_backup_gets_nothing_more_until_the_user_decides() {
         "deleting another version changes nothing here: {st}"
     );
     assert_eq!(st["server_count"], 2, "{st}");
+}
+
+/// The server's session ids of `version` and this device's, to compare
+/// sets, not counts.
+async fn server_and_local_ids(
+    data: &std::path::Path,
+    profile: &str,
+    version: &str,
+) -> (
+    std::collections::BTreeSet<String>,
+    std::collections::BTreeSet<String>,
+) {
+    use matrix_sdk_crypto::store::CryptoStore;
+    let acc = common::open_account(data, profile).await;
+    let keys = acc
+        .client
+        .send(
+            matrix_sdk::ruma::api::client::backup::get_backup_keys::v3::Request::new(
+                version.to_owned(),
+            ),
+        )
+        .await
+        .unwrap();
+    let server = keys
+        .rooms
+        .values()
+        .flat_map(|r| r.sessions.keys().cloned())
+        .collect();
+    let local = acc
+        .crypto_store
+        .get_inbound_group_sessions()
+        .await
+        .unwrap()
+        .iter()
+        .map(|s| s.session_id().to_owned())
+        .collect();
+    (server, local)
+}
+
+/// A reset while uploads to the old version are in flight (their answers
+/// held back) waits for them: nothing is marked backed up for the old
+/// version after the switch, and the new version ends with every key.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reset_during_an_upload_leaves_no_key_behind() {
+    let hs = common::homeserver();
+    let alice = hs.register("alice").await;
+    let proxy = Proxy::start(&hs.url).await;
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path();
+    common::use_file_secrets(data);
+    common::login_via(data, "alice", &proxy.url, &alice);
+    let (key, old) = common::setup_backup(data, "alice");
+    import(data, "alice", 10_000).await;
+    proxy.always(
+        "PUT",
+        "/_matrix/client/v3/room_keys/keys",
+        Fault::Delay(Duration::from_millis(700)),
+    );
+    let reset = ok_json(
+        data,
+        "alice",
+        &["backup", "reset", "--yes", "--stdin", "--json"],
+        &format!("{key}\n"),
+    );
+    let new = reset["version"].as_str().unwrap().to_owned();
+    assert_ne!(new, old);
+    assert!(proxy.served() > 0, "no upload was in flight");
+    proxy.clear();
+    ok(data, "alice", &["backup", "upload", "--wait"], "");
+    let st = status(data, "alice");
+    assert_eq!(st["version"], new.as_str(), "{st}");
+    assert_eq!(st["stale"], Value::Null, "{st}");
+    assert_eq!(st["pending"], 0, "{st}");
+    assert_eq!(st["server_count"], st["local_sessions"], "{st}");
+    let (server, local) = server_and_local_ids(data, "alice", &new).await;
+    assert!(local.len() >= 10_000, "{}", local.len());
+    assert_eq!(server, local);
+}
+
+/// A fresh device of `user` unlocks with `key` and restores: every key of
+/// the backup comes back (the secret storage still fits the backup).
+fn a_fresh_device_restores(
+    data: &std::path::Path,
+    profile: &str,
+    hs: &common::Homeserver,
+    user: &common::TestUser,
+    key: &str,
+) -> Value {
+    common::login(data, profile, hs, user);
+    ok_json(
+        data,
+        profile,
+        &["backup", "restore", "--stdin", "--json"],
+        &format!("{key}\n"),
+    )
+}
+
+/// A create that fails on the server leaves secret storage holding the key
+/// of the version that is still current.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_reset_leaves_the_backup_readable() {
+    let hs = common::homeserver();
+    let alice = hs.register("alice").await;
+    let proxy = Proxy::start(&hs.url).await;
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path();
+    common::use_file_secrets(data);
+    common::login_via(data, "a1", &proxy.url, &alice);
+    let (key, old) = common::setup_backup(data, "a1");
+    let room = ok_json(data, "a1", &["create-room", "R", "--json"], "")["room_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    ok(data, "a1", &["send", &room, "kept safe"], "");
+    ok(data, "a1", &["backup", "upload", "--wait"], "");
+    let failed = r#"{"errcode":"M_UNKNOWN","error":"Internal server error"}"#;
+    proxy.always(
+        "POST",
+        "/_matrix/client/v3/room_keys/version",
+        Fault::Status(500, failed.into()),
+    );
+    let r = common::keepsake(
+        data,
+        Some("a1"),
+        &["backup", "reset", "--yes", "--stdin"],
+        &format!("{key}\n"),
+    );
+    assert_ne!(r.code, 0, "{}", r.stdout);
+    proxy.clear();
+    let st = status(data, "a1");
+    assert_eq!(st["version"], old.as_str(), "{st}");
+    assert_eq!(st["key_matches"], true, "{st}");
+    let restored = a_fresh_device_restores(data, "a2", &hs, &alice, &key);
+    assert_eq!(restored["version"], old.as_str(), "{restored}");
+    assert_eq!(restored["imported"], 1, "{restored}");
+}
+
+/// `recovery reset` on a device without the backup key would make secret
+/// storage without it: refused, and the backup stays readable.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_recovery_reset_without_the_backup_key_is_refused() {
+    let hs = common::homeserver();
+    let alice = hs.register("alice").await;
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path();
+    common::use_file_secrets(data);
+    common::login(data, "a1", &hs, &alice);
+    common::login(data, "a2", &hs, &alice);
+    let key = ok_json(data, "a1", &["recovery", "setup", "--json"], "")["recovery_key"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // a2 holds the cross-signing keys, then a1 makes the backup.
+    ok(
+        data,
+        "a2",
+        &["recovery", "unlock", "--stdin"],
+        &format!("{key}\n"),
+    );
+    ok(
+        data,
+        "a1",
+        &["backup", "create", "--stdin"],
+        &format!("{key}\n"),
+    );
+    let room = ok_json(data, "a1", &["create-room", "R", "--json"], "")["room_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    ok(data, "a1", &["send", &room, "kept safe"], "");
+    ok(data, "a1", &["backup", "upload", "--wait"], "");
+    assert_eq!(status(data, "a2")["key_present"], false);
+    let r = common::keepsake(data, Some("a2"), &["recovery", "reset", "--json"], "");
+    assert_ne!(r.code, 0, "{}", r.stdout);
+    assert!(
+        r.stderr
+            .contains("does not hold the key of the account's backup"),
+        "{}",
+        r.stderr
+    );
+    let restored = a_fresh_device_restores(data, "a3", &hs, &alice, &key);
+    assert_eq!(restored["imported"], 1, "{restored}");
+}
+
+/// Restore covers every room of the backup, whatever `count` the server
+/// gives (a lie, or another device uploading meanwhile).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_low_count_from_the_server_ends_no_restore_early() {
+    let hs = common::homeserver();
+    let alice = hs.register("alice").await;
+    let proxy = Proxy::start(&hs.url).await;
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path();
+    common::use_file_secrets(data);
+    common::login(data, "a1", &hs, &alice);
+    let (key, _) = common::setup_backup(data, "a1");
+    import_into(data, "a1", "!lowcount1:localhost", 30).await;
+    import_into(data, "a1", "!lowcount2:localhost", 20).await;
+    ok(data, "a1", &["backup", "upload", "--wait"], "");
+    assert_eq!(status(data, "a1")["server_count"], 50);
+    // The server says the backup holds 5 keys.
+    proxy.always(
+        "GET",
+        "/_matrix/client/v3/room_keys/version",
+        Fault::Rewrite(b"\"count\":50".to_vec(), b"\"count\": 5".to_vec()),
+    );
+    common::login_via(data, "a2", &proxy.url, &alice);
+    let r = ok_json(
+        data,
+        "a2",
+        &["backup", "restore", "--stdin", "--json"],
+        &format!("{key}\n"),
+    );
+    assert!(proxy.served() > 0, "the count was not rewritten");
+    assert_eq!(r["imported"], 50, "{r}");
+    assert_eq!(r["total"], 50, "{r}");
+}
+
+/// A download slower than the SDK's 30 s limit for a whole request still
+/// completes: backup downloads time out when idle, not in total.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_download_longer_than_30_s_completes() {
+    let hs = common::homeserver();
+    let alice = hs.register("alice").await;
+    let proxy = Proxy::start(&hs.url).await;
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path();
+    common::use_file_secrets(data);
+    common::login(data, "a1", &hs, &alice);
+    let (key, _) = common::setup_backup(data, "a1");
+    import_into(data, "a1", "!slowroom:localhost", 12_000).await;
+    ok(data, "a1", &["backup", "upload", "--wait"], "");
+    // About 9 MB at 250 kB/s.
+    proxy.always(
+        "GET",
+        "/_matrix/client/v3/room_keys/keys",
+        Fault::Throttle(250_000),
+    );
+    common::login_via(data, "a2", &proxy.url, &alice);
+    let started = std::time::Instant::now();
+    let r = ok_json(
+        data,
+        "a2",
+        &["backup", "restore", "--stdin", "--json"],
+        &format!("{key}\n"),
+    );
+    // The premise: the download outlasted the SDK's 30 s.
+    assert!(
+        started.elapsed() > Duration::from_secs(30),
+        "the download was not slow enough to test anything: {:?}",
+        started.elapsed()
+    );
+    assert_eq!(r["imported"], 12_000, "{r}");
+}
+
+/// One room whose entry is unreadable does not stop the restore: the others
+/// are restored, the room is named, and the next restore gets it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_unreadable_room_does_not_stop_the_restore() {
+    let hs = common::homeserver();
+    let alice = hs.register("alice").await;
+    let proxy = Proxy::start(&hs.url).await;
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path();
+    common::use_file_secrets(data);
+    common::login(data, "a1", &hs, &alice);
+    let (key, _) = common::setup_backup(data, "a1");
+    import_into(data, "a1", "!goodroom1:localhost", 10).await;
+    import_into(data, "a1", "!badroom01:localhost", 7).await;
+    ok(data, "a1", &["backup", "upload", "--wait"], "");
+    proxy.always(
+        "GET",
+        "/_matrix/client/v3/room_keys/keys",
+        Fault::Rewrite(
+            b"\"!badroom01:localhost\":{\"sessions\"".to_vec(),
+            b"\"!badroom01:localhost\":{\"sessionz\"".to_vec(),
+        ),
+    );
+    common::login_via(data, "a2", &proxy.url, &alice);
+    let r = ok_json(
+        data,
+        "a2",
+        &["backup", "restore", "--stdin", "--json"],
+        &format!("{key}\n"),
+    );
+    assert_eq!(r["imported"], 10, "{r}");
+    assert_eq!(
+        r["rooms_unreadable"],
+        serde_json::json!(["!badroom01:localhost"]),
+        "{r}"
+    );
+    proxy.clear();
+    let r = ok_json(
+        data,
+        "a2",
+        &["backup", "restore", "--stdin", "--json"],
+        &format!("{key}\n"),
+    );
+    assert_eq!(r["imported"], 7, "{r}");
+    assert_eq!(r["rooms_already_done"], 1, "{r}");
+    assert_eq!(r["rooms_unreadable"], serde_json::json!([]), "{r}");
+}
+
+/// A homeserver under a path prefix (behind a reverse proxy) restores like
+/// any other, the streamed download included.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_homeserver_under_a_path_prefix_restores_and_counts_what_was_taken() {
+    let hs = common::homeserver();
+    let alice = hs.register("alice").await;
+    let proxy = Proxy::start_under(&hs.url, "/matrix").await;
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path();
+    common::use_file_secrets(data);
+    common::login(data, "a1", &hs, &alice);
+    let (key, _) = common::setup_backup(data, "a1");
+    import_into(data, "a1", "!prefixed:localhost", 25).await;
+    ok(data, "a1", &["backup", "upload", "--wait"], "");
+    common::login_via(data, "a2", &proxy.url, &alice);
+    let r = ok_json(
+        data,
+        "a2",
+        &["backup", "restore", "--stdin", "--json"],
+        &format!("{key}\n"),
+    );
+    assert_eq!(r["imported"], 25, "{r}");
+}
+
+/// Runs keepsake to the end and returns it with its peak resident memory
+/// in MiB (the kernel's own count, from `wait4`).
+// The child is reaped by `wait4`, which clippy does not see.
+#[allow(clippy::zombie_processes)]
+fn run_measured(
+    data: &std::path::Path,
+    profile: &str,
+    args: &[&str],
+    stdin: &str,
+) -> (common::Run, u64) {
+    use std::io::{Read, Write};
+    use std::process::Stdio;
+    let mut child = common::command(data, Some(profile), args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    let (mut out, mut err) = (child.stdout.take().unwrap(), child.stderr.take().unwrap());
+    let reader = std::thread::spawn(move || {
+        let mut e = String::new();
+        err.read_to_string(&mut e).unwrap();
+        e
+    });
+    let mut stdout = String::new();
+    out.read_to_string(&mut stdout).unwrap();
+    let stderr = reader.join().unwrap();
+    let mut status = 0;
+    // SAFETY: plain libc call on our own child; rusage is written by it.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    let pid = child.id() as libc::pid_t;
+    let r = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+    assert_eq!(r, pid, "wait4");
+    let code = if libc::WIFEXITED(status) {
+        libc::WEXITSTATUS(status)
+    } else {
+        -1
+    };
+    (
+        common::Run {
+            code,
+            stdout,
+            stderr,
+        },
+        (usage.ru_maxrss as u64) / 1024,
+    )
+}
+
+/// A 24 MiB entry on the server is skipped as malformed without being
+/// parsed or decrypted; the rest is restored, in bounded memory.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_huge_entry_is_skipped_in_bounded_memory() {
+    use matrix_sdk::ruma::api::client::backup::{RoomKeyBackup, add_backup_keys};
+    use matrix_sdk::ruma::serde::Raw;
+    let hs = common::homeserver();
+    let alice = hs.register("alice").await;
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path();
+    common::use_file_secrets(data);
+    common::login(data, "a1", &hs, &alice);
+    let (key, version) = common::setup_backup(data, "a1");
+    import_into(data, "a1", "!huge:localhost", 10).await;
+    ok(data, "a1", &["backup", "upload", "--wait"], "");
+    {
+        let acc = common::open_account(data, "a1").await;
+        let huge = "A".repeat(24 * 1024 * 1024);
+        let entry: Raw<_> = Raw::new(&serde_json::json!({
+            "first_message_index": 0,
+            "forwarded_count": 0,
+            "is_verified": false,
+            "session_data": {"ciphertext": huge, "iv": "AAAAAAAAAAAAAAAAAAAAAA", "mac": "AAAA"},
+        }))
+        .unwrap()
+        .cast_unchecked();
+        let room: OwnedRoomId = "!huge:localhost".try_into().unwrap();
+        let entries = std::collections::BTreeMap::from([("hugeSession".to_owned(), entry)]);
+        let rooms = std::collections::BTreeMap::from([(room, RoomKeyBackup::new(entries))]);
+        acc.client
+            .send(add_backup_keys::v3::Request::new(version.clone(), rooms))
+            .await
+            .unwrap();
+    }
+    common::login(data, "a2", &hs, &alice);
+    let (r, peak_mib) = run_measured(
+        data,
+        "a2",
+        &["backup", "restore", "--stdin", "--json"],
+        &format!("{key}\n"),
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let v: Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(v["imported"], 10, "{v}");
+    assert_eq!(v["skipped"]["malformed"], 1, "{v}");
+    assert!(peak_mib <= 200, "peak RSS {peak_mib} MiB");
 }

@@ -111,3 +111,91 @@ async fn exported_keys_decrypt_history_on_a_fresh_device() {
         assert_eq!(item["trust"], "backup_trusted", "{item}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_key_file_asking_for_billions_of_rounds_is_refused_at_once() {
+    let hs = common::homeserver();
+    let alice = hs.register("rounds").await;
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path();
+    common::use_file_secrets(data);
+    common::login(data, "a", &hs, &alice);
+    // Version 1, salt, IV, then u32::MAX rounds: deriving would take hours.
+    let mut raw = vec![1u8];
+    raw.extend([7u8; 32]);
+    raw.extend(u32::MAX.to_be_bytes());
+    raw.extend([9u8; 64]);
+    use base64::Engine;
+    let b64 = base64::engine::general_purpose::STANDARD.encode(&raw);
+    let file = data.join("hostile.txt");
+    std::fs::write(
+        &file,
+        format!("-----BEGIN MEGOLM SESSION DATA-----\n{b64}\n-----END MEGOLM SESSION DATA-----\n"),
+    )
+    .unwrap();
+    let r = common::keepsake(
+        data,
+        Some("a"),
+        &[
+            "keys",
+            "import",
+            file.to_str().unwrap(),
+            "--passphrase-stdin",
+        ],
+        &format!("{PASS}\n"),
+    );
+    assert_ne!(r.code, 0);
+    assert!(
+        r.stderr.contains("asks for 4294967295 PBKDF2 rounds"),
+        "{}",
+        r.stderr
+    );
+}
+
+/// A key this device already holds from a key file (untrusted) stays
+/// untrusted when a restore offers the same key from the backup: the
+/// store keeps its copy, so the trust of that copy is kept too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_held_untrusted_copy_stays_untrusted_after_a_restore() {
+    let hs = common::homeserver();
+    let alice = hs.register("held").await;
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path();
+    common::use_file_secrets(data);
+    common::login(data, "a1", &hs, &alice);
+    let (key, _) = common::setup_backup(data, "a1");
+    let room = ok_json(data, "a1", &["create-room", "Held", "--json"], "")["room_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    ok(data, "a1", &["send", &room, "kept"], "");
+    ok(data, "a1", &["backup", "upload", "--wait"], "");
+    let file = data.join("held.txt");
+    let f = file.to_str().unwrap();
+    ok(
+        data,
+        "a1",
+        &["keys", "export", f, "--passphrase-stdin"],
+        &format!("{PASS}\n"),
+    );
+    common::login(data, "a2", &hs, &alice);
+    ok(
+        data,
+        "a2",
+        &["keys", "import", f, "--passphrase-stdin"],
+        &format!("{PASS}\n"),
+    );
+    let r = ok_json(
+        data,
+        "a2",
+        &["backup", "restore", "--stdin", "--json"],
+        &format!("{key}\n"),
+    );
+    assert_eq!(r["imported"], 0, "the store kept its own copy: {r}");
+    assert_eq!(r["already_held"], 1, "{r}");
+    assert_eq!(r["trusted"], 0, "{r}");
+    let h = ok_json(data, "a2", &["history", &room, "--json"], "");
+    let item = &h.as_array().unwrap()[0];
+    assert_eq!(item["trust"], "backup_untrusted", "{item}");
+    assert_eq!(item["trust_reason"], "imported from a key file", "{item}");
+}

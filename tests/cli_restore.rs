@@ -272,3 +272,228 @@ async fn fresh_device_restores_everything_and_skips_damage() {
     assert_eq!(st["pending"], 0, "{st}");
     assert_eq!(st["server_count"], real + 1 + 7, "{st}");
 }
+
+/// A homeserver that rewrites the sender of an event whose key came back
+/// from the backup gets no trusted mark: the key is tied to a device of
+/// the event's sender, and the named sender owns no such device.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rewritten_sender_never_gets_a_trusted_mark() {
+    let hs = common::homeserver();
+    // bob and eve: ids of the same length, so the server's rewrite keeps
+    // every length in the answer.
+    let tag = common::unique("").to_lowercase();
+    let bob = hs.register_as(&format!("bob{tag}")).await;
+    let eve = hs.register_as(&format!("eve{tag}")).await;
+    let alice = hs.register("alice").await;
+    let proxy = common::proxy::Proxy::start(&hs.url).await;
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path();
+    common::use_file_secrets(data);
+    common::login(data, "a1", &hs, &alice);
+    common::login(data, "bob", &hs, &bob);
+    let (key, _) = common::setup_backup(data, "a1");
+    ok(data, "bob", &["sync", "--once"], "");
+    let room = ok_json(
+        data,
+        "a1",
+        &["create-room", "Spoof", "--invite", &bob.user_id, "--json"],
+        "",
+    )["room_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    ok(data, "bob", &["join", &room], "");
+    ok(data, "a1", &["send", &room, "from alice"], "");
+    ok(data, "bob", &["send", &room, "from bob"], "");
+    ok(data, "a1", &["sync", "--once"], "");
+    ok(data, "a1", &["backup", "upload", "--wait"], "");
+
+    // Every answer the new device reads says eve where it said bob.
+    proxy.always(
+        "GET",
+        "/_matrix/client/",
+        common::proxy::Fault::Rewrite(
+            bob.user_id.clone().into_bytes(),
+            eve.user_id.clone().into_bytes(),
+        ),
+    );
+    common::login_via(data, "a2", &proxy.url, &alice);
+    ok_json(
+        data,
+        "a2",
+        &["backup", "restore", "--stdin", "--json"],
+        &format!("{key}\n"),
+    );
+    let items = ok_json(data, "a2", &["history", &room, "--json"], "");
+    let items = items.as_array().unwrap();
+    let spoofed = items
+        .iter()
+        .find(|i| i["body"] == "from bob")
+        .unwrap_or_else(|| panic!("bob's message: {items:?}"));
+    assert_eq!(spoofed["sender"], eve.user_id.as_str(), "{spoofed}");
+    assert_ne!(spoofed["trust"], "backup_trusted", "{spoofed}");
+    assert_ne!(spoofed["trust"], "verified", "{spoofed}");
+    assert_eq!(spoofed["sender_device"], "unknown", "{spoofed}");
+    // Alice's own message, not rewritten, keeps its mark.
+    let own = items
+        .iter()
+        .find(|i| i["body"] == "from alice")
+        .unwrap_or_else(|| panic!("alice's message: {items:?}"));
+    assert!(
+        own["trust"] == "backup_trusted" || own["trust"] == "verified",
+        "{own}"
+    );
+}
+
+/// Keys restored from a backup this device does not upload to are not in
+/// its backup: they stay pending, so they reach its version should that
+/// become the current one again (another device's reset being undone, an
+/// Element backup deleted). Before, every restored key was marked backed
+/// up whatever version it came from, and so never uploaded.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keys_restored_from_another_version_stay_pending_for_ours() {
+    let hs = common::homeserver();
+    let user = hs.register("mover").await;
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path();
+    common::use_file_secrets(data);
+    common::login(data, "a1", &hs, &user);
+    let (key, v1) = common::setup_backup(data, "a1");
+    // a2 restores (nothing yet) and so uploads to v1.
+    common::login(data, "a2", &hs, &user);
+    ok(
+        data,
+        "a2",
+        &["backup", "restore", "--stdin"],
+        &format!("{key}\n"),
+    );
+    assert_eq!(backup_status(data, "a2")["version"], v1.as_str());
+    // a1 replaces the backup and puts keys a2 never saw into the new one.
+    let r = ok_json(
+        data,
+        "a1",
+        &["backup", "reset", "--yes", "--stdin", "--json"],
+        &format!("{key}\n"),
+    );
+    let v2 = r["version"].as_str().unwrap_or_default().to_owned();
+    assert!(!v2.is_empty() && v2 != v1, "{r}");
+    let room = RoomId::parse("!elsewhere:localhost").unwrap();
+    let keys = common::synthetic::sessions(&room, 5).await;
+    let file = common::synthetic::key_file(data, "keys.txt", &keys);
+    let f = file.to_str().unwrap();
+    ok(
+        data,
+        "a1",
+        &["keys", "import", f, "--passphrase-stdin"],
+        "pass\n",
+    );
+    ok(data, "a1", &["backup", "upload"], "");
+    assert_eq!(backup_status(data, "a1")["server_count"], 5);
+
+    let r = ok_json(
+        data,
+        "a2",
+        &["backup", "restore", "--stdin", "--json"],
+        &format!("{key}\n"),
+    );
+    assert_eq!(
+        (r["version"].as_str(), r["imported"].as_u64()),
+        (Some(v2.as_str()), Some(5)),
+        "{r}"
+    );
+    let st = backup_status(data, "a2");
+    assert_eq!(st["version"], v1.as_str(), "{st}");
+    assert_eq!(st["pending"], 5, "restored keys counted as in {v1}: {st}");
+}
+
+/// A reset on a device that holds only some of the backup's keys: it
+/// brings the rest here first, so the new version holds all of them; the
+/// old version stays readable with `backup restore --version`, its key kept
+/// in secret storage. Before, the keys this device lacked were stranded in
+/// a version nothing could read any more.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reset_strands_no_key_and_the_old_version_stays_readable() {
+    let hs = common::homeserver();
+    let user = hs.register("resetter").await;
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path();
+    common::use_file_secrets(data);
+    let room = RoomId::parse("!history:localhost").unwrap();
+    let keys = common::synthetic::sessions(&room, 6).await;
+    let all = common::synthetic::key_file(data, "all.txt", &keys);
+    let some = common::synthetic::key_file(data, "some.txt", &keys[..4]);
+
+    common::login(data, "a1", &hs, &user);
+    let (key, v1) = common::setup_backup(data, "a1");
+    let f = all.to_str().unwrap();
+    ok(
+        data,
+        "a1",
+        &["keys", "import", f, "--passphrase-stdin"],
+        "pass\n",
+    );
+    ok(data, "a1", &["backup", "upload"], "");
+    assert_eq!(backup_status(data, "a1")["server_count"], 6);
+
+    // a2 holds 4 of the 6 and resets.
+    common::login(data, "a2", &hs, &user);
+    let f = some.to_str().unwrap();
+    ok(
+        data,
+        "a2",
+        &["keys", "import", f, "--passphrase-stdin"],
+        "pass\n",
+    );
+    let r = ok_json(
+        data,
+        "a2",
+        &["backup", "reset", "--yes", "--stdin", "--json"],
+        &format!("{key}\n"),
+    );
+    let v2 = r["version"].as_str().unwrap_or_default().to_owned();
+    assert!(!v2.is_empty() && v2 != v1, "{r}");
+    let old = &r["replaced"];
+    assert_eq!(old["version"], v1.as_str(), "{r}");
+    assert_eq!(
+        (
+            old["restored"]["imported"].as_u64(),
+            old["restored"]["already_held"].as_u64()
+        ),
+        (Some(2), Some(4)),
+        "{r}"
+    );
+    ok(data, "a2", &["backup", "upload", "--wait"], "");
+    let st = backup_status(data, "a2");
+    assert_eq!(
+        (st["server_version"].as_str(), st["server_count"].as_u64()),
+        (Some(v2.as_str()), Some(6)),
+        "{st}"
+    );
+
+    // A fresh device reads both: the new version, and the old one by name.
+    common::login(data, "a3", &hs, &user);
+    let r = ok_json(
+        data,
+        "a3",
+        &["backup", "restore", "--version", &v1, "--stdin", "--json"],
+        &format!("{key}\n"),
+    );
+    assert_eq!(
+        (r["version"].as_str(), r["imported"].as_u64()),
+        (Some(v1.as_str()), Some(6)),
+        "{r}"
+    );
+    // The old version is not the one a3 uploads to.
+    assert_eq!(backup_status(data, "a3")["version"], Value::Null);
+    let r = ok_json(
+        data,
+        "a3",
+        &["backup", "restore", "--stdin", "--json"],
+        &format!("{key}\n"),
+    );
+    assert_eq!(
+        (r["version"].as_str(), r["already_held"].as_u64()),
+        (Some(v2.as_str()), Some(6)),
+        "{r}"
+    );
+}

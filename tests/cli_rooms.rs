@@ -169,3 +169,39 @@ async fn two_profiles_share_an_encrypted_room() {
             .all(|r| r["room_id"] != room_id.as_str())
     );
 }
+
+/// A room name and a message from the server carrying escape sequences
+/// (an OSC 52 clipboard write, a screen clear) print as harmless text.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn server_text_never_reaches_the_terminal_raw() {
+    let hs = common::homeserver();
+    let alice = hs.register("esc").await;
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path();
+    common::use_file_secrets(data);
+    common::login(data, "a", &hs, &alice);
+    let evil_name = "Evil\u{1b}]52;c;aGVsbG8=\u{7}\u{1b}[2J room";
+    let room = json(data, "a", &["create-room", evil_name, "--json"]);
+    let room_id = room["room_id"].as_str().unwrap().to_owned();
+    ok(
+        data,
+        "a",
+        &["send", &room_id, "hi \u{1b}[31mred\u{9b}0m \u{202e}txt"],
+    );
+    ok(data, "a", &["sync", "--once"]);
+    for args in [
+        vec!["rooms"],
+        vec!["history", room_id.as_str(), "--limit", "5"],
+    ] {
+        let out = ok(data, "a", &args);
+        assert!(
+            !out.chars()
+                .any(|c| (c.is_control() && c != '\n' && c != '\t') || c == '\u{202e}'),
+            "{args:?}: {out:?}"
+        );
+        assert!(out.contains('\u{fffd}'), "{args:?}: {out:?}");
+    }
+    // JSON keeps the text exactly, escaped as JSON does.
+    let rooms = json(data, "a", &["rooms", "--json"]);
+    assert!(rooms.to_string().contains("\\u001b]52"), "{rooms}");
+}

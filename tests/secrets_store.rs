@@ -100,3 +100,17 @@ fn kernel_keyring_round_trip_across_stores() {
         "nothing written to a file"
     );
 }
+
+/// `auto` never picks the kernel keyring (it forgets at reboot): without a
+/// Secret Service it takes the announced 0600 file.
+#[test]
+fn auto_prefers_a_durable_place_to_the_kernel_keyring() {
+    join_session_keyring();
+    // SAFETY: this test binary's other tests do not read this variable.
+    unsafe { std::env::remove_var("DBUS_SESSION_BUS_ADDRESS") };
+    let dir = tempfile::tempdir().unwrap();
+    let (store, warning) = SecretStore::open(&dir.path().join("p"), SecretsBackend::Auto).unwrap();
+    assert_eq!(store.backend(), Backend::File);
+    let w = warning.expect("the fallback is announced");
+    assert!(w.contains("secrets.json") && w.contains("0600"), "{w}");
+}

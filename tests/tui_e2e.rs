@@ -150,7 +150,7 @@ async fn chat_backup_and_restore_on_a_fresh_device() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_incoming_verification_is_answered_in_the_dialog() {
+async fn an_incoming_verification_never_takes_typed_keys_and_is_answered_on_purpose() {
     let hs = common::homeserver();
     let user = hs.register("tuiv").await;
     let dir = tempfile::tempdir().unwrap();
@@ -164,9 +164,38 @@ async fn an_incoming_verification_is_answered_in_the_dialog() {
         .expect("a device id")
         .to_owned();
 
+    // The new, not yet verified device writes in a room of the account.
+    let room =
+        common::ok_json(&data, "old", &["create-room", "Typing room", "--json"], "")["room_id"]
+            .as_str()
+            .expect("a room id")
+            .to_owned();
+    let from_new = "written on the new device";
+    common::ok(&data, "new", &["send", &room, from_new], "");
+    // Caught up, so that the TUI's first sync has nothing new to wait for.
+    common::ok(&data, "old", &["sync", "--once"], "");
+
     let t = tui(&data, "old");
-    t.wait_for("Rooms (0)");
-    // The new device asks; the prompt shows over whatever screen is open.
+    // The first sync does not long-poll: "synced" shows well before the
+    // 30 s a long poll on an idle account would take.
+    t.wait_for_within("● synced", std::time::Duration::from_secs(15));
+    t.wait_until("the room", |s| s.contains("Rooms (1)") && s.contains("🔒"));
+    t.keys(&["Enter"]);
+    let mark_of = |screen: &str| {
+        screen
+            .lines()
+            .find(|l| l.contains(from_new))
+            .map(|l| l.chars().skip(6).take(2).collect::<String>())
+    };
+    let screen = t.wait_until("the new device's message", |s| mark_of(s).is_some());
+    assert_eq!(
+        mark_of(&screen).as_deref(),
+        Some("! "),
+        "not marked as from an unverified device:\n{screen}"
+    );
+    t.type_text("I was saying");
+    t.wait_for("│I was saying");
+    // The new device asks while the user types.
     let asker = {
         let data = data.clone();
         std::thread::spawn(move || {
@@ -178,23 +207,49 @@ async fn an_incoming_verification_is_answered_in_the_dialog() {
             )
         })
     };
-    t.wait_for("asks to verify");
+    t.wait_for("verification request (4)");
+    // Text with "y", "a" and Enter goes on into the message, and is sent.
+    t.type_text(" yes, a y ok");
+    t.wait_for("│I was saying yes, a y ok");
+    t.keys(&["Enter"]);
+    let screen = t.wait_until("the message sent", |s| {
+        s.lines()
+            .any(|l| l.contains("I was saying yes, a y ok") && !l.contains('│'))
+    });
+    assert!(!screen.contains("Do these emoji"), "{screen}");
+    assert!(!asker.is_finished(), "the request was answered:\n{screen}");
+    // Answered on purpose: the devices screen, the accept key, the emoji
+    // looked at, then the confirm key.
+    leave_composer(&t);
+    t.keys(&["4"]);
+    t.wait_for("asks to verify this device");
+    t.keys(&["Enter"]);
+    assert!(!asker.is_finished(), "Enter accepted the request");
     t.keys(&["a"]);
-    let dialog = t.wait_for("Do these emoji appear");
-    assert!(dialog.contains("they match"), "{dialog}");
+    t.wait_for("Do these emoji appear");
+    // The confirm key is offered once the emoji have been on screen a while.
+    t.wait_for("they match");
     t.keys(&["y"]);
     t.wait_for("✓ Verified");
     let r = asker.join().expect("the verify run");
     assert_eq!(r.code, 0, "{}\n{}", r.stderr, r.stdout);
     assert!(r.stdout.contains("\"done\""), "{}", r.stdout);
-    // The dialog closes with any key; the devices screen shows the result.
+    // The dialog closes with any key; the devices screen shows the result
+    // on its own.
     t.keys(&["Enter"]);
     t.wait_until("the dialog closed", |s| !s.contains("Verified"));
-    t.keys(&["4"]);
     t.wait_until("the new device verified", |s| {
         s.lines()
             .any(|l| l.contains(&new_device) && l.contains("✓ verified"))
     });
+    // The open room's marks follow the verification, without a restart.
+    t.keys(&["1"]);
+    t.wait_for("Typing room");
+    t.keys(&["Enter"]);
+    t.wait_until("the message marked verified", |s| {
+        mark_of(s).as_deref() == Some("✓ ")
+    });
+    leave_composer(&t);
     t.keys(&["q"]);
     t.wait_for("EXIT=0");
 }

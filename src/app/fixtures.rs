@@ -66,6 +66,7 @@ pub fn item(n: u64, sender: &str, body: &str, trust: Trust) -> HistoryItem {
         verification: None,
         trust,
         trust_reason: None,
+        sender_device: None,
         in_reply_to: None,
         edited: false,
         reactions: vec![],
@@ -89,12 +90,15 @@ pub fn timeline() -> Vec<HistoryItem> {
                 Trust::Unverified,
             )
         },
-        item(
-            3,
-            "@alice:example.org",
-            "restored from the backup",
-            Trust::BackupTrusted,
-        ),
+        HistoryItem {
+            sender_device: Some(crate::matrix::history::SenderDevice::Unverified),
+            ..item(
+                3,
+                "@alice:example.org",
+                "restored from the backup",
+                Trust::BackupTrusted,
+            )
+        },
         HistoryItem {
             trust_reason: Some("forwarded by another device".into()),
             ..item(

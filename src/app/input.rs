@@ -25,8 +25,10 @@ impl std::fmt::Debug for TextInput {
 
 impl TextInput {
     pub fn new(text: &str) -> Self {
+        let mut buf = Zeroizing::new(String::with_capacity(text.len().max(64)));
+        buf.push_str(text);
         TextInput {
-            text: Zeroizing::new(text.to_owned()),
+            text: buf,
             cursor: text.chars().count(),
             masked: false,
         }
@@ -63,12 +65,28 @@ impl TextInput {
     }
 
     pub fn insert(&mut self, c: char) {
+        self.reserve(c.len_utf8());
         let b = self.byte(self.cursor);
         self.text.insert(b, c);
         self.cursor += 1;
     }
 
+    /// Makes room for `more` bytes without letting `String` reallocate in
+    /// place: a reallocation frees the old buffer unwiped, and a typed
+    /// secret would stay in freed memory. The text moves into a bigger
+    /// zeroizing buffer; the old one is wiped as it is dropped.
+    fn reserve(&mut self, more: usize) {
+        let need = self.text.len() + more;
+        if need <= self.text.capacity() {
+            return;
+        }
+        let mut bigger = Zeroizing::new(String::with_capacity(need.max(64).next_power_of_two()));
+        bigger.push_str(&self.text);
+        self.text = bigger;
+    }
+
     pub fn insert_str(&mut self, s: &str) {
+        self.reserve(s.len());
         for c in s.chars() {
             self.insert(c);
         }

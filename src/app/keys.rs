@@ -140,8 +140,8 @@ pub const ACTIONS: &[(Action, &str, &[&str], &str)] = &[
     (
         Action::Accept,
         "accept",
-        &["a", "enter"],
-        "verification: accept",
+        &["a"],
+        "verification: accept a request (on the devices screen)",
     ),
     (
         Action::Confirm,

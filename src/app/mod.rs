@@ -5,6 +5,7 @@
 pub mod command;
 #[cfg(test)]
 pub mod fixtures;
+pub mod guard;
 pub mod input;
 pub mod keys;
 pub mod state;
@@ -89,6 +90,12 @@ pub fn update(st: &mut AppState, msg: Msg) -> Vec<Effect> {
             if st.busy() {
                 st.dirty = true;
             }
+            if let Some(d) = &st.verification
+                && matches!(d.state, VerifyState::Emoji { .. })
+                && st.ticks.saturating_sub(d.shown_at) == EMOJI_MIN_TICKS
+            {
+                st.dirty = true;
+            }
             if let Some(n) = &st.notice {
                 let keep = if n.error {
                     NOTICE_TICKS * 2
@@ -117,7 +124,11 @@ pub fn update(st: &mut AppState, msg: Msg) -> Vec<Effect> {
             };
             scroll(st, up, 3, &mut fx);
         }
-        Msg::Paste(text) => paste(st, &text),
+        Msg::Paste(text) => {
+            // Pasted text may be a secret: the copy is wiped once used.
+            let text = zeroize::Zeroizing::new(text);
+            paste(st, &text);
+        }
         Msg::Worker(u) => worker_update(st, u, &mut fx),
         Msg::WorkerGone => {
             st.online = false;
@@ -196,6 +207,9 @@ fn key(st: &mut AppState, k: KeyEvent, fx: &mut Vec<Effect>) {
     if st.prompt.is_some() {
         return prompt_key(st, k, fx);
     }
+    if st.confirm.is_some() {
+        return confirm_key(st, k, fx);
+    }
     if st.verification.is_some() {
         return verify_key(st, k, fx);
     }
@@ -236,6 +250,7 @@ fn login_key(st: &mut AppState, k: KeyEvent, fx: &mut Vec<Effect>) {
             } else {
                 f.busy = true;
                 f.error = None;
+                st.typed_secrets.remember(f.password.text());
                 fx.push(Effect::Login {
                     homeserver: f.homeserver.text().trim().to_owned(),
                     user: f.user.text().trim().to_owned(),
@@ -260,6 +275,7 @@ fn prompt_key(st: &mut AppState, k: KeyEvent, fx: &mut Vec<Effect>) {
             let secret = Secret(p.input.take());
             let purpose = p.purpose;
             st.prompt = None;
+            st.typed_secrets.remember(secret.expose());
             let algorithm = crate::crypto::backup::ALGORITHM.to_owned();
             let cmd = match purpose {
                 PromptFor::RecoveryUnlock => {
@@ -320,19 +336,51 @@ fn start_restore(st: &mut AppState, secret: Option<Secret>, fx: &mut Vec<Effect>
     st.backup.message = None;
     fx.push(Effect::Worker(Command::BackupRestore {
         key_or_passphrase: secret,
+        version: None,
     }));
+}
+
+/// What a backup reset does, said plainly for its question.
+fn reset_question(st: &AppState) -> String {
+    let s = st.backup.status.as_ref();
+    let version = s.and_then(|s| s.server_version.clone().or(s.version.clone()));
+    let curve = s.and_then(|s| s.server_algorithm.as_deref())
+        == Some(crate::backup::restore::CURVE25519_ALGORITHM);
+    match (version, curve) {
+        (Some(v), true) => format!(
+            "Migrate backup version {v} (curve25519) into a new symmetric backup? Its keys are restored here first, then uploaded to the new version (marked untrusted); clients without MSC3270 cannot read the new one."
+        ),
+        (Some(v), false) => format!(
+            "Reset the backup? Every key of version {v} is first restored onto this device (if that fails, nothing changes) and its key is kept in secret storage; then a new key and version replace it, and every key here is uploaded to the new one."
+        ),
+        (None, _) => "Create a new backup version with a new key?".to_owned(),
+    }
+}
+
+/// `s` cut to `n` characters with an ellipsis.
+fn widgets_free_truncate(s: &str, n: usize) -> String {
+    if s.chars().count() <= n {
+        s.to_owned()
+    } else {
+        let mut out: String = s.chars().take(n.saturating_sub(1)).collect();
+        out.push('…');
+        out
+    }
+}
+
+fn has_backup_key(st: &AppState) -> bool {
+    st.backup.status.as_ref().is_some_and(|s| s.key_present)
+        || st
+            .recovery
+            .status
+            .as_ref()
+            .is_some_and(|s| s.backup_key_present)
 }
 
 /// Restore at once when this device holds the key, else ask for the
 /// recovery key or passphrase first.
 fn restore_or_ask(st: &mut AppState, fx: &mut Vec<Effect>) {
-    let has_key = st.backup.status.as_ref().is_some_and(|s| s.key_present)
-        || st
-            .recovery
-            .status
-            .as_ref()
-            .is_some_and(|s| s.backup_key_present);
-    if has_key {
+    if has_backup_key(st) {
         start_restore(st, None, fx);
     } else {
         ask(st, PromptFor::BackupRestore);
@@ -347,6 +395,7 @@ fn ask(st: &mut AppState, purpose: PromptFor) {
 }
 
 fn verify_key(st: &mut AppState, k: KeyEvent, fx: &mut Vec<Effect>) {
+    let ticks = st.ticks;
     let Some(d) = &mut st.verification else {
         return;
     };
@@ -357,16 +406,26 @@ fn verify_key(st: &mut AppState, k: KeyEvent, fx: &mut Vec<Effect>) {
             st.verification = None;
         }
         VerifyState::Incoming { .. } => {
-            if keys.is(Action::Accept, &k) || keys.is(Action::Confirm, &k) {
+            // Only opened from the devices screen, on purpose; still only
+            // the accept key accepts (never Enter, never the confirm key).
+            if keys.is(Action::Accept, &k) {
                 d.busy = true;
                 fx.push(Effect::Worker(Command::VerifyAccept(flow)));
-            } else if keys.is(Action::Back, &k) || keys.is(Action::Mismatch, &k) {
+            } else if keys.is(Action::Back, &k) {
                 st.verification = None;
                 fx.push(Effect::Worker(Command::VerifyCancel(flow)));
             }
         }
         VerifyState::Emoji { .. } => {
             if keys.is(Action::Confirm, &k) {
+                if d.busy {
+                    return;
+                }
+                // A key typed before the emoji could be compared is not a
+                // confirmation.
+                if ticks.saturating_sub(d.shown_at) < EMOJI_MIN_TICKS {
+                    return notice(st, "compare the emoji with the other device first", true);
+                }
                 d.busy = true;
                 fx.push(Effect::Worker(Command::VerifyConfirm(flow)));
             } else if keys.is(Action::Mismatch, &k) {
@@ -383,6 +442,167 @@ fn verify_key(st: &mut AppState, k: KeyEvent, fx: &mut Vec<Effect>) {
                 fx.push(Effect::Worker(Command::VerifyCancel(flow)));
             }
         }
+    }
+}
+
+/// Keys typed within this many ticks of a question (about a third of a
+/// second) were typed ahead, not in answer: they cancel it.
+pub const CONFIRM_ARM_TICKS: u64 = 3;
+
+/// Asks before a destructive act.
+fn ask_confirm(st: &mut AppState, question: String, act: ConfirmAct) {
+    st.confirm = Some(Confirm {
+        question,
+        act,
+        asked_at: st.ticks,
+    });
+}
+
+fn confirm_key(st: &mut AppState, k: KeyEvent, fx: &mut Vec<Effect>) {
+    let Some(c) = st.confirm.take() else { return };
+    let early = st.ticks.saturating_sub(c.asked_at) < CONFIRM_ARM_TICKS;
+    let yes = matches!(k.code, KeyCode::Char('y' | 'Y'))
+        && k.modifiers - KeyModifiers::SHIFT == KeyModifiers::NONE;
+    if !yes || early {
+        let why = if yes {
+            " (answered before it was shown)"
+        } else {
+            ""
+        };
+        return notice(st, format!("cancelled: nothing was changed{why}"), false);
+    }
+    match c.act {
+        ConfirmAct::Redact {
+            room,
+            event_id,
+            reason,
+        } => {
+            notice(st, "redacting the message…", false);
+            fx.push(Effect::Worker(Command::Redact {
+                room,
+                event_id,
+                reason,
+            }));
+        }
+        ConfirmAct::Decline { room, name } => {
+            notice(st, format!("declining {name}…"), false);
+            fx.push(Effect::Worker(Command::Leave { room }));
+        }
+        ConfirmAct::Leave { room, name } => {
+            if st.room.as_ref().is_some_and(|r| r.id == room) {
+                st.room = None;
+                st.screen = Screen::Rooms;
+                fx.push(Effect::Worker(Command::CloseTimeline {
+                    room: room.clone(),
+                }));
+            }
+            notice(st, format!("leaving {name}…"), false);
+            fx.push(Effect::Worker(Command::Leave { room }));
+        }
+        ConfirmAct::Quit => st.quit = true,
+        ConfirmAct::BackupReset => ask(st, PromptFor::BackupReset),
+    }
+}
+
+/// A room's name for a question ("Garden club"), or its id.
+fn room_name(st: &AppState, room: &str) -> String {
+    st.rooms
+        .iter()
+        .find(|r| r.room_id == room)
+        .map(|r| r.name.clone())
+        .filter(|n| !n.is_empty())
+        .unwrap_or_else(|| room.to_owned())
+}
+
+/// Quits, asking first when an unsent message would be lost.
+fn quit(st: &mut AppState) {
+    if st.composer.text().trim().is_empty() {
+        st.quit = true;
+    } else {
+        let room = st.room.as_ref().map(|r| room_name(st, &r.id));
+        ask_confirm(
+            st,
+            format!(
+                "Quit? Your unsent message{} will be lost.",
+                room.map(|r| format!(" in {r}")).unwrap_or_default()
+            ),
+            ConfirmAct::Quit,
+        );
+    }
+}
+
+/// The emoji may be confirmed only once they have been on screen this many
+/// ticks (about a second).
+pub const EMOJI_MIN_TICKS: u64 = 9;
+
+/// Answers the request that is waiting, from the devices screen.
+/// A verification update: it moves the dialog the user opened, or it is a
+/// request that only raises a notice (a dialog that took the keys being
+/// typed would let whatever the user types answer it).
+fn verification_update(st: &mut AppState, v: crate::matrix::verify::VerifyUpdate) {
+    if let Some(d) = st.verification.as_mut().filter(|d| d.flow == v.flow) {
+        if matches!(v.state, VerifyState::Emoji { .. })
+            && !matches!(d.state, VerifyState::Emoji { .. })
+        {
+            d.shown_at = st.ticks;
+        }
+        d.state = v.state;
+        d.busy = false;
+        return;
+    }
+    match v.state {
+        VerifyState::Incoming { from_device } => {
+            let who = if v.self_verification {
+                format!(
+                    "your device {}",
+                    from_device.as_deref().unwrap_or("(unknown)")
+                )
+            } else {
+                v.flow.user.clone()
+            };
+            st.incoming_verification = Some(IncomingVerification {
+                flow: v.flow,
+                self_verification: v.self_verification,
+                from_device,
+            });
+            notice(
+                st,
+                format!("{who} asks to verify: answer it on the devices screen (4)"),
+                false,
+            );
+        }
+        VerifyState::Cancelled { .. } | VerifyState::Done { .. }
+            if st
+                .incoming_verification
+                .as_ref()
+                .is_some_and(|i| i.flow == v.flow) =>
+        {
+            st.incoming_verification = None;
+            notice(st, "the verification request was withdrawn", false);
+        }
+        // Flows nobody opened here (and late news of closed ones).
+        _ => {}
+    }
+}
+
+fn answer_incoming(st: &mut AppState, accept: bool, fx: &mut Vec<Effect>) {
+    let Some(i) = st.incoming_verification.take() else {
+        return;
+    };
+    if accept {
+        st.verification = Some(VerifyDialog {
+            flow: i.flow.clone(),
+            self_verification: i.self_verification,
+            state: VerifyState::Incoming {
+                from_device: i.from_device,
+            },
+            busy: true,
+            shown_at: st.ticks,
+        });
+        fx.push(Effect::Worker(Command::VerifyAccept(i.flow)));
+    } else {
+        notice(st, "declined the verification request", false);
+        fx.push(Effect::Worker(Command::VerifyCancel(i.flow)));
     }
 }
 
@@ -462,10 +682,58 @@ fn composer_key(st: &mut AppState, k: KeyEvent, fx: &mut Vec<Effect>) {
 }
 
 fn send(st: &mut AppState, fx: &mut Vec<Effect>) {
-    let Some(room) = &st.room else { return };
+    if st.room.is_none() {
+        return;
+    }
     if st.composer.text().trim().is_empty() {
         return;
     }
+    // A recovery key is never sent: it goes to the unlock prompt instead,
+    // where it was almost certainly meant to go.
+    if guard::holds_recovery_key(st.composer.text()) {
+        let key = st.composer.take();
+        st.compose_mode = ComposeMode::New;
+        // Without the backup key the user most likely wants their history
+        // back (as the demo says); with it, an unlock.
+        ask(
+            st,
+            if has_backup_key(st) {
+                PromptFor::RecoveryUnlock
+            } else {
+                PromptFor::BackupRestore
+            },
+        );
+        if let Some(p) = &mut st.prompt {
+            p.input.insert_str(key.trim());
+        }
+        return notice(
+            st,
+            "not sent: that is a recovery key. It is in the prompt now: Enter uses it, Esc forgets it",
+            true,
+        );
+    }
+    if st.typed_secrets.found_in(st.composer.text()) {
+        return notice(
+            st,
+            "not sent: the message holds a password or passphrase you typed in keepsake",
+            true,
+        );
+    }
+    // A keepsake command typed into the composer is run, not sent (a line
+    // that starts with a space is sent as it is).
+    if let Some(line) = st.composer.text().strip_prefix(':')
+        && let Ok(action) = command::parse(line)
+    {
+        drop(st.composer.take());
+        notice(
+            st,
+            "ran it as a command (start with a space to send it as text)",
+            false,
+        );
+        run_command(st, action, fx);
+        return;
+    }
+    let Some(room) = &st.room else { return };
     let text = st.composer.take().to_string();
     let room = room.id.clone();
     let cmd = match std::mem::replace(&mut st.compose_mode, ComposeMode::New) {
@@ -580,6 +848,11 @@ fn open_room(st: &mut AppState, fx: &mut Vec<Effect>) {
         fx.push(Effect::Worker(Command::OpenTimeline {
             room: r.room_id.clone(),
         }));
+    } else if let Some(open) = &mut st.room {
+        // Opening a room shows its newest messages, never where the view
+        // was left.
+        open.sel = None;
+        open.unseen_from = None;
     }
     go(st, Screen::Timeline, fx);
 }
@@ -600,7 +873,7 @@ fn normal_key(st: &mut AppState, k: KeyEvent, fx: &mut Vec<Effect>) {
         return;
     }
     match st.keys.which(&k, &global) {
-        Some(A::Quit) => st.quit = true,
+        Some(A::Quit) => quit(st),
         Some(A::Help) => st.help = true,
         Some(A::CommandLine) => st.cmdline = Some(TextInput::default()),
         Some(A::Rooms) => go(st, Screen::Rooms, fx),
@@ -660,8 +933,11 @@ fn screen_key(st: &mut AppState, k: &KeyEvent, fx: &mut Vec<Effect>) -> bool {
                         fx.push(Effect::Worker(Command::Join { room }));
                         notice(st, format!("joining {name}…"), false);
                     } else {
-                        fx.push(Effect::Worker(Command::Leave { room }));
-                        notice(st, format!("declining {name}…"), false);
+                        ask_confirm(
+                            st,
+                            format!("Decline the invitation to {name}?"),
+                            ConfirmAct::Decline { room, name },
+                        );
                     }
                     true
                 } else {
@@ -686,7 +962,10 @@ fn screen_key(st: &mut AppState, k: &KeyEvent, fx: &mut Vec<Effect>) -> bool {
             ) {
                 Some(A::Restore) => restore_or_ask(st, fx),
                 Some(A::Create) => ask(st, PromptFor::BackupCreate),
-                Some(A::Reset) => ask(st, PromptFor::BackupReset),
+                Some(A::Reset) => {
+                    let q = reset_question(st);
+                    ask_confirm(st, q, ConfirmAct::BackupReset);
+                }
                 Some(A::Upload) => {
                     st.backup.message = None;
                     fx.push(Effect::Worker(Command::BackupUpload));
@@ -725,7 +1004,25 @@ fn screen_key(st: &mut AppState, k: &KeyEvent, fx: &mut Vec<Effect>) -> bool {
             }
             true
         }
-        Screen::Devices => match keys.which(k, &[A::Verify, A::Open, A::Refresh, A::Back]) {
+        Screen::Devices => match keys.which(
+            k,
+            &[
+                A::Accept,
+                A::DeclineInvite,
+                A::Verify,
+                A::Open,
+                A::Refresh,
+                A::Back,
+            ],
+        ) {
+            Some(A::Accept) if st.incoming_verification.is_some() => {
+                answer_incoming(st, true, fx);
+                true
+            }
+            Some(A::DeclineInvite) if st.incoming_verification.is_some() => {
+                answer_incoming(st, false, fx);
+                true
+            }
             Some(A::Verify | A::Open) => {
                 if let Some(d) = st.devices.list.get(st.devices.sel).cloned() {
                     if d.this_device {
@@ -828,7 +1125,7 @@ fn timeline_key(st: &mut AppState, k: &KeyEvent, fx: &mut Vec<Effect>) -> bool {
             _ => notice(st, "only your own messages can be edited", true),
         },
         Some(A::React) => react(st, "👍", fx),
-        Some(A::Redact) => redact(st, None, fx),
+        Some(A::Redact) => redact(st, None),
         Some(A::FetchFromBackup) => {
             let utd = sel
                 .as_ref()
@@ -841,11 +1138,17 @@ fn timeline_key(st: &mut AppState, k: &KeyEvent, fx: &mut Vec<Effect>) -> bool {
                     session_ids: item.session_id.iter().cloned().collect(),
                 }));
                 notice(st, "fetching this message's key from the backup…", false);
-            } else if utd.is_some() {
-                restore_or_ask(st, fx);
-                if st.backup.restoring {
-                    notice(st, "fetching keys from the backup…", false);
-                }
+            } else if let Some(item) = utd {
+                // No key here yet: unlock first, then fetch just this
+                // message's key (not a whole restore).
+                st.fetch_after_unlock =
+                    Some((room.to_owned(), item.session_id.iter().cloned().collect()));
+                ask(st, PromptFor::RecoveryUnlock);
+                notice(
+                    st,
+                    "this device needs the backup key: the recovery key or passphrase unlocks it, then this message's key is fetched",
+                    false,
+                );
             } else {
                 notice(st, "this message is not waiting for a key", false);
             }
@@ -873,7 +1176,7 @@ fn react(st: &mut AppState, key: &str, fx: &mut Vec<Effect>) {
     }
 }
 
-fn redact(st: &mut AppState, reason: Option<String>, fx: &mut Vec<Effect>) {
+fn redact(st: &mut AppState, reason: Option<String>) {
     match st
         .room
         .as_ref()
@@ -881,11 +1184,21 @@ fn redact(st: &mut AppState, reason: Option<String>, fx: &mut Vec<Effect>) {
     {
         Some((room, i)) if i.own => {
             if let Some(event_id) = i.event_id {
-                fx.push(Effect::Worker(Command::Redact {
-                    room,
-                    event_id,
-                    reason,
-                }));
+                let text = i
+                    .body
+                    .as_deref()
+                    .map(|b| widgets_free_truncate(&b.replace('\n', " "), 40))
+                    .unwrap_or_else(|| "(no text)".into());
+                let name = room_name(st, &room);
+                ask_confirm(
+                    st,
+                    format!("Delete your message “{text}” in {name} for everyone?"),
+                    ConfirmAct::Redact {
+                        room,
+                        event_id,
+                        reason,
+                    },
+                );
             }
         }
         Some(_) => notice(st, "only your own messages can be redacted here", true),
@@ -896,27 +1209,39 @@ fn redact(st: &mut AppState, reason: Option<String>, fx: &mut Vec<Effect>) {
 fn run_command(st: &mut AppState, a: CmdAction, fx: &mut Vec<Effect>) {
     let current = st.room.as_ref().map(|r| r.id.clone());
     match a {
-        CmdAction::Quit => st.quit = true,
+        CmdAction::Quit => quit(st),
         CmdAction::Help => st.help = true,
         CmdAction::Rooms => go(st, Screen::Rooms, fx),
         CmdAction::Join(room) => {
             notice(st, format!("joining {room}…"), false);
             fx.push(Effect::Worker(Command::Join { room }));
         }
-        CmdAction::Leave(room) => match room.or(current) {
-            Some(room) => {
-                if st.room.as_ref().is_some_and(|r| r.id == room) {
-                    st.room = None;
-                    st.screen = Screen::Rooms;
-                    fx.push(Effect::Worker(Command::CloseTimeline {
-                        room: room.clone(),
-                    }));
+        CmdAction::Leave(room) => {
+            // The room on screen: the highlighted one on the room list, the
+            // open one in a room.
+            let shown = match st.screen {
+                Screen::Rooms => st.selected_room().map(|r| r.room_id.clone()),
+                Screen::Timeline => current,
+                _ => None,
+            };
+            match room.or(shown) {
+                Some(room) => {
+                    let name = room_name(st, &room);
+                    ask_confirm(
+                        st,
+                        format!(
+                            "Leave {name}? You need a new invitation to come back to an invite-only room."
+                        ),
+                        ConfirmAct::Leave { room, name },
+                    );
                 }
-                notice(st, format!("leaving {room}…"), false);
-                fx.push(Effect::Worker(Command::Leave { room }));
+                None => notice(
+                    st,
+                    "which room? :leave ROOM (or highlight or open it)",
+                    true,
+                ),
             }
-            None => notice(st, "which room? :leave ROOM", true),
-        },
+        }
         CmdAction::Invite { user, room } => match room.or(current) {
             Some(room) => {
                 notice(st, format!("inviting {user}…"), false);
@@ -948,7 +1273,10 @@ fn run_command(st: &mut AppState, a: CmdAction, fx: &mut Vec<Effect>) {
                 BackupAction::Show | BackupAction::Status => {}
                 BackupAction::Restore => restore_or_ask(st, fx),
                 BackupAction::Create => ask(st, PromptFor::BackupCreate),
-                BackupAction::Reset => ask(st, PromptFor::BackupReset),
+                BackupAction::Reset => {
+                    let q = reset_question(st);
+                    ask_confirm(st, q, ConfirmAct::BackupReset);
+                }
                 BackupAction::Upload => fx.push(Effect::Worker(Command::BackupUpload)),
                 BackupAction::UseCurrent => {
                     st.backup.busy = Some("adopting the server's version");
@@ -965,7 +1293,7 @@ fn run_command(st: &mut AppState, a: CmdAction, fx: &mut Vec<Effect>) {
             }
         }
         CmdAction::React(key) => react(st, &key, fx),
-        CmdAction::Redact(reason) => redact(st, reason, fx),
+        CmdAction::Redact(reason) => redact(st, reason),
     }
 }
 
@@ -984,20 +1312,14 @@ fn worker_update(st: &mut AppState, u: Update, fx: &mut Vec<Effect>) {
             timeline(st, room, items, fx);
         }
         Update::Verification(v) => {
-            let keep = st.verification.as_ref().is_none_or(|d| {
-                d.flow == v.flow
-                    || matches!(
-                        d.state,
-                        VerifyState::Done { .. } | VerifyState::Cancelled { .. }
-                    )
-            });
-            if keep {
-                st.verification = Some(VerifyDialog {
-                    flow: v.flow,
-                    self_verification: v.self_verification,
-                    state: v.state,
-                    busy: false,
-                });
+            let done = matches!(v.state, VerifyState::Done { .. });
+            verification_update(st, v);
+            // The devices screen shows the new state without a refresh.
+            if done {
+                st.devices.loading = true;
+                fx.push(Effect::Worker(Command::Devices {
+                    user: st.devices.user.clone(),
+                }));
             }
         }
         Update::Gossip(g) => {
@@ -1099,8 +1421,13 @@ fn finished(st: &mut AppState, what: Pending, result: Result<Reply, String>, fx:
             notice(st, text, false);
             fx.push(Effect::Worker(Command::RecoveryStatus));
             fx.push(Effect::Worker(Command::BackupStatus));
+            if let Some((room, session_ids)) = st.fetch_after_unlock.take() {
+                notice(st, "fetching this message's key from the backup…", false);
+                fx.push(Effect::Worker(Command::BackupFetch { room, session_ids }));
+            }
         }
         (Pending::RecoverySetup | Pending::RecoveryUnlock, Err(e)) => {
+            st.fetch_after_unlock = None;
             st.recovery.busy = None;
             st.recovery.message = Some(Err(e.clone()));
             notice(st, e, true);
@@ -1120,6 +1447,7 @@ fn finished(st: &mut AppState, what: Pending, result: Result<Reply, String>, fx:
                 self_verification: false,
                 state: VerifyState::Requested,
                 busy: false,
+                shown_at: st.ticks,
             });
         }
         (Pending::VerifyStep, Ok(_)) => {
@@ -1168,6 +1496,16 @@ fn finished(st: &mut AppState, what: Pending, result: Result<Reply, String>, fx:
                     "using backup version {} ({})",
                     c.version, c.algorithm
                 )),
+                Ok(Reply::BackupReset(r)) => Ok(match r.replaced.and_then(|o| o.restored) {
+                    Some(rep) => format!(
+                        "restored {} keys of version {} first; uploading every key to the new version {}",
+                        rep.imported, rep.version, r.created.version
+                    ),
+                    None => format!(
+                        "uploading every key to the new version {}",
+                        r.created.version
+                    ),
+                }),
                 Ok(Reply::Migrated { restored, created }) => Ok(format!(
                     "restored {} keys from the curve25519 backup; uploading them to the new version {}",
                     restored.imported, created.version
@@ -1208,6 +1546,20 @@ fn timeline(
         && r.id == room
     {
         let kept = r.selected().and_then(|i| i.event_id.clone());
+        let old_last = r.items.last().and_then(|i| i.event_id.clone());
+        // Reading history: mark where messages that arrive now begin.
+        if r.sel.is_some()
+            && r.unseen_from.is_none()
+            && let Some(last) = &old_last
+            && let Some(at) = items
+                .iter()
+                .position(|i| i.event_id.as_deref() == Some(last.as_str()))
+        {
+            r.unseen_from = items.get(at + 1).and_then(|i| i.event_id.clone());
+        }
+        if r.sel.is_none() {
+            r.unseen_from = None;
+        }
         r.items = items;
         r.loading = false;
         if let Some(id) = kept {

@@ -104,6 +104,9 @@ pub struct OpenRoom {
     pub items: Vec<HistoryItem>,
     /// The selected message; `None` follows the newest.
     pub sel: Option<usize>,
+    /// The first message that arrived while the user read history above
+    /// it: a "new messages" line goes before it.
+    pub unseen_from: Option<String>,
     pub paginating: bool,
     pub reached_start: bool,
     pub loading: bool,
@@ -117,6 +120,7 @@ impl OpenRoom {
             encrypted,
             items: vec![],
             sel: None,
+            unseen_from: None,
             paginating: false,
             reached_start: false,
             loading: true,
@@ -133,6 +137,14 @@ impl OpenRoom {
 
     pub fn selected(&self) -> Option<&HistoryItem> {
         self.sel.and_then(|i| self.items.get(i))
+    }
+
+    /// How many messages are below the view (newer than the anchor).
+    pub fn newer(&self) -> usize {
+        match self.anchor() {
+            Some(a) => self.items.len().saturating_sub(a + 1),
+            None => 0,
+        }
     }
 }
 
@@ -178,6 +190,51 @@ pub struct VerifyDialog {
     pub state: VerifyState,
     /// Waiting for the worker to carry out our answer.
     pub busy: bool,
+    /// The tick the emoji appeared at: they can be confirmed only after
+    /// they have been on screen a while.
+    pub shown_at: u64,
+}
+
+/// A destructive act waiting for the user's yes. It names its target.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Confirm {
+    /// The question, naming what will happen to what.
+    pub question: String,
+    pub act: ConfirmAct,
+    /// The tick it was asked at: keys typed before the user could read it
+    /// cancel it instead of answering.
+    pub asked_at: u64,
+}
+
+/// What a confirmed [`Confirm`] does.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ConfirmAct {
+    Redact {
+        room: String,
+        event_id: String,
+        reason: Option<String>,
+    },
+    Decline {
+        room: String,
+        name: String,
+    },
+    Leave {
+        room: String,
+        name: String,
+    },
+    Quit,
+    /// Goes on to ask for the recovery key for the reset.
+    BackupReset,
+}
+
+/// A verification someone asked for that the user has not answered: it
+/// only raises a notice and a mark in the status bar, and is answered on
+/// the devices screen with a key of its own (never Enter, never text).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IncomingVerification {
+    pub flow: Flow,
+    pub self_verification: bool,
+    pub from_device: Option<String>,
 }
 
 /// What a masked prompt's input is for.
@@ -308,6 +365,14 @@ pub struct AppState {
     pub recovery: RecoveryView,
     pub devices: DevicesView,
     pub verification: Option<VerifyDialog>,
+    pub incoming_verification: Option<IncomingVerification>,
+    pub confirm: Option<Confirm>,
+    /// Keys to fetch from the backup once the unlock under way succeeds
+    /// (`f` on a message, on a device without the backup key).
+    pub fetch_after_unlock: Option<(String, Vec<String>)>,
+    /// Fingerprints of the secrets typed into prompts, which the composer
+    /// refuses to send.
+    pub typed_secrets: super::guard::TypedSecrets,
     pub prompt: Option<Prompt>,
     pub cmdline: Option<TextInput>,
     pub help: bool,
@@ -350,6 +415,10 @@ impl AppState {
             recovery: RecoveryView::default(),
             devices: DevicesView::default(),
             verification: None,
+            incoming_verification: None,
+            confirm: None,
+            fetch_after_unlock: None,
+            typed_secrets: Default::default(),
             prompt: None,
             cmdline: None,
             help: false,

@@ -30,6 +30,15 @@ fn sent(st: &mut AppState, fx: &[Effect]) -> Vec<OpId> {
     ops
 }
 
+/// Answers the question on screen with "y", after reading it.
+fn yes(st: &mut AppState) -> Vec<Effect> {
+    assert!(st.confirm.is_some(), "no question is asked");
+    for _ in 0..CONFIRM_ARM_TICKS {
+        update(st, Msg::Tick);
+    }
+    press(st, KeyCode::Char('y'))
+}
+
 fn worker_cmds(fx: &[Effect]) -> Vec<&Command> {
     fx.iter()
         .filter_map(|e| match e {
@@ -181,7 +190,8 @@ fn restore_asks_for_the_key_when_the_device_lacks_it_and_shows_progress() {
     assert_eq!(
         fx,
         vec![Effect::Worker(Command::BackupRestore {
-            key_or_passphrase: Some(Secret::new(FAKE_RECOVERY_KEY))
+            key_or_passphrase: Some(Secret::new(FAKE_RECOVERY_KEY)),
+            version: None,
         })]
     );
     assert!(st.prompt.is_none());
@@ -221,7 +231,8 @@ fn restore_goes_straight_on_when_the_device_holds_the_key() {
         vec![
             &Command::BackupStatus,
             &Command::BackupRestore {
-                key_or_passphrase: None
+                key_or_passphrase: None,
+                version: None,
             }
         ]
     );
@@ -249,19 +260,50 @@ fn an_incoming_verification_is_accepted_and_the_emoji_confirmed() {
             from_device: Some("PHONE00002".into()),
         }),
     );
-    // The dialog takes the keys, not the composer.
+    // A request never takes the keys being typed: "yes ok" and Enter go to
+    // the composer (and send), nothing answers the request.
+    assert!(st.verification.is_none());
+    assert!(st.incoming_verification.is_some());
+    let mut sent = vec![];
+    for c in "yes ok, a y".chars() {
+        sent.extend(press(&mut st, KeyCode::Char(c)));
+    }
+    assert_eq!(st.composer.text(), "yes ok, a y");
+    sent.extend(press(&mut st, KeyCode::Enter));
+    assert!(
+        sent.iter()
+            .all(|e| matches!(e, Effect::Worker(Command::SendText { .. }))),
+        "{sent:?}"
+    );
+    assert!(st.verification.is_none());
+    assert!(st.incoming_verification.is_some());
+    // On the devices screen, Enter does not accept; the accept key does.
+    press(&mut st, KeyCode::Esc);
+    press(&mut st, KeyCode::Char('4'));
+    assert_eq!(st.screen, Screen::Devices);
+    let fx = press(&mut st, KeyCode::Enter);
+    assert!(
+        !fx.iter()
+            .any(|e| matches!(e, Effect::Worker(Command::VerifyAccept(_)))),
+        "{fx:?}"
+    );
     let fx = press(&mut st, KeyCode::Char('a'));
     assert_eq!(
         fx,
         vec![Effect::Worker(Command::VerifyAccept(fixtures::flow()))]
     );
-    assert!(st.composer.is_empty());
     update(
         &mut st,
         v(VerifyState::Emoji {
             emoji: fixtures::emoji(),
         }),
     );
+    // The emoji must be on screen a while before they can be confirmed.
+    let fx = press(&mut st, KeyCode::Char('y'));
+    assert!(fx.is_empty(), "{fx:?}");
+    for _ in 0..crate::app::EMOJI_MIN_TICKS {
+        update(&mut st, Msg::Tick);
+    }
     let fx = press(&mut st, KeyCode::Char('y'));
     assert_eq!(
         fx,
@@ -274,6 +316,35 @@ fn an_incoming_verification_is_accepted_and_the_emoji_confirmed() {
 }
 
 #[test]
+fn a_withdrawn_request_goes_away_and_decline_cancels() {
+    let mut st = fixtures::logged_in();
+    let v = |state| {
+        Msg::Worker(Update::Verification(VerifyUpdate {
+            flow: fixtures::flow(),
+            self_verification: false,
+            state,
+        }))
+    };
+    update(&mut st, v(VerifyState::Incoming { from_device: None }));
+    update(
+        &mut st,
+        v(VerifyState::Cancelled {
+            reason: "cancelled".into(),
+        }),
+    );
+    assert!(st.incoming_verification.is_none());
+    assert!(st.verification.is_none());
+    update(&mut st, v(VerifyState::Incoming { from_device: None }));
+    st.screen = Screen::Devices;
+    let fx = press(&mut st, KeyCode::Char('x'));
+    assert_eq!(
+        fx,
+        vec![Effect::Worker(Command::VerifyCancel(fixtures::flow()))]
+    );
+    assert!(st.incoming_verification.is_none());
+}
+
+#[test]
 fn a_mismatch_is_reported() {
     let mut st = fixtures::logged_in();
     st.verification = Some(VerifyDialog {
@@ -283,6 +354,7 @@ fn a_mismatch_is_reported() {
             emoji: fixtures::emoji(),
         },
         busy: false,
+        shown_at: 0,
     });
     let fx = press(&mut st, KeyCode::Char('n'));
     assert_eq!(
@@ -314,6 +386,15 @@ fn rooms_filter_and_invites() {
     press(&mut st, KeyCode::Enter);
     assert_eq!(st.visible_rooms().len(), 1);
     let fx = press(&mut st, KeyCode::Char('x'));
+    assert!(fx.is_empty(), "{fx:?}");
+    assert!(
+        st.confirm
+            .as_ref()
+            .is_some_and(|c| c.question.contains("Party planning")),
+        "{:?}",
+        st.confirm
+    );
+    let fx = yes(&mut st);
     assert_eq!(
         fx,
         vec![Effect::Worker(Command::Leave {
@@ -451,11 +532,46 @@ fn fetch_on_an_undecryptable_message_asks_the_backup_for_its_key() {
             session_ids: vec!["sess".into()],
         }]
     );
-    // Without the key on this device it asks for the recovery key instead.
+    // Without the key on this device it asks for the recovery key, unlocks
+    // with it, then fetches just this message's key: no whole restore.
     st.backup.status = Some(fixtures::no_backup());
     let fx = press(&mut st, KeyCode::Char('f'));
     assert!(worker_cmds(&fx).is_empty());
-    assert!(st.prompt.is_some());
+    assert_eq!(
+        st.prompt.as_ref().map(|p| p.purpose),
+        Some(PromptFor::RecoveryUnlock)
+    );
+    typed(&mut st, FAKE_RECOVERY_KEY);
+    let fx = press(&mut st, KeyCode::Enter);
+    assert!(
+        matches!(worker_cmds(&fx)[..], [Command::RecoveryUnlock { .. }]),
+        "{fx:?}"
+    );
+    let ops = sent(&mut st, &fx);
+    let fx = update(
+        &mut st,
+        Msg::Worker(Update::Finished {
+            op: ops[0],
+            result: Ok(Reply::Unlocked(crate::matrix::recovery::Unlocked {
+                device_verified: true,
+                backup_key: true,
+            })),
+        }),
+    );
+    let cmds = worker_cmds(&fx);
+    assert!(
+        cmds.contains(&&Command::BackupFetch {
+            room: "!general:example.org".into(),
+            session_ids: vec!["sess".into()],
+        }),
+        "{fx:?}"
+    );
+    assert!(
+        !cmds
+            .iter()
+            .any(|c| matches!(c, Command::BackupRestore { .. })),
+        "{fx:?}"
+    );
 }
 
 #[test]
@@ -466,6 +582,14 @@ fn reset_on_a_curve25519_backup_migrates_it() {
     st.backup.status = Some(status);
     press(&mut st, KeyCode::Char('2'));
     press(&mut st, KeyCode::Char('R'));
+    assert!(
+        st.confirm
+            .as_ref()
+            .is_some_and(|c| c.question.contains("Migrate backup version")),
+        "{:?}",
+        st.confirm
+    );
+    yes(&mut st);
     assert_eq!(
         st.prompt.as_ref().map(|p| p.purpose),
         Some(PromptFor::BackupReset)
@@ -483,10 +607,228 @@ fn reset_on_a_curve25519_backup_migrates_it() {
     // A symmetric backup is reset, not migrated.
     st.backup.status = Some(fixtures::healthy_backup());
     press(&mut st, KeyCode::Char('R'));
+    assert!(
+        st.confirm
+            .as_ref()
+            .is_some_and(|c| c.question.contains("first restored onto this device")),
+        "{:?}",
+        st.confirm
+    );
+    yes(&mut st);
     typed(&mut st, FAKE_RECOVERY_KEY);
     let fx = press(&mut st, KeyCode::Enter);
     assert!(
         matches!(worker_cmds(&fx)[..], [Command::BackupReset { .. }]),
         "{fx:?}"
     );
+}
+
+#[test]
+fn a_recovery_key_typed_into_the_composer_is_never_sent() {
+    let mut st = fixtures::in_room();
+    // A device without the backup key: the key goes to the restore prompt.
+    st.backup.status = Some(fixtures::no_backup());
+    let key = crate::crypto::recovery_key::encode(&crate::crypto::SecretKey::from_bytes([9; 32]));
+    // Pasted, as the demo's newcomer did, after a colon-less command.
+    update(&mut st, Msg::Paste(format!("my key {}", key.as_str())));
+    let fx = press(&mut st, KeyCode::Enter);
+    assert!(worker_cmds(&fx).is_empty(), "{fx:?}");
+    assert!(st.composer.is_empty());
+    // It waits in the masked prompt, where it was meant to go.
+    let p = st.prompt.as_ref().expect("the prompt");
+    assert_eq!(p.purpose, PromptFor::BackupRestore);
+    assert!(p.input.masked);
+    assert!(
+        st.notice
+            .as_ref()
+            .is_some_and(|n| n.text.contains("not sent"))
+    );
+}
+
+#[test]
+fn a_passphrase_typed_in_a_prompt_is_never_sent() {
+    let mut st = fixtures::in_room();
+    st.prompt = Some(Prompt {
+        purpose: PromptFor::RecoveryUnlock,
+        input: TextInput::masked(),
+    });
+    typed(&mut st, "correct horse battery staple");
+    press(&mut st, KeyCode::Enter);
+    assert!(st.prompt.is_none());
+    st.focus = Focus::Composer;
+    typed(&mut st, "it is correct horse battery staple, ok?");
+    let fx = press(&mut st, KeyCode::Enter);
+    assert!(worker_cmds(&fx).is_empty(), "{fx:?}");
+    // The draft stays, to be edited.
+    assert_eq!(
+        st.composer.text(),
+        "it is correct horse battery staple, ok?"
+    );
+    assert!(
+        st.notice
+            .as_ref()
+            .is_some_and(|n| n.text.contains("not sent"))
+    );
+}
+
+#[test]
+fn a_command_typed_into_the_composer_runs_and_is_not_sent() {
+    let mut st = fixtures::in_room();
+    typed(&mut st, ":backup restore");
+    let fx = press(&mut st, KeyCode::Enter);
+    assert!(
+        !worker_cmds(&fx)
+            .iter()
+            .any(|c| matches!(c, Command::SendText { .. })),
+        "{fx:?}"
+    );
+    assert!(st.composer.is_empty());
+    assert!(st.prompt.is_some() || !worker_cmds(&fx).is_empty());
+    // A smiley is text, and so is a line that starts with a space.
+    for text in [":)", " :backup restore"] {
+        st.prompt = None;
+        st.screen = Screen::Timeline;
+        st.focus = Focus::Composer;
+        typed(&mut st, text);
+        let fx = press(&mut st, KeyCode::Enter);
+        assert!(
+            worker_cmds(&fx)
+                .iter()
+                .any(|c| matches!(c, Command::SendText { text: t, .. } if t == text)),
+            "{text:?}: {fx:?}"
+        );
+    }
+}
+
+#[test]
+fn redacting_asks_first_naming_the_message_and_typed_ahead_keys_cancel() {
+    let mut st = fixtures::in_room();
+    press(&mut st, KeyCode::Esc);
+    // Up to our own message (the newest is a redaction).
+    press(&mut st, KeyCode::Up);
+    let sel = st.room.as_ref().and_then(|r| r.selected()).cloned();
+    assert!(sel.as_ref().is_some_and(|i| i.own), "{sel:?}");
+    let fx = press(&mut st, KeyCode::Char('X'));
+    assert!(worker_cmds(&fx).is_empty(), "{fx:?}");
+    let q = st
+        .confirm
+        .as_ref()
+        .map(|c| c.question.clone())
+        .unwrap_or_default();
+    assert!(q.contains("markdown") && q.contains("for everyone"), "{q}");
+    // "Xy…": the y came before the question could be read.
+    let fx = press(&mut st, KeyCode::Char('y'));
+    assert!(worker_cmds(&fx).is_empty(), "{fx:?}");
+    assert!(st.confirm.is_none());
+    // Asked again and answered.
+    press(&mut st, KeyCode::Char('X'));
+    let fx = yes(&mut st);
+    assert!(
+        matches!(worker_cmds(&fx)[..], [Command::Redact { .. }]),
+        "{fx:?}"
+    );
+    // Any other key says no.
+    press(&mut st, KeyCode::Char('X'));
+    for _ in 0..CONFIRM_ARM_TICKS {
+        update(&mut st, Msg::Tick);
+    }
+    let fx = press(&mut st, KeyCode::Enter);
+    assert!(worker_cmds(&fx).is_empty(), "{fx:?}");
+    assert!(st.confirm.is_none());
+}
+
+#[test]
+fn leave_acts_on_the_room_shown_and_asks() {
+    let mut st = fixtures::in_room();
+    // Back on the room list, another room highlighted than the one opened.
+    press(&mut st, KeyCode::Esc);
+    press(&mut st, KeyCode::Esc);
+    assert_eq!(st.screen, Screen::Rooms);
+    let opened = st.room.as_ref().map(|r| r.id.clone());
+    press(&mut st, KeyCode::Down);
+    let highlighted = st
+        .selected_room()
+        .map(|r| (r.room_id.clone(), r.name.clone()));
+    let (hid, hname) = highlighted.expect("a highlighted room");
+    assert_ne!(Some(hid.clone()), opened);
+    let fx = run(&mut st, "leave");
+    assert!(worker_cmds(&fx).is_empty(), "{fx:?}");
+    assert!(
+        st.confirm
+            .as_ref()
+            .is_some_and(|c| c.question.contains(&hname)),
+        "{:?}",
+        st.confirm
+    );
+    let fx = yes(&mut st);
+    assert_eq!(worker_cmds(&fx), vec![&Command::Leave { room: hid }]);
+}
+
+#[test]
+fn quitting_with_an_unsent_message_asks() {
+    let mut st = fixtures::in_room();
+    typed(&mut st, "half a thought");
+    press(&mut st, KeyCode::Esc);
+    press(&mut st, KeyCode::Char('q'));
+    assert!(!st.quit);
+    assert!(
+        st.confirm
+            .as_ref()
+            .is_some_and(|c| c.question.contains("unsent message")),
+        "{:?}",
+        st.confirm
+    );
+    press(&mut st, KeyCode::Char('n'));
+    assert!(!st.quit);
+    assert_eq!(st.composer.text(), "half a thought");
+    press(&mut st, KeyCode::Char('q'));
+    yes(&mut st);
+    assert!(st.quit);
+}
+
+#[test]
+fn new_messages_never_arrive_unseen() {
+    let mut st = fixtures::in_room();
+    // Reading history: a message selected well above the newest.
+    press(&mut st, KeyCode::Esc);
+    press(&mut st, KeyCode::Up);
+    press(&mut st, KeyCode::Up);
+    let before = st.room.as_ref().map(|r| r.newer()).unwrap_or(0);
+    assert_eq!(before, 2);
+    let mut items = st.room.as_ref().unwrap().items.clone();
+    let mut arrived = fixtures::item(
+        20,
+        "@bob:example.org",
+        "are you there?",
+        crate::matrix::history::Trust::Verified,
+    );
+    arrived.event_id = Some("$new".into());
+    items.push(arrived);
+    update(
+        &mut st,
+        Msg::Worker(Update::Timeline {
+            room: "!general:example.org".into(),
+            items,
+        }),
+    );
+    let r = st.room.as_ref().unwrap();
+    assert_eq!(r.newer(), 3, "the hint counts it");
+    assert_eq!(
+        r.unseen_from.as_deref(),
+        Some("$new"),
+        "the marker goes before it"
+    );
+    // Reopening the room shows the newest, not where the view was left.
+    press(&mut st, KeyCode::Esc);
+    press(&mut st, KeyCode::Esc);
+    assert_eq!(st.screen, Screen::Rooms);
+    st.room_sel = st
+        .visible_rooms()
+        .iter()
+        .position(|r| r.room_id == "!general:example.org")
+        .unwrap();
+    press(&mut st, KeyCode::Enter);
+    let r = st.room.as_ref().unwrap();
+    assert_eq!(r.sel, None);
+    assert_eq!(r.newer(), 0);
 }

@@ -6,6 +6,7 @@
 
 use std::fmt;
 use std::io::Read;
+use std::time::Duration;
 
 use futures_util::StreamExt;
 use matrix_sdk::Client;
@@ -32,7 +33,15 @@ pub enum Piece {
     },
     /// Every key of the room has been sent; `total` of them.
     RoomEnd { room: OwnedRoomId, total: usize },
+    /// The room's entry is not an object of sessions: skipped, not marked
+    /// done, so a later restore tries it again.
+    BadRoom { room: OwnedRoomId },
 }
+
+/// How long a download may go without a byte before it counts as stalled.
+pub const IDLE: Duration = Duration::from_secs(60);
+/// How long the server may take to start its answer.
+pub const FIRST_BYTE: Duration = Duration::from_secs(300);
 
 /// Starts the download; pieces arrive on the returned channel, and the
 /// channel ends early with an error message if the download fails.
@@ -44,19 +53,46 @@ pub async fn stream_all(
     skip: impl Fn(&str) -> bool + Send + 'static,
 ) -> Result<mpsc::Receiver<Result<Piece, String>>, String> {
     let mut url = client.homeserver();
-    url.set_path("/_matrix/client/v3/room_keys/keys");
+    // Under the homeserver's own path, which may have a prefix
+    // (https://example.org/matrix/).
+    let path = format!(
+        "{}/_matrix/client/v3/room_keys/keys",
+        url.path().trim_end_matches('/')
+    );
+    url.set_path(&path);
     url.query_pairs_mut().append_pair("version", version);
-    let token = client.access_token().ok_or("not logged in")?;
-    let resp = client
+    let token = zeroize::Zeroizing::new(client.access_token().ok_or("not logged in")?);
+    // The SDK's client gives every request 30 s in all, body included; a
+    // large backup takes longer. This request gets a day in all, and fails
+    // instead when the server sends nothing for `IDLE`.
+    let send = client
         .http_client()
         .get(url)
-        .bearer_auth(token)
-        .send()
+        .bearer_auth(token.as_str())
+        .timeout(Duration::from_secs(24 * 3600))
+        .send();
+    // Synapse builds the whole answer before its first byte.
+    let resp = tokio::time::timeout(FIRST_BYTE, send)
         .await
+        .map_err(|_| {
+            format!(
+                "cannot download the backup: the server sent nothing for {} s",
+                FIRST_BYTE.as_secs()
+            )
+        })?
         .map_err(|e| format!("cannot download the backup: {e}"))?;
     if !resp.status().is_success() {
         let status = resp.status();
-        let body = resp.text().await.unwrap_or_default();
+        // At most a little of an error body: it could be anything.
+        let mut body = Vec::new();
+        let mut stream = resp.bytes_stream();
+        while body.len() < 4096 {
+            match tokio::time::timeout(IDLE, stream.next()).await {
+                Ok(Some(Ok(b))) => body.extend_from_slice(&b[..b.len().min(4096)]),
+                _ => break,
+            }
+        }
+        let body = String::from_utf8_lossy(&body);
         return Err(format!(
             "cannot download the backup: the server answered {status}: {}",
             body.chars().take(300).collect::<String>()
@@ -67,8 +103,15 @@ pub async fn stream_all(
     let (bytes_tx, bytes_rx) = mpsc::channel::<Result<bytes::Bytes, String>>(16);
     let mut body = resp.bytes_stream();
     tokio::spawn(async move {
-        while let Some(chunk) = body.next().await {
-            let chunk = chunk.map_err(|e| e.to_string());
+        loop {
+            let chunk = match tokio::time::timeout(IDLE, body.next()).await {
+                Ok(Some(c)) => c.map_err(|e| e.to_string()),
+                Ok(None) => break,
+                Err(_) => Err(format!(
+                    "the download stalled: nothing for {} s",
+                    IDLE.as_secs()
+                )),
+            };
             let failed = chunk.is_err();
             if bytes_tx.send(chunk).await.is_err() || failed {
                 break;
@@ -214,7 +257,56 @@ impl<'de, F: Fn(&str) -> bool> Visitor<'de> for Rooms<'_, '_, F> {
 impl<'de, F: Fn(&str) -> bool> DeserializeSeed<'de> for Room<'_, '_, F> {
     type Value = ();
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
-        d.deserialize_map(self)
+        // Any value: a room that is not an object is reported, and the rest
+        // of the backup is still read.
+        let Room { sink, room } = self;
+        let whole = d.deserialize_any(Tolerant(Room {
+            sink: &mut *sink,
+            room: room.clone(),
+        }))?;
+        if whole {
+            return Ok(());
+        }
+        sink.send(Piece::BadRoom { room })
+            .map_err(serde::de::Error::custom)
+    }
+}
+
+/// A visitor that takes an object through `V` and anything else as `false`.
+struct Tolerant<V>(V);
+
+impl<'de, V: Visitor<'de, Value = ()>> Visitor<'de> for Tolerant<V> {
+    type Value = bool;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        self.0.expecting(f)
+    }
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<bool, A::Error> {
+        self.0.visit_map(map).map(|()| true)
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<bool, A::Error> {
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        Ok(false)
+    }
+    fn visit_bool<E>(self, _: bool) -> Result<bool, E> {
+        Ok(false)
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<bool, E> {
+        Ok(false)
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<bool, E> {
+        Ok(false)
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<bool, E> {
+        Ok(false)
+    }
+    fn visit_str<E>(self, _: &str) -> Result<bool, E> {
+        Ok(false)
+    }
+    fn visit_unit<E>(self) -> Result<bool, E> {
+        Ok(false)
+    }
+    fn visit_none<E>(self) -> Result<bool, E> {
+        Ok(false)
     }
 }
 
@@ -224,8 +316,10 @@ impl<'de, F: Fn(&str) -> bool> Visitor<'de> for Room<'_, '_, F> {
         f.write_str("a room's keys")
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let mut sessions = false;
         while let Some(k) = map.next_key::<String>()? {
-            if k == "sessions" {
+            if k == "sessions" && !sessions {
+                sessions = true;
                 map.next_value_seed(Sessions {
                     sink: &mut *self.sink,
                     room: self.room.clone(),
@@ -234,6 +328,11 @@ impl<'de, F: Fn(&str) -> bool> Visitor<'de> for Room<'_, '_, F> {
                 map.next_value::<IgnoredAny>()?;
             }
         }
+        if !sessions {
+            self.sink
+                .send(Piece::BadRoom { room: self.room })
+                .map_err(serde::de::Error::custom)?;
+        }
         Ok(())
     }
 }
@@ -241,7 +340,16 @@ impl<'de, F: Fn(&str) -> bool> Visitor<'de> for Room<'_, '_, F> {
 impl<'de, F: Fn(&str) -> bool> DeserializeSeed<'de> for Sessions<'_, '_, F> {
     type Value = ();
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
-        d.deserialize_map(self)
+        let Sessions { sink, room } = self;
+        let whole = d.deserialize_any(Tolerant(Sessions {
+            sink: &mut *sink,
+            room: room.clone(),
+        }))?;
+        if whole {
+            return Ok(());
+        }
+        sink.send(Piece::BadRoom { room })
+            .map_err(serde::de::Error::custom)
     }
 }
 

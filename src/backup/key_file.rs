@@ -17,6 +17,41 @@ use super::trust::{Source, TrustTable};
 /// PBKDF2 rounds for a new export: what Element and matrix-sdk use.
 const EXPORT_ROUNDS: u32 = 500_000;
 
+/// The most PBKDF2 rounds a key file may ask for (ten times what Element
+/// and matrix-sdk write; a few seconds here).
+pub const MAX_IMPORT_ROUNDS: u32 = 5_000_000;
+
+const HEADER: &str = "-----BEGIN MEGOLM SESSION DATA-----";
+const FOOTER: &str = "-----END MEGOLM SESSION DATA-----";
+
+/// The PBKDF2 round count a key file asks for: the armoured base64 holds
+/// version 1, a 16-byte salt, a 16-byte IV, then the rounds (big endian).
+pub fn rounds_of(file: &[u8]) -> Result<u32, String> {
+    let text = std::str::from_utf8(file).map_err(|_| "is not a key file (not text)".to_owned())?;
+    let body = text
+        .trim()
+        .strip_prefix(HEADER)
+        .and_then(|b| b.trim_end().strip_suffix(FOOTER))
+        .ok_or_else(|| "is not a key file (no MEGOLM SESSION DATA armour)".to_owned())?;
+    // Only the head is needed: 37 bytes are 52 base64 characters.
+    let head: String = body
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .take(52)
+        .collect();
+    let bytes = base64::Engine::decode(&base64::engine::general_purpose::STANDARD, &head)
+        .map_err(|_| "is not a key file (bad base64)".to_owned())?;
+    if bytes.len() < 37 {
+        return Err("is not a key file (too short)".into());
+    }
+    if bytes[0] != 1 {
+        return Err(format!("is a key file of unknown version {}", bytes[0]));
+    }
+    Ok(u32::from_be_bytes([
+        bytes[33], bytes[34], bytes[35], bytes[36],
+    ]))
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct ImportReport {
     /// Keys in the file.
@@ -45,7 +80,7 @@ pub async fn export(
         .await
         .map_err(|e| format!("cannot read the keys: {e}"))?;
     let n = keys.len();
-    let pass = passphrase.to_owned();
+    let pass = zeroize::Zeroizing::new(passphrase.to_owned());
     // PBKDF2 with 500,000 rounds takes a while: off the async threads.
     let armored = tokio::task::spawn_blocking(move || {
         matrix_sdk_crypto::encrypt_room_key_export(&keys, &pass, EXPORT_ROUNDS)
@@ -79,11 +114,19 @@ pub async fn import(
     passphrase: &str,
     trusted: bool,
 ) -> Result<ImportReport, String> {
-    let file =
-        std::fs::File::open(path).map_err(|e| format!("cannot open {}: {e}", path.display()))?;
-    let pass = passphrase.to_owned();
+    let text = std::fs::read(path).map_err(|e| format!("cannot open {}: {e}", path.display()))?;
+    // A hostile file could ask for billions of PBKDF2 rounds and pin a
+    // core for hours: read the count before deriving anything.
+    let rounds = rounds_of(&text).map_err(|e| format!("{} {e}", path.display()))?;
+    if rounds > MAX_IMPORT_ROUNDS {
+        return Err(format!(
+            "{} asks for {rounds} PBKDF2 rounds; keepsake reads files of up to {MAX_IMPORT_ROUNDS} (Element writes {EXPORT_ROUNDS})",
+            path.display()
+        ));
+    }
+    let pass = zeroize::Zeroizing::new(passphrase.to_owned());
     let keys = tokio::task::spawn_blocking(move || {
-        matrix_sdk_crypto::decrypt_room_key_export(file, &pass)
+        matrix_sdk_crypto::decrypt_room_key_export(std::io::Cursor::new(text), &pass)
     })
     .await
     .map_err(|e| e.to_string())?
@@ -97,16 +140,9 @@ pub async fn import(
         other => format!("{} is not a readable key file: {other}", path.display()),
     })?;
     let total = keys.len();
-    // Trust rows first (see restore), and the uploader waits meanwhile so it
-    // reads the rows when it backs these keys up.
+    // The uploader waits meanwhile so it reads the rows when it backs these
+    // keys up.
     let _guard = upload_lock.lock().await;
-    trust
-        .record(
-            Source::KeyFile,
-            keys.iter()
-                .map(|k| (k.room_id.as_str(), k.session_id.as_str(), trusted)),
-        )
-        .map_err(|e| e.to_string())?;
     let machine = base.olm_machine().await;
     let machine = machine.as_ref().ok_or_else(machine_error)?;
     let r = machine
@@ -114,9 +150,51 @@ pub async fn import(
         .import_exported_room_keys(keys, |_, _| {})
         .await
         .map_err(|e| format!("cannot import the keys: {e}"))?;
+    // Rows only for what the store took: a copy it already held keeps its
+    // own row (a held untrusted copy is never relabelled by `--trust`). A
+    // crash before this leaves imported keys without a row, which are
+    // shown and backed up as untrusted.
+    let taken: Vec<(String, String)> = r
+        .keys
+        .iter()
+        .flat_map(|(room, by_sender)| {
+            by_sender
+                .values()
+                .flatten()
+                .map(move |sid| (room.to_string(), sid.clone()))
+        })
+        .collect();
+    trust
+        .record(
+            Source::KeyFile,
+            taken.iter().map(|(r, s)| (r.as_str(), s.as_str(), trusted)),
+        )
+        .map_err(|e| e.to_string())?;
     Ok(ImportReport {
         total,
         imported: r.imported_count,
         trusted,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn file(rounds: u32) -> Vec<u8> {
+        let mut raw = vec![1u8];
+        raw.extend([7u8; 32]);
+        raw.extend(rounds.to_be_bytes());
+        raw.extend([9u8; 80]);
+        let b64 = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, &raw);
+        format!("{HEADER}\n{b64}\n{FOOTER}\n").into_bytes()
+    }
+
+    #[test]
+    fn reads_the_round_count_before_deriving() {
+        assert_eq!(rounds_of(&file(500_000)), Ok(500_000));
+        assert_eq!(rounds_of(&file(u32::MAX)), Ok(u32::MAX));
+        assert!(rounds_of(b"hello").is_err());
+        assert!(rounds_of(format!("{HEADER}\nAQ==\n{FOOTER}").as_bytes()).is_err());
+    }
 }

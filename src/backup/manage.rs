@@ -2,9 +2,12 @@
 //!
 //! `create`/`reset`: a fresh random key; a new MSC3270 version on the server
 //! whose `auth_data` {iv, mac} lets any holder of the key check it; the key
-//! in secret storage (`m.megolm_backup.v1`) and on this device. The key goes
-//! into secret storage before the version exists: a version whose key was
-//! lost would be a backup nobody can read.
+//! in secret storage (`m.megolm_backup.v1`) and on this device. The version
+//! is made first and the key goes into secret storage only once it exists:
+//! a failed create then leaves secret storage holding the key of the
+//! version that is still current. Should storing the key fail, the new
+//! (still empty) version is deleted again, so no version without its key
+//! remains.
 
 use matrix_sdk::encryption::secret_storage::SecretStore;
 use matrix_sdk::ruma::events::secret::request::SecretName;
@@ -74,14 +77,23 @@ async fn new_version(
         let master = zeroize::Zeroizing::new(master);
         sign_auth_data(&mut auth, user.as_str(), &master)?;
     }
-    store
+    let version = server::create(client, algorithm, auth).await?;
+    if let Err(e) = store
         .put_secret(SecretName::RecoveryKey, &key.to_base64())
         .await
-        .map_err(|e| format!("cannot store the backup key in secret storage: {e}"))?;
+    {
+        // Nothing was uploaded to it yet: take the version back rather than
+        // leave a backup nobody can open.
+        if let Err(d) = server::delete_version(client, &version).await {
+            tracing::error!(%version, error = %d, "cannot delete a backup version whose key was not stored");
+        }
+        return Err(format!(
+            "cannot store the backup key in secret storage: {e}; the new version {version} was withdrawn and the backup is unchanged"
+        ));
+    }
     local_key::save(crypto, key.secret())
         .await
         .map_err(|e| e.to_string())?;
-    let version = server::create(client, algorithm, auth).await?;
     adopt_version(crypto, &version, algorithm).await?;
     Ok(Created {
         version,

@@ -88,6 +88,7 @@ impl OnDemand {
             crypto: &self.crypto,
             trust: &self.trust,
             upload_lock: &self.upload_lock,
+            current: true,
         };
         let opener = restore::Opener::Symmetric(key);
         let report =

@@ -49,6 +49,9 @@ pub enum UploadState {
     /// The version was replaced or deleted, or the key does not fit it:
     /// nothing is uploaded until the user decides (`use-current`, `reset`).
     Stale,
+    /// The server no longer takes this device's access token: nothing is
+    /// retried until the user logs in again.
+    LoggedOut,
 }
 
 /// The uploader's news, after every batch and every failure.
@@ -67,7 +70,10 @@ impl Progress {
     pub fn settled(&self) -> bool {
         match self.state {
             UploadState::Idle => self.pending == 0,
-            UploadState::NoBackup | UploadState::NoKey | UploadState::Stale => true,
+            UploadState::NoBackup
+            | UploadState::NoKey
+            | UploadState::Stale
+            | UploadState::LoggedOut => true,
             UploadState::Uploading | UploadState::Retrying => false,
         }
     }
@@ -81,6 +87,9 @@ type Kick = Option<tokio::sync::oneshot::Sender<Progress>>;
 #[derive(Clone)]
 pub struct Uploader {
     kick: mpsc::UnboundedSender<Kick>,
+    /// Tells the task to end after its pass.
+    stop: std::sync::Arc<tokio::sync::watch::Sender<bool>>,
+    task: std::sync::Arc<std::sync::Mutex<Option<tokio::task::JoinHandle<()>>>>,
     /// Held during every pass; a restore holds it while it imports and
     /// marks keys, so restored keys are never uploaded back.
     lock: std::sync::Arc<tokio::sync::Mutex<()>>,
@@ -95,8 +104,35 @@ impl Uploader {
     ) -> Uploader {
         let (kick, rx) = mpsc::unbounded_channel();
         let lock = std::sync::Arc::new(tokio::sync::Mutex::new(()));
-        tokio::spawn(run(client, crypto, trust, rx, lock.clone(), report));
-        Uploader { kick, lock }
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        let task = tokio::spawn(run(
+            client,
+            crypto,
+            trust,
+            rx,
+            stopped,
+            lock.clone(),
+            report,
+        ));
+        Uploader {
+            kick,
+            stop: std::sync::Arc::new(stop),
+            task: std::sync::Arc::new(std::sync::Mutex::new(Some(task))),
+            lock,
+        }
+    }
+
+    /// Ends the task after the pass under way (so no answer is cut off
+    /// between upload and marking); cut off if that takes over `within`.
+    pub async fn stop(&self, within: Duration) {
+        let _ = self.stop.send(true);
+        let task = self.task.lock().ok().and_then(|mut t| t.take());
+        if let Some(task) = task {
+            let abort = task.abort_handle();
+            if tokio::time::timeout(within, task).await.is_err() {
+                abort.abort();
+            }
+        }
     }
 
     pub fn lock(&self) -> std::sync::Arc<tokio::sync::Mutex<()>> {
@@ -128,6 +164,7 @@ async fn run(
     crypto: SqliteCryptoStore,
     trust: TrustTable,
     mut kicks: mpsc::UnboundedReceiver<Kick>,
+    mut stop: tokio::sync::watch::Receiver<bool>,
     lock: std::sync::Arc<tokio::sync::Mutex<()>>,
     report: impl Fn(Progress),
 ) {
@@ -137,6 +174,9 @@ async fn run(
     let mut waiting: Vec<tokio::sync::oneshot::Sender<Progress>> = vec![];
     // Every wake-up (start, kick, new keys, retry timer) runs one pass.
     loop {
+        if *stop.borrow() {
+            return;
+        }
         let mut retry_at: Option<Instant> = None;
         let waiters = std::mem::take(&mut waiting);
         let last = std::sync::Mutex::new(None);
@@ -195,6 +235,7 @@ async fn run(
                 }
             },
             () = retry => {}
+            _ = stop.changed() => return,
         }
         // Kicks that piled up during the pass are served by the next one.
         while let Ok(k) = kicks.try_recv() {
@@ -364,6 +405,14 @@ async fn pass(
                 return Outcome::Retry(wait.unwrap_or(Duration::ZERO));
             }
             Some(UploadError::Transient(e)) => return fail(crypto, &mut st, e, report).await,
+            Some(UploadError::LoggedOut) => {
+                // Retrying cannot help: say so and wait for the user.
+                tracing::warn!("backup uploads stopped: the access token was refused");
+                st.last_error = Some(UploadError::LoggedOut.to_string());
+                let _ = state::save(crypto, &st).await;
+                report(progress(crypto, &st, UploadState::LoggedOut).await);
+                return Outcome::Blocked;
+            }
         }
         report(progress(crypto, &st, UploadState::Uploading).await);
         if sessions.len() < want {

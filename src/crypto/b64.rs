@@ -30,11 +30,17 @@ pub fn decode_array<const N: usize>(
     s: &str,
     field: &'static str,
 ) -> Result<[u8; N], super::CryptoError> {
-    let v = decode(s).map_err(|_| super::CryptoError::Base64 { field })?;
+    // Decoded key bytes are wiped, also on the way out of an error.
+    let v = zeroize::Zeroizing::new(decode(s).map_err(|_| super::CryptoError::Base64 { field })?);
     let actual = v.len();
-    v.try_into().map_err(|_| super::CryptoError::Length {
-        field,
-        expected: N,
-        actual,
-    })
+    let mut out = [0u8; N];
+    if actual != N {
+        return Err(super::CryptoError::Length {
+            field,
+            expected: N,
+            actual,
+        });
+    }
+    out.copy_from_slice(&v);
+    Ok(out)
 }

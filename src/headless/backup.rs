@@ -28,7 +28,10 @@ fn confirm(question: &str, word: &str) -> Result<(), String> {
     if !std::io::stdin().is_terminal() {
         return Err("no terminal to confirm on; pass --yes".into());
     }
-    eprint!("{question}\nType `{word}` to go on: ");
+    eprint!(
+        "{}",
+        crate::terminal_text::clean(&format!("{question}\nType `{word}` to go on: "))
+    );
     let mut line = String::new();
     std::io::stdin()
         .read_line(&mut line)
@@ -60,19 +63,19 @@ fn print_status(s: &BackupStatus) {
         Some(false) => "NO",
         None => "unchecked",
     };
-    println!(
+    crate::outln!(
         "version:         {} ({})",
         opt(&s.version),
         opt(&s.algorithm)
     );
-    println!(
+    crate::outln!(
         "on the server:   {} ({}), {} keys, etag {}",
         opt(&s.server_version),
         opt(&s.server_algorithm),
         s.server_count.map(|c| c.to_string()).unwrap_or("-".into()),
         opt(&s.etag)
     );
-    println!(
+    crate::outln!(
         "key:             {}; matches the server's backup: {matches}",
         if s.key_present {
             "on this device"
@@ -80,16 +83,18 @@ fn print_status(s: &BackupStatus) {
             "missing"
         }
     );
-    println!(
+    crate::outln!(
         "sessions:        {} local, {} backed up, {} pending",
-        s.local_sessions, s.backed_up, s.pending
+        s.local_sessions,
+        s.backed_up,
+        s.pending
     );
-    println!("last upload:     {}", time(s.last_upload));
+    crate::outln!("last upload:     {}", time(s.last_upload));
     if let Some(e) = &s.stale {
-        println!("STOPPED:         {e}");
+        crate::outln!("STOPPED:         {e}");
     }
     if let Some(e) = &s.last_error {
-        println!("last error:      {e}");
+        crate::outln!("last error:      {e}");
     }
 }
 
@@ -101,6 +106,9 @@ fn blocked(p: &Progress) -> Option<String> {
         UploadState::NoKey => {
             Some("this device does not hold the backup key; run `keepsake recovery unlock`".into())
         }
+        UploadState::LoggedOut => Some(
+            "uploads stopped: the server no longer accepts this device's session; log in again (`keepsake logout`, then `keepsake login`)".into(),
+        ),
         UploadState::Stale => Some(format!(
             "uploads stopped: {}; `keepsake backup use-current` or `keepsake backup reset` decides",
             p.last_error.as_deref().unwrap_or("the backup changed")
@@ -138,13 +146,13 @@ pub async fn run(
         BackupAction::Reset { stdin, yes, json } => {
             if !yes {
                 confirm(
-                    "This makes a new backup with a new key; every session on this device is uploaded to it.\nKeys only in the old backup (from devices you no longer have) stay there until you delete it.",
+                    "This replaces the backup. First every key of the current backup is restored onto this device (if that fails, nothing changes); its key stays in secret storage, so `keepsake backup restore --version N` can still read it until that version is deleted. Then a new backup with a new key is made, and every key on this device is uploaded to it.",
                     "reset",
                 )?;
             }
             let input = key_or_passphrase(stdin)?;
             let mut s = Session::open(settings, secrets).await?;
-            let Reply::BackupCreated(c) = s
+            let Reply::BackupReset(r) = s
                 .call(W::BackupReset {
                     key_or_passphrase: input,
                     algorithm: settings.backup_algorithm.clone(),
@@ -153,10 +161,26 @@ pub async fn run(
             else {
                 return Err(unexpected());
             };
-            let text = format!("new backup version {} ({})", c.version, c.algorithm);
+            let mut text = String::new();
+            if let Some(old) = &r.replaced {
+                match &old.restored {
+                    Some(rep) => text.push_str(&format!(
+                        "restored version {} first: {} keys brought here, {} already here; its key is kept in secret storage\n",
+                        old.version, rep.imported, rep.already_held
+                    )),
+                    None => text.push_str(&format!(
+                        "version {} could not be read with any key at hand: its keys stay unreadable\n",
+                        old.version
+                    )),
+                }
+            }
+            text.push_str(&format!(
+                "new backup version {} ({})",
+                r.created.version, r.created.algorithm
+            ));
             out(
                 json,
-                serde_json::to_value(&c).map_err(|e| e.to_string())?,
+                serde_json::to_value(&r).map_err(|e| e.to_string())?,
                 text,
             );
             s.finish(FINISH_WITHIN).await;
@@ -222,14 +246,20 @@ pub async fn run(
                 version: version.clone(),
             })
             .await?;
-            println!("deleted backup version {version}");
+            crate::outln!("deleted backup version {version}");
         }
-        BackupAction::Restore { stdin, json } => {
+        BackupAction::Restore {
+            stdin,
+            version,
+            json,
+        } => {
             let mut s = Session::open(settings, secrets).await?;
             let Reply::BackupStatus(st) = s.call(W::BackupStatus).await? else {
                 return Err(unexpected());
             };
-            let input = if st.key_present {
+            // Asked only when this device's key may not open the version:
+            // none, one that fails the current version, or an older one.
+            let input = if st.key_present && st.key_matches != Some(false) && version.is_none() {
                 None
             } else {
                 Some(key_or_passphrase(stdin)?)
@@ -243,9 +273,12 @@ pub async fn run(
                         || p.rooms_done == p.rooms_total)
                 {
                     shown = std::time::Instant::now();
-                    eprintln!(
+                    crate::errln!(
                         "restoring: {}/{} rooms, {}/{} keys",
-                        p.rooms_done, p.rooms_total, p.keys_done, p.keys_total
+                        p.rooms_done,
+                        p.rooms_total,
+                        p.keys_done,
+                        p.keys_total
                     );
                 }
             };
@@ -253,6 +286,7 @@ pub async fn run(
                 .call_watching(
                     W::BackupRestore {
                         key_or_passphrase: input,
+                        version,
                     },
                     watch,
                 )
@@ -263,24 +297,37 @@ pub async fn run(
             if json {
                 print_json(&r)?;
             } else {
-                println!(
+                crate::outln!(
                     "restored {} of {} keys from backup version {} ({} trusted, {} untrusted)",
-                    r.imported, r.total, r.version, r.trusted, r.untrusted
+                    r.imported,
+                    r.total,
+                    r.version,
+                    r.trusted,
+                    r.untrusted
                 );
                 if r.rooms_already_done > 0 {
-                    println!(
+                    crate::outln!(
                         "resumed: {} rooms were done by an earlier restore",
                         r.rooms_already_done
                     );
                 }
                 for (reason, n) in &r.skipped {
-                    println!(
+                    crate::outln!(
                         "skipped {n}: {}",
                         serde_json::to_value(reason)
                             .unwrap_or_default()
                             .as_str()
                             .unwrap_or("?")
                     );
+                }
+                if r.already_held > 0 {
+                    crate::outln!(
+                        "{} keys were here already, as good or better (kept as they were)",
+                        r.already_held
+                    );
+                }
+                for room in &r.rooms_unreadable {
+                    crate::outln!("unreadable in the backup, tried again next time: {room}");
                 }
             }
             s.finish(FINISH_WITHIN).await;
@@ -316,7 +363,7 @@ pub async fn run(
                 }
                 if p.last_error != last {
                     if let Some(e) = &p.last_error {
-                        eprintln!("keepsake: upload failed, retrying: {e}");
+                        crate::errln!("keepsake: upload failed, retrying: {e}");
                     }
                     last = p.last_error.clone();
                 }

@@ -105,7 +105,7 @@ fn left(pending: usize) {
     } else {
         "some sessions may be".to_owned()
     };
-    eprintln!("keepsake: {what} not backed up yet; the next run of keepsake uploads them");
+    crate::errln!("keepsake: {what} not backed up yet; the next run of keepsake uploads them");
 }
 
 /// How long a one-shot command waits for its new sessions to be backed up.
@@ -117,16 +117,16 @@ pub fn unexpected() -> String {
 
 /// One JSON value on one line of stdout.
 pub fn print_json(v: &impl serde::Serialize) -> Result<(), String> {
-    println!("{}", serde_json::to_string(v).map_err(|e| e.to_string())?);
+    crate::outln!("{}", serde_json::to_string(v).map_err(|e| e.to_string())?);
     Ok(())
 }
 
 /// Prints `v` as JSON or `text` as a line.
 pub fn out(json: bool, v: serde_json::Value, text: impl std::fmt::Display) {
     if json {
-        println!("{v}");
+        crate::outln!("{v}");
     } else {
-        println!("{text}");
+        crate::outln!("{text}");
     }
 }
 

@@ -37,16 +37,16 @@ fn show_key(key: &Secret, has_passphrase: bool, json: bool) {
     if json {
         let v =
             serde_json::json!({ "recovery_key": grouped.as_str(), "passphrase": has_passphrase });
-        println!("{v}");
+        crate::outln!("{v}");
     } else {
-        println!(
+        crate::outln!(
             "Your recovery key (shown once, stored nowhere; write it down or keep it in a password manager):"
         );
-        println!();
-        println!("    {}", grouped.as_str());
-        println!();
+        crate::outln!();
+        crate::outln!("    {}", grouped.as_str());
+        crate::outln!();
         if has_passphrase {
-            println!("Your passphrase opens secret storage too.");
+            crate::outln!("Your passphrase opens secret storage too.");
         }
     }
 }
@@ -146,17 +146,17 @@ pub async fn run(
                 print_json(&st)?;
             } else {
                 let yn = |b: bool| if b { "yes" } else { "no" };
-                println!(
+                crate::outln!(
                     "cross-signing on the account:   {}",
                     yn(st.cross_signing_on_account)
                 );
-                println!(
+                crate::outln!(
                     "cross-signing keys here:        {}",
                     yn(st.cross_signing_complete)
                 );
-                println!("this device verified:           {}", yn(st.device_verified));
-                println!("secret storage:                 {}", yn(st.secret_storage));
-                println!(
+                crate::outln!("this device verified:           {}", yn(st.device_verified));
+                crate::outln!("secret storage:                 {}", yn(st.secret_storage));
+                crate::outln!(
                     "backup key on this device:      {}",
                     yn(st.backup_key_present)
                 );
@@ -181,7 +181,7 @@ pub async fn devices(
         print_json(&list)?;
     } else {
         for d in list {
-            println!(
+            crate::outln!(
                 "{} {:<12} {:<10} {}",
                 if d.this_device { "*" } else { " " },
                 d.device_id,

@@ -33,7 +33,7 @@ pub async fn run(
                         if r.is_dm { "D" } else { "-" },
                         if r.membership == "invited" { "I" } else { "-" },
                     );
-                    println!("{flags} {:>4} {} {}", r.unread, r.room_id, r.name);
+                    crate::outln!("{flags} {:>4} {} {}", r.unread, r.room_id, r.name);
                 }
             }
         }
@@ -111,22 +111,22 @@ pub async fn run(
                         (None, Some(r)) => format!("(unable to decrypt: {r})"),
                         (None, None) => String::new(),
                     };
-                    println!("{lock} {} {}: {body}", i.ts, i.sender);
+                    crate::outln!("{lock} {} {}: {body}", i.ts, i.sender);
                 }
             }
         }
         Command::Sync { once } => {
             if once {
-                println!("synced");
+                crate::outln!("synced");
             } else {
-                eprintln!("keepsake: syncing; press Ctrl-C to stop");
+                crate::errln!("keepsake: syncing; press Ctrl-C to stop");
                 s.worker.send(W::StartSync {
                     long_poll: std::time::Duration::from_secs(30),
                 });
                 let follow = async {
                     while let Some(u) = s.next_update().await {
                         if let Update::Sync(SyncState::Failing(e)) = u {
-                            eprintln!("keepsake: sync failed, retrying: {e}");
+                            crate::errln!("keepsake: sync failed, retrying: {e}");
                         }
                     }
                 };

@@ -32,9 +32,9 @@ const SERVE_WAIT: Duration = Duration::from_secs(15);
 
 fn say(json: bool, v: serde_json::Value, text: String) {
     if json {
-        println!("{v}");
+        crate::outln!("{v}");
     } else {
-        println!("{text}");
+        crate::outln!("{text}");
     }
 }
 
@@ -75,7 +75,7 @@ pub async fn run(
     let mut flow: Option<Flow> = None;
     if a.accept {
         if !a.json {
-            println!("waiting for a verification request…");
+            crate::outln!("waiting for a verification request…");
         }
     } else {
         let Reply::Flow(f) = s
@@ -220,7 +220,7 @@ async fn share_backup_key(
     let mut key_settled = st.backup_key_present;
     let until = Instant::now() + if serving { SERVE_WAIT } else { GOSSIP_WAIT };
     if !serving && !json {
-        println!("waiting for the keys from your other device…");
+        crate::outln!("waiting for the keys from your other device…");
     }
     let mut received = false;
     loop {
@@ -249,11 +249,11 @@ async fn share_backup_key(
                         }
                     }
                     GossipEvent::Refused { device, reason, .. } => {
-                        eprintln!("keepsake: did not send the backup key to {device}: {reason}")
+                        crate::errln!("keepsake: did not send the backup key to {device}: {reason}")
                     }
                     GossipEvent::Ignored { reason } => {
                         key_settled = true;
-                        eprintln!("keepsake: ignored a backup key: {reason}")
+                        crate::errln!("keepsake: ignored a backup key: {reason}")
                     }
                 }
             }
@@ -270,12 +270,12 @@ async fn share_backup_key(
     if !serving {
         let st = status(s).await?;
         if !st.cross_signing_complete {
-            eprintln!(
+            crate::errln!(
                 "keepsake: the cross-signing keys did not arrive; keep your other device online, or use `keepsake recovery unlock`"
             );
         }
         if !st.backup_key_present && !received {
-            eprintln!(
+            crate::errln!(
                 "keepsake: no backup key arrived; keep your other device online and run `keepsake sync` there, or use `keepsake recovery unlock`"
             );
         }

@@ -32,6 +32,21 @@ pub enum AccountError {
     SessionExpired,
     #[error("profile `{0}` is not logged in; run `keepsake login`")]
     NotLoggedIn(String),
+    #[error(
+        "profile `{profile}` is open in another keepsake (process {pid}); close it first, or use it there"
+    )]
+    InUse { profile: String, pid: String },
+    /// Secrets gone but the store is still there: nothing is deleted.
+    #[error(
+        "profile `{profile}` lost its secrets: {where_} no longer holds them{why}. Its local store (device identity and keys) is kept in {}; `keepsake login` moves it aside (never deletes it) and starts a new device",
+        store.display()
+    )]
+    SecretsLost {
+        profile: String,
+        where_: &'static str,
+        why: &'static str,
+        store: PathBuf,
+    },
     #[error("profile `{0}` is already logged in as {1}; run `keepsake logout` first")]
     AlreadyLoggedIn(String, String),
     #[error("no homeserver: pass --homeserver URL or set `homeserver` in the config")]
@@ -66,6 +81,50 @@ pub struct Account {
     pub base: matrix_sdk_base::BaseClient,
     /// Where each session's key came from (restored, imported, received).
     pub trust: crate::backup::trust::TrustTable,
+    /// This process's hold on the profile: one crypto machine per store.
+    pub lock: ProfileLock,
+}
+
+/// An exclusive lock on a profile for as long as it is held: two crypto
+/// machines on one store (the TUI and a command, say) would each send and
+/// save keys the other never sees. The kernel releases it when the
+/// process dies, so a crash never leaves the profile locked.
+#[derive(Debug)]
+pub struct ProfileLock {
+    _file: std::fs::File,
+}
+
+const LOCK_FILE: &str = "in-use.lock";
+
+/// Takes the profile's lock, or says which process holds it.
+pub fn lock_profile(settings: &Settings) -> Result<ProfileLock, AccountError> {
+    use std::io::{Read, Seek, Write};
+    let dir = &settings.profile_dir;
+    let err = |e: &dyn std::fmt::Display| AccountError::Store(dir.clone(), e.to_string());
+    std::fs::create_dir_all(dir).map_err(|e| err(&e))?;
+    let mut open = std::fs::OpenOptions::new();
+    open.read(true).write(true).create(true).truncate(false);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut open, 0o600);
+    let mut file = open.open(dir.join(LOCK_FILE)).map_err(|e| err(&e))?;
+    match file.try_lock() {
+        Ok(()) => {
+            // Who holds it, for the message a second process prints.
+            let _ = file.set_len(0);
+            let _ = file.rewind();
+            let _ = write!(file, "{}", std::process::id());
+            Ok(ProfileLock { _file: file })
+        }
+        Err(std::fs::TryLockError::WouldBlock) => {
+            let mut pid = String::new();
+            let _ = file.read_to_string(&mut pid);
+            Err(AccountError::InUse {
+                profile: settings.profile.clone(),
+                pid: pid.trim().to_owned(),
+            })
+        }
+        Err(std::fs::TryLockError::Error(e)) => Err(err(&e)),
+    }
 }
 
 /// Who the server says we are.
@@ -74,6 +133,10 @@ pub struct WhoAmI {
     pub user_id: String,
     pub device_id: Option<String>,
     pub homeserver: String,
+    /// Where login moved a store it could not open (its passphrase was
+    /// gone), so nothing of it is lost.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub store_moved_to: Option<PathBuf>,
 }
 
 fn classify(e: &HttpError, homeserver: &str) -> AccountError {
@@ -104,6 +167,7 @@ fn store_dir(settings: &Settings) -> PathBuf {
 /// matrix-sdk's own backups off: keepsake's symmetric backup is the only one.
 pub async fn open_client(
     settings: &Settings,
+    lock: ProfileLock,
     homeserver: &str,
     passphrase: &str,
 ) -> Result<Account, AccountError> {
@@ -153,7 +217,41 @@ pub async fn open_client(
         crypto_store: crypto,
         base,
         trust,
+        lock,
     })
+}
+
+/// Whether `dir` exists and holds anything.
+fn has_files(dir: &std::path::Path) -> bool {
+    std::fs::read_dir(dir).is_ok_and(|mut d| d.next().is_some())
+}
+
+/// Moves a store that cannot be opened out of the way, next to where it
+/// was, under a name that says why and when; `None` when there was none.
+fn move_aside(dir: &std::path::Path) -> Result<Option<PathBuf>, AccountError> {
+    if !has_files(dir) {
+        // An empty directory holds nothing to keep.
+        let _ = std::fs::remove_dir(dir);
+        return Ok(None);
+    }
+    let stamp = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let name = dir
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "store".into());
+    let mut to = dir.with_file_name(format!("{name}.without-passphrase-{stamp}"));
+    let mut n = 1;
+    while to.exists() {
+        to = dir.with_file_name(format!("{name}.without-passphrase-{stamp}-{n}"));
+        n += 1;
+    }
+    std::fs::rename(dir, &to).map_err(|e| {
+        AccountError::Store(dir.to_path_buf(), format!("cannot move it aside: {e}"))
+    })?;
+    tracing::warn!(from = %dir.display(), to = %to.display(), "moved a store without its passphrase aside");
+    Ok(Some(to))
 }
 
 fn new_store_passphrase() -> Result<Zeroizing<String>, AccountError> {
@@ -186,18 +284,21 @@ pub async fn login(
         .map(str::to_owned)
         .or_else(|| settings.user.clone())
         .ok_or(AccountError::NoUser)?;
-    // A store left by an earlier, failed or logged-out login is useless
-    // without its passphrase: start clean.
+    let lock = lock_profile(settings)?;
+    // A store left without its passphrase (a failed login, or a keyring
+    // that forgot) cannot be opened, but it is never deleted: it may hold
+    // a device's only copy of keys. It is moved aside, and the user told.
+    let mut store_moved_to = None;
     let passphrase = match secrets.get(SecretName::StorePassphrase)? {
         Some(p) => p,
         None => {
-            let _ = std::fs::remove_dir_all(store_dir(settings));
+            store_moved_to = move_aside(&store_dir(settings))?;
             let p = new_store_passphrase()?;
             secrets.set(SecretName::StorePassphrase, &p)?;
             p
         }
     };
-    let account = open_client(settings, &homeserver, &passphrase).await?;
+    let account = open_client(settings, lock, &homeserver, &passphrase).await?;
     account
         .client
         .matrix_auth()
@@ -214,6 +315,7 @@ pub async fn login(
         user_id: session.meta.user_id.to_string(),
         device_id: Some(session.meta.device_id.to_string()),
         homeserver: homeserver.clone(),
+        store_moved_to,
     };
     let stored = Zeroizing::new(
         serde_json::to_string(&StoredSession {
@@ -228,14 +330,30 @@ pub async fn login(
 
 /// Opens the client and restores the saved session, without a server call.
 pub async fn restore(settings: &Settings, secrets: &SecretStore) -> Result<Account, AccountError> {
-    let not_in = || AccountError::NotLoggedIn(settings.profile.clone());
+    let store = store_dir(settings);
+    let lost = || AccountError::SecretsLost {
+        profile: settings.profile.clone(),
+        where_: secrets.backend().describe(),
+        why: if secrets.backend().volatile() {
+            " (it forgets at reboot and after days unused)"
+        } else {
+            ""
+        },
+        store: store.clone(),
+    };
+    let not_in = || {
+        if has_files(&store) {
+            lost()
+        } else {
+            AccountError::NotLoggedIn(settings.profile.clone())
+        }
+    };
     let raw = secrets.get(SecretName::Session)?.ok_or_else(not_in)?;
-    let passphrase = secrets
-        .get(SecretName::StorePassphrase)?
-        .ok_or_else(not_in)?;
+    let passphrase = secrets.get(SecretName::StorePassphrase)?.ok_or_else(lost)?;
+    let lock = lock_profile(settings)?;
     let stored: StoredSession = serde_json::from_str(&raw)
         .map_err(|_| AccountError::Other("the saved session is unreadable".into()))?;
-    let account = open_client(settings, &stored.homeserver, &passphrase).await?;
+    let account = open_client(settings, lock, &stored.homeserver, &passphrase).await?;
     account
         .client
         .restore_session(stored.session)
@@ -265,6 +383,7 @@ pub async fn whoami_of(client: &Client) -> Result<WhoAmI, AccountError> {
         user_id: r.user_id.to_string(),
         device_id: r.device_id.map(|d| d.to_string()),
         homeserver: hs,
+        store_moved_to: None,
     })
 }
 

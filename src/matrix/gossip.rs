@@ -114,11 +114,16 @@ async fn serve(
         Err(e) => return report(&updates, refuse(&e.to_string())),
     };
     let b64 = key.to_base64();
-    let body = Zeroizing::new(
-        serde_json::json!({ "request_id": ev.content.request_id, "secret": b64.as_str() })
-            .to_string(),
-    );
-    let content: Raw<AnyToDeviceEventContent> = match Raw::from_json_string(body.to_string()) {
+    // Written straight into a wiped buffer: a `serde_json::Value` would
+    // hold an unwiped copy of the secret.
+    let request_id = serde_json::to_string(&ev.content.request_id).unwrap_or_default();
+    let mut body = Zeroizing::new(String::with_capacity(request_id.len() + b64.len() + 32));
+    body.push_str("{\"request_id\":");
+    body.push_str(&request_id);
+    body.push_str(",\"secret\":\"");
+    body.push_str(&b64);
+    body.push_str("\"}");
+    let content: Raw<AnyToDeviceEventContent> = match Raw::from_json_string((*body).clone()) {
         Ok(c) => c,
         Err(e) => return report(&updates, refuse(&e.to_string())),
     };
@@ -194,11 +199,27 @@ async fn receive(
     };
     match local_key::load(&crypto).await {
         Ok(Some(held)) if held.as_bytes() == key.secret().as_bytes() => {}
-        Ok(Some(_)) => {
-            return report_ignored(
-                &updates,
-                ignore("this device already holds a different backup key"),
-            );
+        Ok(Some(held)) => {
+            // A different key replaces ours only when it opens the server's
+            // current backup and ours does not (ours went stale when
+            // another device reset the backup).
+            use crate::crypto::KeyCheck;
+            let current = crate::backup::server::current(&client).await.ok().flatten();
+            let fits = |k: &BackupKey| {
+                current
+                    .as_ref()
+                    .and_then(|v| crate::backup::version::key_check(k, v))
+                    == Some(KeyCheck::Matches)
+            };
+            if !fits(&key) || fits(&BackupKey::new(held)) {
+                return report_ignored(
+                    &updates,
+                    ignore("this device already holds a different backup key"),
+                );
+            }
+            if let Err(e) = local_key::save(&crypto, key.secret()).await {
+                return report_ignored(&updates, ignore(&e.to_string()));
+            }
         }
         Ok(None) => {
             if let Err(e) = local_key::save(&crypto, key.secret()).await {

@@ -2,8 +2,11 @@
 //! each event's encryption state: the megolm session that decrypted it and
 //! the SDK's verification state, or why it could not be decrypted.
 
+use std::collections::HashMap;
+
 use matrix_sdk::Client;
-use matrix_sdk::deserialized_responses::VerificationState;
+use matrix_sdk::deserialized_responses::{AlgorithmInfo, EncryptionInfo, VerificationState};
+use matrix_sdk::ruma::{DeviceKeyAlgorithm, OwnedUserId};
 use matrix_sdk_ui::timeline::{EncryptedMessage, RoomExt};
 use serde::Serialize;
 
@@ -32,6 +35,9 @@ pub struct HistoryItem {
     pub trust: Trust,
     /// Why, when the word alone does not say it (`null` otherwise).
     pub trust_reason: Option<String>,
+    /// What the sender's device list says of the device that made the
+    /// session (`null` when not encrypted or not looked up).
+    pub sender_device: Option<SenderDevice>,
     /// The event this message replies to.
     pub in_reply_to: Option<String>,
     /// The message was edited (the body is the latest version).
@@ -49,26 +55,6 @@ pub struct HistoryItem {
 pub struct Reaction {
     pub key: String,
     pub count: usize,
-}
-
-/// The trust mark of one event. Keys restored from a backup are judged by
-/// where they came from (the trust table), which takes precedence over the
-/// SDK's "authenticity can't be guaranteed" for every restored key.
-#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
-#[serde(rename_all = "snake_case")]
-pub enum Trust {
-    /// Decrypted; the SDK verified the sender's device.
-    Verified,
-    /// Decrypted; the sender's device is not verified.
-    Unverified,
-    /// Decrypted with a key from our authenticated symmetric backup.
-    BackupTrusted,
-    /// Decrypted with a key from a backup or file that cannot vouch for it.
-    BackupUntrusted,
-    /// Not decryptable.
-    Utd,
-    /// Not encrypted.
-    Plain,
 }
 
 fn verification(v: &VerificationState) -> String {
@@ -103,8 +89,11 @@ pub async fn history(
         .timeline()
         .await
         .map_err(|e| RoomError::Server(e.to_string()))?;
+    let mut devices = Devices::default();
     loop {
-        let have = collect(room.room_id().as_str(), trust, &timeline.items().await).len();
+        let items = timeline.items().await;
+        devices.load(client, &items).await;
+        let have = collect(room.room_id().as_str(), trust, &devices, &items).len();
         if have >= limit {
             break;
         }
@@ -117,7 +106,9 @@ pub async fn history(
             break;
         }
     }
-    let mut items = collect(room.room_id().as_str(), trust, &timeline.items().await);
+    let items = timeline.items().await;
+    devices.load(client, &items).await;
+    let mut items = collect(room.room_id().as_str(), trust, &devices, &items);
     let skip = items.len().saturating_sub(limit);
     Ok(items.split_off(skip))
 }
@@ -135,35 +126,95 @@ pub fn utd_sessions(items: &[HistoryItem]) -> Vec<String> {
     out
 }
 
-/// The trust mark of one event: the SDK's verified sender first, then where
-/// the key came from (the trust table), then the SDK's state.
+/// The trust mark of one event. Two facts make it: where the key came from
+/// (straight from its sender, our authenticated backup, an untrusted backup
+/// or a key file) and what is known of the sender's device. The backup can
+/// only lift the SDK's "origin unknown / not verified" verdicts; spoofing
+/// and identity-change verdicts always win.
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum Trust {
+    /// Decrypted; the SDK verified the sender's device.
+    Verified,
+    /// Decrypted; the sender's device is not verified.
+    Unverified,
+    /// Decrypted with a key from our authenticated symmetric backup, bound
+    /// to a device of the event's sender.
+    BackupTrusted,
+    /// Decrypted with a key from a backup or file that cannot vouch for it.
+    BackupUntrusted,
+    /// Decrypted, but the SDK flags it: the sender does not own the key's
+    /// device, or the sender's verified identity changed.
+    Warning,
+    /// Not decryptable.
+    Utd,
+    /// Not encrypted.
+    Plain,
+}
+
+/// What the sender's device list says about the device that made a
+/// message's session (found by its curve25519 key among the devices of the
+/// user the event names as its sender).
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum SenderDevice {
+    /// The sender owns that device and it is verified.
+    Verified,
+    /// The sender owns that device; it is not verified.
+    Unverified,
+    /// None of the sender's known devices made this session (the device was
+    /// deleted, is not known yet, or the server changed the event's sender).
+    Unknown,
+}
+
+/// Why a key from the backup is not taken as the sender's when the device
+/// that made it cannot be tied to the event's sender.
+pub const UNBOUND_REASON: &str =
+    "none of the sender's devices made this key, so the backup cannot vouch that they sent it";
+
+/// The trust mark of one event and its reason, from the SDK's verdict, the
+/// event's undecryptability, the trust table's record and the sender's
+/// device. Pure; the table test in this module covers every combination.
 pub fn mark(
     sdk: Option<&VerificationState>,
     utd: bool,
     record: Option<Record>,
+    device: Option<SenderDevice>,
 ) -> (Trust, Option<String>) {
+    use matrix_sdk::deserialized_responses::VerificationLevel as L;
     let Some(state) = sdk else {
         return (if utd { Trust::Utd } else { Trust::Plain }, None);
     };
     if utd {
         return (Trust::Utd, None);
     }
-    if let VerificationState::Verified = state {
-        return (Trust::Verified, None);
+    let level = match state {
+        VerificationState::Verified => return (Trust::Verified, None),
+        VerificationState::Unverified(level) => level,
+    };
+    // Spoofing and identity changes are never lifted by where the key came
+    // from: a server can rewrite an event's sender on a key we backed up.
+    if matches!(level, L::MismatchedSender | L::VerificationViolation) {
+        return (Trust::Warning, Some(level.to_string()));
     }
     match record {
         Some(r) if r.source != Source::Device => {
-            let reason = r.reason().map(str::to_owned);
-            if r.trusted {
+            if !r.trusted {
+                return (Trust::BackupUntrusted, r.reason().map(str::to_owned));
+            }
+            // A trusted key still names no sender: it counts only once tied
+            // to a device of the user the event says sent it.
+            let bound = matches!(
+                device,
+                Some(SenderDevice::Verified | SenderDevice::Unverified)
+            );
+            if bound {
                 (Trust::BackupTrusted, None)
             } else {
-                (Trust::BackupUntrusted, reason)
+                (Trust::BackupUntrusted, Some(UNBOUND_REASON.to_owned()))
             }
         }
-        _ => match state {
-            VerificationState::Verified => (Trust::Verified, None),
-            VerificationState::Unverified(level) => (Trust::Unverified, Some(level.to_string())),
-        },
+        _ => (Trust::Unverified, Some(level.to_string())),
     }
 }
 
@@ -172,6 +223,7 @@ pub fn mark(
 pub(crate) fn collect<'a>(
     room_id: &str,
     trust: &TrustTable,
+    devices: &Devices,
     items: impl IntoIterator<Item = &'a std::sync::Arc<matrix_sdk_ui::timeline::TimelineItem>>,
 ) -> Vec<HistoryItem> {
     items
@@ -198,8 +250,13 @@ pub(crate) fn collect<'a>(
                 }),
                 _ => None,
             };
-            let (trust, trust_reason) =
-                mark(info.map(|i| &i.verification_state), utd.is_some(), record);
+            let sender_device = info.and_then(|i| devices.judge(i));
+            let (trust, trust_reason) = mark(
+                info.map(|i| &i.verification_state),
+                utd.is_some(),
+                record,
+                sender_device,
+            );
             Some(HistoryItem {
                 event_id: ev.event_id().map(|e| e.to_string()),
                 sender: ev.sender().to_string(),
@@ -212,6 +269,7 @@ pub(crate) fn collect<'a>(
                 verification: info.map(|i| verification(&i.verification_state)),
                 trust,
                 trust_reason,
+                sender_device,
                 in_reply_to: content.in_reply_to().map(|r| r.event_id.to_string()),
                 edited: content.as_message().is_some_and(|m| m.is_edited()),
                 reactions: content
@@ -230,4 +288,250 @@ pub(crate) fn collect<'a>(
             })
         })
         .collect()
+}
+
+/// One device of a sender: its keys and whether it is verified.
+#[derive(Debug, Clone)]
+struct KnownDevice {
+    curve25519: Option<String>,
+    ed25519: Option<String>,
+    verified: bool,
+}
+
+/// The devices of the senders of timeline items, looked up in the crypto
+/// store (and asked of the server once for a sender the store does not
+/// know), so that a message's key can be tied to a device of its sender.
+#[derive(Debug, Default)]
+pub struct Devices {
+    by_user: HashMap<String, Vec<KnownDevice>>,
+    /// Senders asked of the server already (at most once each).
+    asked: std::collections::HashSet<String>,
+}
+
+impl Devices {
+    /// Looks up the senders of encrypted events among `items` that are not
+    /// looked up yet. Errors leave a sender out (its messages are then not
+    /// tied to a device, which never raises a mark).
+    pub async fn load<'a>(
+        &mut self,
+        client: &Client,
+        items: impl IntoIterator<Item = &'a std::sync::Arc<matrix_sdk_ui::timeline::TimelineItem>>,
+    ) {
+        let mut senders: Vec<OwnedUserId> = items
+            .into_iter()
+            .filter_map(|i| i.as_event())
+            .filter(|e| e.encryption_info().is_some())
+            .map(|e| e.sender().to_owned())
+            .filter(|u| !self.by_user.contains_key(u.as_str()))
+            .collect();
+        senders.sort();
+        senders.dedup();
+        for user in senders {
+            let mut devices = Self::store_devices(client, &user).await;
+            if devices.as_ref().is_some_and(Vec::is_empty) && self.asked.insert(user.to_string()) {
+                // Never queried (a fresh device, a one-shot process): ask
+                // the server once, then read the store again.
+                if let Err(e) = client.encryption().request_user_identity(&user).await {
+                    tracing::warn!(error = %e, "cannot query the sender's devices");
+                }
+                devices = Self::store_devices(client, &user).await;
+            }
+            if let Some(d) = devices {
+                self.by_user.insert(user.to_string(), d);
+            }
+        }
+    }
+
+    /// Forgets every sender, so the next `load` reads them again (after a
+    /// device's verification changed).
+    pub fn clear(&mut self) {
+        self.by_user.clear();
+    }
+
+    async fn store_devices(client: &Client, user: &OwnedUserId) -> Option<Vec<KnownDevice>> {
+        match client.encryption().get_user_devices(user).await {
+            Ok(d) => Some(
+                d.devices()
+                    .map(|d| KnownDevice {
+                        curve25519: d.curve25519_key().map(|k| k.to_base64()),
+                        ed25519: d.ed25519_key().map(|k| k.to_base64()),
+                        verified: d.is_verified(),
+                    })
+                    .collect(),
+            ),
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot read the sender's devices");
+                None
+            }
+        }
+    }
+
+    /// Ties an event's session to a device of its sender by the session's
+    /// curve25519 key (and its claimed ed25519 key, when it has one).
+    /// `None` when the sender was not looked up.
+    pub fn judge(&self, info: &EncryptionInfo) -> Option<SenderDevice> {
+        let AlgorithmInfo::MegolmV1AesSha2 {
+            curve25519_key,
+            sender_claimed_keys,
+            ..
+        } = &info.algorithm_info
+        else {
+            return None;
+        };
+        let devices = self.by_user.get(info.sender.as_str())?;
+        let ed = sender_claimed_keys.get(&DeviceKeyAlgorithm::Ed25519);
+        let found = devices.iter().find(|d| {
+            d.curve25519.as_deref() == Some(curve25519_key.as_str())
+                && ed.is_none_or(|ed| d.ed25519.as_deref() == Some(ed.as_str()))
+        });
+        Some(match found {
+            Some(d) if d.verified => SenderDevice::Verified,
+            Some(_) => SenderDevice::Unverified,
+            None => SenderDevice::Unknown,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use matrix_sdk::deserialized_responses::{DeviceLinkProblem, VerificationLevel as L};
+
+    use super::*;
+
+    fn levels() -> Vec<L> {
+        vec![
+            L::UnverifiedIdentity,
+            L::VerificationViolation,
+            L::UnsignedDevice,
+            L::None(DeviceLinkProblem::MissingDevice),
+            L::None(DeviceLinkProblem::InsecureSource),
+            L::MismatchedSender,
+        ]
+    }
+
+    fn records() -> Vec<Option<Record>> {
+        let mut out = vec![None];
+        for source in [
+            Source::Device,
+            Source::SymmetricBackup,
+            Source::AsymmetricBackup,
+            Source::KeyFile,
+        ] {
+            for trusted in [true, false] {
+                out.push(Some(Record { source, trusted }));
+            }
+        }
+        out
+    }
+
+    fn devices() -> Vec<Option<SenderDevice>> {
+        vec![
+            None,
+            Some(SenderDevice::Verified),
+            Some(SenderDevice::Unverified),
+            Some(SenderDevice::Unknown),
+        ]
+    }
+
+    /// The rule, written out independently of `mark`'s code.
+    fn expected(
+        sdk: Option<&VerificationState>,
+        utd: bool,
+        record: Option<Record>,
+        device: Option<SenderDevice>,
+    ) -> Trust {
+        match (sdk, utd) {
+            (_, true) => Trust::Utd,
+            (None, false) => Trust::Plain,
+            (Some(VerificationState::Verified), _) => Trust::Verified,
+            (Some(VerificationState::Unverified(L::MismatchedSender)), _)
+            | (Some(VerificationState::Unverified(L::VerificationViolation)), _) => Trust::Warning,
+            (Some(VerificationState::Unverified(_)), _) => match record {
+                Some(r) if r.source == Source::Device => Trust::Unverified,
+                None => Trust::Unverified,
+                Some(r) => {
+                    let bound = matches!(
+                        device,
+                        Some(SenderDevice::Verified | SenderDevice::Unverified)
+                    );
+                    if bound && r.trusted {
+                        Trust::BackupTrusted
+                    } else {
+                        Trust::BackupUntrusted
+                    }
+                }
+            },
+        }
+    }
+
+    #[test]
+    fn every_verdict_record_and_device() {
+        let mut states: Vec<Option<VerificationState>> =
+            vec![None, Some(VerificationState::Verified)];
+        states.extend(
+            levels()
+                .into_iter()
+                .map(|l| Some(VerificationState::Unverified(l))),
+        );
+        let mut checked = 0;
+        for sdk in &states {
+            for utd in [false, true] {
+                for record in records() {
+                    for device in devices() {
+                        let (got, reason) = mark(sdk.as_ref(), utd, record, device);
+                        let want = expected(sdk.as_ref(), utd, record, device);
+                        assert_eq!(got, want, "{sdk:?} utd={utd} {record:?} {device:?}");
+                        // Every doubt carries its reason.
+                        let needs_reason = matches!(
+                            got,
+                            Trust::Unverified | Trust::BackupUntrusted | Trust::Warning
+                        );
+                        assert_eq!(reason.is_some(), needs_reason, "{got:?} {reason:?}");
+                        checked += 1;
+                    }
+                }
+            }
+        }
+        assert_eq!(checked, 8 * 2 * 9 * 4);
+    }
+
+    #[test]
+    fn a_backup_record_never_hides_spoofing() {
+        let trusted = Some(Record {
+            source: Source::SymmetricBackup,
+            trusted: true,
+        });
+        for level in [L::MismatchedSender, L::VerificationViolation] {
+            let text = level.to_string();
+            let (t, reason) = mark(
+                Some(&VerificationState::Unverified(level)),
+                false,
+                trusted,
+                Some(SenderDevice::Verified),
+            );
+            assert_eq!(t, Trust::Warning);
+            assert_eq!(reason.as_deref(), Some(text.as_str()));
+        }
+    }
+
+    #[test]
+    fn a_backup_key_not_tied_to_the_sender_is_not_trusted() {
+        let trusted = Some(Record {
+            source: Source::SymmetricBackup,
+            trusted: true,
+        });
+        let insecure = VerificationState::Unverified(L::None(DeviceLinkProblem::InsecureSource));
+        for device in [None, Some(SenderDevice::Unknown)] {
+            let (t, reason) = mark(Some(&insecure), false, trusted, device);
+            assert_eq!(t, Trust::BackupUntrusted);
+            assert_eq!(reason.as_deref(), Some(UNBOUND_REASON));
+        }
+        let (t, _) = mark(
+            Some(&insecure),
+            false,
+            trusted,
+            Some(SenderDevice::Unverified),
+        );
+        assert_eq!(t, Trust::BackupTrusted);
+    }
 }

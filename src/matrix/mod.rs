@@ -5,6 +5,7 @@
 //! for the backup backend) and handles login, session restore and logout.
 
 pub mod account;
+pub mod backup_jobs;
 pub mod devices;
 pub mod gossip;
 pub mod history;

@@ -43,6 +43,10 @@ pub enum RecoveryError {
         "this device does not hold the cross-signing keys; run `keepsake recovery unlock` (or verify it by emoji) first"
     )]
     NotUnlocked,
+    #[error(
+        "this device does not hold the key of the account's backup: new secret storage would leave the backup without its key; run `keepsake recovery unlock` first so the key is carried over"
+    )]
+    NoBackupKey,
     #[error("{0}")]
     Other(String),
 }
@@ -352,6 +356,17 @@ pub async fn reset(
     let complete = holds_cross_signing_keys(client).await;
     if !complete {
         return Err(RecoveryError::NotUnlocked);
+    }
+    // New secret storage holds only what this device carries over: without
+    // the backup key, the backup would be left unreadable.
+    let has_key = local_key::load(crypto).await.map_err(other)?.is_some();
+    if !has_key
+        && crate::backup::server::current(client)
+            .await
+            .map_err(other)?
+            .is_some()
+    {
+        return Err(RecoveryError::NoBackupKey);
     }
     let store = create_store(client, passphrase).await?;
     store_backup_key(&store, crypto).await?;

@@ -164,6 +164,8 @@ pub enum Command {
     /// `Update::Restore`.
     BackupRestore {
         key_or_passphrase: Option<Secret>,
+        /// An older version instead of the current one.
+        version: Option<String>,
     },
     /// Restore the current curve25519 backup, then replace it with a new
     /// symmetric one that every key is uploaded to; answers `Migrated`.
@@ -240,6 +242,8 @@ pub enum Reply {
     Devices(Vec<DeviceInfo>),
     Flow(Flow),
     BackupCreated(Created),
+    /// A reset: the new version, and what became of the one it replaced.
+    BackupReset(super::backup_jobs::Reset),
     BackupStatus(BackupStatus),
     Progress(Progress),
     Restored(RestoreReport),
@@ -288,6 +292,29 @@ pub enum Update {
     Restore(RestoreProgress),
 }
 
+/// Every worker task started in this process, so the process can wait for
+/// them to stop in order before its runtime goes (see [`stopped`]).
+static RUNNING: std::sync::Mutex<Vec<JoinHandle<()>>> = std::sync::Mutex::new(Vec::new());
+
+/// Waits until every worker whose handle was dropped has stopped: its sync
+/// loop, uploader and timelines ended and its client dropped. A runtime
+/// shut down under a running worker cuts tasks off in the middle of store
+/// writes (matrix-sdk's SQLite store then panics on the cancelled write).
+/// Gives up after `within`; then the rest is left to the runtime.
+pub async fn stopped(within: Duration) {
+    let tasks: Vec<JoinHandle<()>> = match RUNNING.lock() {
+        Ok(mut r) => r.drain(..).collect(),
+        Err(_) => return,
+    };
+    let all = futures_util::future::join_all(tasks);
+    if tokio::time::timeout(within, all).await.is_err() {
+        tracing::warn!("a worker did not stop in time");
+    }
+    // What the client's own background tasks were doing when it was
+    // dropped (a cache write, say) finishes before the runtime goes.
+    tokio::time::sleep(Duration::from_millis(100)).await;
+}
+
 /// The front end's handle on a running worker. Dropping it stops the worker.
 pub struct Worker {
     tx: mpsc::UnboundedSender<(OpId, Command)>,
@@ -299,7 +326,10 @@ impl Worker {
     pub fn spawn(account: Account) -> (Worker, mpsc::UnboundedReceiver<Update>) {
         let (tx, rx) = mpsc::unbounded_channel();
         let (up_tx, up_rx) = mpsc::unbounded_channel();
-        tokio::spawn(run(account, rx, up_tx));
+        let task = tokio::spawn(run(account, rx, up_tx));
+        if let Ok(mut running) = RUNNING.lock() {
+            running.push(task);
+        }
         (
             Worker {
                 tx,
@@ -349,6 +379,19 @@ struct State {
     timelines: HashMap<String, (Arc<Timeline>, JoinHandle<()>)>,
 }
 
+impl State {
+    fn job_parts(&self) -> super::backup_jobs::Parts {
+        super::backup_jobs::Parts {
+            client: self.client.clone(),
+            crypto: self.crypto.clone(),
+            base: self.base.clone(),
+            trust: self.trust.clone(),
+            uploader: self.uploader.clone(),
+            updates: self.updates.clone(),
+        }
+    }
+}
+
 async fn run(
     account: Account,
     mut commands: mpsc::UnboundedReceiver<(OpId, Command)>,
@@ -393,12 +436,25 @@ async fn run(
     while let Some((op, cmd)) = commands.recv().await {
         dispatch(&mut st, op, cmd).await;
     }
-    if let Some((h, _)) = st.sync.take() {
-        h.abort();
+    // Stop in order: the sync loop between requests (or cut off if its
+    // long poll lasts), the uploader after its pass, the timelines; then
+    // the client goes.
+    if let Some((h, stop)) = st.sync.take() {
+        let _ = stop.send(true);
+        let abort = h.abort_handle();
+        if tokio::time::timeout(Duration::from_secs(2), h)
+            .await
+            .is_err()
+        {
+            abort.abort();
+        }
     }
+    st.uploader.stop(Duration::from_secs(10)).await;
     for (_, (_, h)) in st.timelines.drain() {
         h.abort();
+        let _ = h.await;
     }
+    drop(st);
     drop(account);
 }
 
@@ -697,7 +753,10 @@ async fn dispatch(st: &mut State, op: OpId, cmd: Command) {
                 let store = recovery::open_store(&c, key_or_passphrase.expose())
                     .await
                     .map_err(|e| e.to_string())?;
+                let lock = uploader.lock();
+                let guard = lock.lock().await;
                 let created = backup_manage::create(&c, &crypto, &store, &algorithm).await?;
+                drop(guard);
                 uploader.kick();
                 Ok(Reply::BackupCreated(created))
             })
@@ -706,26 +765,18 @@ async fn dispatch(st: &mut State, op: OpId, cmd: Command) {
             key_or_passphrase,
             algorithm,
         } => {
-            let crypto = st.crypto.clone();
-            let uploader = st.uploader.clone();
+            let parts = st.job_parts();
             job(st, op, async move {
-                let store = recovery::open_store(&c, key_or_passphrase.expose())
-                    .await
-                    .map_err(|e| e.to_string())?;
-                let created = backup_manage::reset(&c, &crypto, &store, &algorithm).await?;
-                uploader.kick();
-                Ok(Reply::BackupCreated(created))
+                let p = parts;
+                let reset = super::backup_jobs::reset(&p, &key_or_passphrase, &algorithm).await?;
+                Ok(Reply::BackupReset(reset))
             })
         }
         Command::BackupMigrate {
             key_or_passphrase,
             algorithm,
         } => {
-            let crypto = st.crypto.clone();
-            let base = st.base.clone();
-            let trust = st.trust.clone();
-            let uploader = st.uploader.clone();
-            let updates = st.updates.clone();
+            let parts = st.job_parts();
             job(st, op, async move {
                 use crate::backup::{restore, server};
                 let current = server::current(&c)
@@ -737,25 +788,28 @@ async fn dispatch(st: &mut State, op: OpId, cmd: Command) {
                         current.version, current.algorithm
                     ));
                 }
-                let input = Secret::new(key_or_passphrase.expose());
-                let restored =
-                    restore_job(&c, &crypto, &base, &trust, &uploader, Some(input), updates)
-                        .await?;
-                // Only now, with every key of the old backup here: the new
-                // key replaces the old one in secret storage.
-                let store = recovery::open_store(&c, key_or_passphrase.expose())
-                    .await
-                    .map_err(|e| e.to_string())?;
-                let created = backup_manage::reset(&c, &crypto, &store, &algorithm).await?;
-                uploader.kick();
-                Ok(Reply::Migrated { restored, created })
+                // A reset brings every key of the old backup here first and
+                // only then replaces it.
+                let p = parts;
+                let reset = super::backup_jobs::reset(&p, &key_or_passphrase, &algorithm).await?;
+                let restored = reset
+                    .replaced
+                    .and_then(|r| r.restored)
+                    .ok_or("the key in secret storage does not open the curve25519 backup")?;
+                Ok(Reply::Migrated {
+                    restored,
+                    created: reset.created,
+                })
             })
         }
         Command::BackupUseCurrent => {
             let crypto = st.crypto.clone();
             let uploader = st.uploader.clone();
             job(st, op, async move {
+                let lock = uploader.lock();
+                let guard = lock.lock().await;
                 let adopted = backup_manage::use_current(&c, &crypto).await?;
+                drop(guard);
                 uploader.kick();
                 Ok(Reply::BackupCreated(adopted))
             })
@@ -764,7 +818,25 @@ async fn dispatch(st: &mut State, op: OpId, cmd: Command) {
             let crypto = st.crypto.clone();
             let uploader = st.uploader.clone();
             job(st, op, async move {
+                let lock = uploader.lock();
+                let guard = lock.lock().await;
                 backup_manage::delete(&c, &crypto, &version).await?;
+                drop(guard);
+                // Only kept ever (a reset makes one): nothing to empty else.
+                if c.account()
+                    .fetch_account_data(
+                        super::backup_jobs::old_key_name(&version)
+                            .to_string()
+                            .as_str()
+                            .into(),
+                    )
+                    .await
+                    .ok()
+                    .flatten()
+                    .is_some()
+                {
+                    super::backup_jobs::forget_old_key(&c, &version).await?;
+                }
                 uploader.kick();
                 Ok(Reply::Done)
             })
@@ -777,24 +849,16 @@ async fn dispatch(st: &mut State, op: OpId, cmd: Command) {
                     .map(Reply::BackupStatus)
             })
         }
-        Command::BackupRestore { key_or_passphrase } => {
-            let crypto = st.crypto.clone();
-            let base = st.base.clone();
-            let trust = st.trust.clone();
-            let uploader = st.uploader.clone();
-            let updates = st.updates.clone();
+        Command::BackupRestore {
+            key_or_passphrase,
+            version,
+        } => {
+            let parts = st.job_parts();
             job(st, op, async move {
-                let report = restore_job(
-                    &c,
-                    &crypto,
-                    &base,
-                    &trust,
-                    &uploader,
-                    key_or_passphrase,
-                    updates,
-                )
-                .await?;
-                uploader.kick();
+                let p = parts;
+                let report =
+                    super::backup_jobs::restore(&p, key_or_passphrase, version.as_deref()).await?;
+                p.uploader.kick();
                 Ok(Reply::Restored(report))
             })
         }
@@ -893,94 +957,6 @@ where
     }
 }
 
-async fn restore_job(
-    c: &Client,
-    crypto: &SqliteCryptoStore,
-    base: &matrix_sdk_base::BaseClient,
-    trust: &TrustTable,
-    uploader: &Uploader,
-    input: Option<Secret>,
-    updates: mpsc::UnboundedSender<Update>,
-) -> Result<RestoreReport, String> {
-    use crate::backup::{local_key, manage, restore, server, version};
-    use crate::crypto::backup::is_symmetric_algorithm;
-    use crate::crypto::{BackupKey, KeyCheck};
-    let current = server::current(c)
-        .await?
-        .ok_or("this account has no backup on the server")?;
-    let curve = current.algorithm == restore::CURVE25519_ALGORITHM;
-    if !is_symmetric_algorithm(&current.algorithm) && !curve {
-        return Err(format!(
-            "the backup (version {}) uses {}, an algorithm keepsake does not know",
-            current.version, current.algorithm
-        ));
-    }
-    let held = local_key::load(crypto).await.map_err(|e| e.to_string())?;
-    let secret = match (held, input) {
-        (Some(k), _) => k,
-        (None, Some(input)) => {
-            let t = std::time::Instant::now();
-            match recovery::unlock(c, crypto, base, input.expose()).await {
-                Ok(_) => {}
-                // The backup can still be read without cross-signing.
-                Err(recovery::RecoveryError::MissingCrossSigning) => {
-                    recovery::take_backup_key(c, crypto, input.expose())
-                        .await
-                        .map_err(|e| e.to_string())?;
-                }
-                Err(e) => return Err(e.to_string()),
-            }
-            tracing::info!(
-                ms = t.elapsed().as_millis() as u64,
-                "restore: unlocked secret storage"
-            );
-            local_key::load(crypto)
-                .await
-                .map_err(|e| e.to_string())?
-                .ok_or("secret storage holds no backup key")?
-        }
-        (None, None) => {
-            return Err(
-                "this device does not hold the backup key: give the recovery key or passphrase"
-                    .into(),
-            );
-        }
-    };
-    let mismatch = || {
-        format!(
-            "the backup key does not match this backup (version {})",
-            current.version
-        )
-    };
-    let lock = uploader.lock();
-    let to = restore::Target {
-        client: c,
-        base,
-        crypto,
-        trust,
-        upload_lock: &lock,
-    };
-    let tell = move |p| {
-        let _ = updates.send(Update::Restore(p));
-    };
-    if curve {
-        // An Element / matrix-sdk backup: its key is the curve25519 private
-        // key under the same secret name. keepsake never uploads to it;
-        // `backup migrate` moves its keys into a symmetric backup.
-        let dk = restore::curve25519_key(secret.as_bytes(), &current).ok_or_else(mismatch)?;
-        let opener = &restore::Opener::Curve25519(dk);
-        return restore::restore(&to, opener, &current, &tell).await;
-    }
-    let key = BackupKey::new(secret);
-    if version::key_check(&key, &current) == Some(KeyCheck::Mismatch) {
-        return Err(mismatch());
-    }
-    let opener = &restore::Opener::Symmetric(key);
-    let report = restore::restore(&to, opener, &current, &tell).await?;
-    manage::adopt_if_unset(crypto, &current.version, &current.algorithm).await?;
-    Ok(report)
-}
-
 async fn open_timeline(st: &mut State, room: &str) -> Result<(), String> {
     if st.timelines.contains_key(room) {
         return Ok(());
@@ -1008,18 +984,22 @@ async fn open_timeline(st: &mut State, room: &str) -> Result<(), String> {
             });
         }
     };
-    let items = history::collect(&room_id, &trust, &initial);
-    fetch(&items);
-    let _ = updates.send(Update::Timeline {
-        room: name.clone(),
-        items,
-    });
     let t = timeline.clone();
+    let client = st.client.clone();
     let follow = tokio::spawn(async move {
         // Diffs are applied by the Timeline itself; we send a fresh snapshot
-        // after each batch, which keeps the front end's state simple.
-        while stream.next().await.is_some() {
-            let items = history::collect(&room_id, &trust, &t.items().await);
+        // after each batch, which keeps the front end's state simple. A
+        // change to any device or identity (a verification, a new device)
+        // redraws the marks with the senders' devices read again.
+        let devices_changed = client.encryption().devices_stream().await.ok();
+        let identities_changed = client.encryption().user_identities_stream().await.ok();
+        let mut devices_changed = devices_changed.map(Box::pin);
+        let mut identities_changed = identities_changed.map(Box::pin);
+        let mut devices = history::Devices::default();
+        let mut now = initial;
+        loop {
+            devices.load(&client, &now).await;
+            let items = history::collect(&room_id, &trust, &devices, &now);
             fetch(&items);
             if updates
                 .send(Update::Timeline {
@@ -1030,10 +1010,28 @@ async fn open_timeline(st: &mut State, room: &str) -> Result<(), String> {
             {
                 break;
             }
+            tokio::select! {
+                diff = stream.next() => {
+                    if diff.is_none() {
+                        break;
+                    }
+                }
+                Some(_) = next_of(&mut devices_changed) => devices.clear(),
+                Some(_) = next_of(&mut identities_changed) => devices.clear(),
+            }
+            now = t.items().await;
         }
     });
     st.timelines.insert(room.to_owned(), (timeline, follow));
     Ok(())
+}
+
+/// The next item of an optional stream; pending for ever without one.
+async fn next_of<S: futures_util::Stream + Unpin>(s: &mut Option<S>) -> Option<S::Item> {
+    match s {
+        Some(s) => s.next().await,
+        None => std::future::pending().await,
+    }
 }
 
 /// Long-polls the server until told to stop, which it checks between
@@ -1049,8 +1047,13 @@ async fn sync_loop(
     let _ = updates.send(Update::Sync(SyncState::Running));
     let mut pause = Duration::from_secs(1);
     let mut last_rooms: Option<Vec<RoomSummary>> = None;
+    // The first request does not long-poll: with a saved sync token the
+    // server would hold it for the whole timeout on an idle account, and the
+    // status bar would say "connecting" all that while.
+    let mut wait = Duration::ZERO;
     while !*stop.borrow() {
-        let settings = SyncSettings::default().timeout(long_poll);
+        let settings = SyncSettings::default().timeout(wait);
+        wait = long_poll;
         match client.sync_once(settings).await {
             Ok(_) => {
                 pause = Duration::from_secs(1);

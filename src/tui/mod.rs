@@ -91,15 +91,21 @@ fn copy_to_clipboard(secret: &Secret) {
     let _ = out.flush();
 }
 
-/// Runs the TUI until the user quits. `started` is when the process began,
-/// for the cold-start measurement.
-pub async fn run(settings: Settings, secrets: SecretStore, started: Instant) -> Result<(), String> {
+/// The TUI's standard input and output must be a terminal.
+pub fn need_terminal() -> Result<(), String> {
     use std::io::IsTerminal;
     if !std::io::stdin().is_terminal() || !std::io::stdout().is_terminal() {
         return Err(
             "the TUI needs a terminal; for scripts use a command (see `keepsake --help`)".into(),
         );
     }
+    Ok(())
+}
+
+/// Runs the TUI until the user quits. `started` is when the process began,
+/// for the cold-start measurement.
+pub async fn run(settings: Settings, secrets: SecretStore, started: Instant) -> Result<(), String> {
+    need_terminal()?;
     let secrets = Arc::new(secrets);
     let keys = KeyMap::with(&settings.keys);
     let theme = Theme::with(&settings.colors);

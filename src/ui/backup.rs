@@ -186,6 +186,7 @@ pub fn render(st: &AppState, theme: &Theme, f: &mut Frame, area: Rect) {
             UploadState::NoBackup => ("waiting: no backup version", theme.fg(theme.warn)),
             UploadState::NoKey => ("waiting: this device lacks the key", theme.fg(theme.warn)),
             UploadState::Stale => ("stopped: the version changed", theme.fg(theme.bad)),
+            UploadState::LoggedOut => ("stopped: logged out, log in again", theme.fg(theme.bad)),
         };
         row(&mut out, w, "Uploader", what, style);
         if matches!(p.state, UploadState::Uploading | UploadState::Retrying) {

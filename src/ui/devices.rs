@@ -20,6 +20,27 @@ pub fn render(st: &AppState, theme: &Theme, f: &mut Frame, area: Rect) {
         format!(" Devices of {whose}"),
         theme.title(),
     ))];
+    if let Some(i) = &st.incoming_verification {
+        let who = if i.self_verification {
+            format!(
+                "Your device {}",
+                i.from_device.as_deref().unwrap_or("(unknown)")
+            )
+        } else {
+            i.flow.user.clone()
+        };
+        out.push(Line::from(Span::styled(
+            truncate(
+                &format!(
+                    " ? {who} asks to verify this device · {} accept · {} decline",
+                    st.keys.first(crate::app::keys::Action::Accept),
+                    st.keys.first(crate::app::keys::Action::DeclineInvite)
+                ),
+                area.width as usize,
+            ),
+            theme.fg(theme.accent),
+        )));
+    }
     out.push(Line::from(Span::styled(
         format!("   {:<12} {:<30} {}", "Device", "Name", "State"),
         theme.dim(),

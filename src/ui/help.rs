@@ -68,11 +68,15 @@ pub fn render(st: &AppState, theme: &Theme, f: &mut Frame, body: Rect) {
         ),
         (
             crate::matrix::history::Trust::BackupTrusted,
-            "key restored from the backup, trusted",
+            "key restored from the backup, trusted (a note says if the sender's device is not verified)",
         ),
         (
             crate::matrix::history::Trust::BackupUntrusted,
             "key restored from the backup, untrusted (reason shown)",
+        ),
+        (
+            crate::matrix::history::Trust::Warning,
+            "warning: the sender does not own the key's device, or their identity changed",
         ),
         (
             crate::matrix::history::Trust::Utd,

@@ -88,6 +88,9 @@ pub fn render(st: &AppState, theme: &Theme, f: &mut Frame) {
     // Dialogs take the cursor (or hide it).
     let cursor = if let Some(p) = &st.prompt {
         Some(prompt(p, theme, f, body))
+    } else if let Some(c) = &st.confirm {
+        confirm(c, theme, f, body);
+        None
     } else if st.verification.is_some() {
         verify::render(st, theme, f, body);
         None
@@ -100,6 +103,23 @@ pub fn render(st: &AppState, theme: &Theme, f: &mut Frame) {
     if let Some(c) = cursor {
         f.set_cursor_position(c);
     }
+}
+
+/// A destructive act's question, naming its target.
+fn confirm(c: &crate::app::Confirm, theme: &Theme, f: &mut Frame, body: Rect) {
+    let w = body.width.min(70).saturating_sub(2);
+    let mut out: Vec<Line> = widgets::wrap(&c.question, w as usize)
+        .into_iter()
+        .map(Line::from)
+        .collect();
+    out.push(Line::from(""));
+    out.push(Line::from(Span::styled(
+        "y yes · any other key: no",
+        theme.fg(theme.accent),
+    )));
+    let area = widgets::centered(body, w + 2, out.len() as u16 + 2);
+    let inner = widgets::dialog(f, area, "Are you sure?", theme);
+    widgets::lines(f, inner, out);
 }
 
 fn tabs(st: &AppState, theme: &Theme, f: &mut Frame, area: Rect) {
@@ -156,6 +176,13 @@ fn status_bar(st: &AppState, theme: &Theme, f: &mut Frame, area: Rect) {
     spans.push(Span::styled(" │ ", theme.dim()));
     let (text, color) = backup_summary(st, theme);
     spans.push(Span::styled(text, theme.fg(color)));
+    if st.incoming_verification.is_some() {
+        spans.push(Span::styled(" │ ", theme.dim()));
+        spans.push(Span::styled(
+            "verification request (4)",
+            theme.fg(theme.accent),
+        ));
+    }
     if let Some(n) = &st.notice {
         spans.push(Span::styled(" │ ", theme.dim()));
         let used: usize = spans.iter().map(|s| s.width()).sum();
@@ -198,6 +225,7 @@ fn backup_summary(st: &AppState, theme: &Theme) -> (String, ratatui::style::Colo
                 );
             }
             UploadState::Stale => return ("backup stale: see 2".into(), theme.bad),
+            UploadState::LoggedOut => return ("backup: logged out".into(), theme.bad),
             UploadState::NoKey => return ("backup: no key here".into(), theme.warn),
             UploadState::NoBackup => return ("no backup".into(), theme.warn),
             UploadState::Idle => {}

@@ -128,6 +128,7 @@ fn verification_dialogs() {
         self_verification: true,
         state,
         busy: false,
+        shown_at: 0,
     };
     st.verification = Some(dialog(VerifyState::Incoming {
         from_device: Some("PHONE00002".into()),
@@ -136,6 +137,8 @@ fn verification_dialogs() {
     st.verification = Some(dialog(VerifyState::Emoji {
         emoji: fixtures::emoji(),
     }));
+    snap("verify_emoji_just_shown", &st);
+    st.ticks = crate::app::EMOJI_MIN_TICKS;
     snap("verify_emoji", &st);
     st.verification = Some(dialog(VerifyState::Done {
         device: Some("PHONE00002".into()),
@@ -154,6 +157,13 @@ fn devices_and_help() {
         error: false,
     });
     snap("devices", &st);
+    st.incoming_verification = Some(crate::app::IncomingVerification {
+        flow: fixtures::flow(),
+        self_verification: true,
+        from_device: Some("PHONE00002".into()),
+    });
+    snap("devices_with_a_request", &st);
+    st.incoming_verification = None;
     st.help = true;
     snap("help", &st);
 }

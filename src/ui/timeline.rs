@@ -12,7 +12,7 @@ use super::theme::Theme;
 use super::widgets::{lines, str_width, truncate, wrap};
 use crate::app::time;
 use crate::app::{AppState, ComposeMode, Focus, OpenRoom};
-use crate::matrix::history::{HistoryItem, Trust};
+use crate::matrix::history::{HistoryItem, SenderDevice, Trust};
 
 /// The mark, its colour and its legend text.
 pub fn mark(t: Trust, theme: &Theme) -> (&'static str, Color) {
@@ -21,8 +21,24 @@ pub fn mark(t: Trust, theme: &Theme) -> (&'static str, Color) {
         Trust::Unverified => ("! ", theme.warn),
         Trust::BackupTrusted => ("B✓", theme.good),
         Trust::BackupUntrusted => ("B!", theme.warn),
+        Trust::Warning => ("⚠ ", theme.bad),
         Trust::Utd => ("✗ ", theme.bad),
         Trust::Plain => ("  ", theme.dim),
+    }
+}
+
+/// The second fact beside a key restored from a backup: whether the
+/// sender's device is verified (the mark itself says where the key came
+/// from).
+fn device_note(i: &HistoryItem) -> Option<&'static str> {
+    match (i.trust, i.sender_device) {
+        (Trust::BackupTrusted | Trust::BackupUntrusted, Some(SenderDevice::Unverified)) => {
+            Some("sender's device not verified")
+        }
+        (Trust::BackupTrusted | Trust::BackupUntrusted, Some(SenderDevice::Verified)) => {
+            Some("sender's device verified")
+        }
+        _ => None,
     }
 }
 
@@ -31,19 +47,28 @@ fn legend(theme: &Theme, width: u16) -> Line<'static> {
     let words = if width >= 80 {
         [
             "verified",
-            "unverified device",
-            "from backup",
-            "backup, untrusted",
+            "unverified",
+            "backup",
+            "backup untrusted",
+            "warning",
             "no key",
         ]
     } else {
-        ["verified", "unverified", "backup", "untrusted", "no key"]
+        [
+            "verified",
+            "unverified",
+            "backup",
+            "untrusted",
+            "warn",
+            "no key",
+        ]
     };
     for (t, what) in [
         Trust::Verified,
         Trust::Unverified,
         Trust::BackupTrusted,
         Trust::BackupUntrusted,
+        Trust::Warning,
         Trust::Utd,
     ]
     .into_iter()
@@ -75,10 +100,14 @@ pub fn explain(i: &HistoryItem) -> String {
         Trust::Unverified => "unverified sender device",
         Trust::BackupTrusted => "key restored from the backup (trusted)",
         Trust::BackupUntrusted => "key restored from the backup (untrusted)",
+        Trust::Warning => "warning",
         Trust::Utd => "not decryptable; f fetches keys from the backup",
         Trust::Plain => "not encrypted",
     };
-    format!("{} · {what}{why}", i.sender)
+    let device = device_note(i)
+        .map(|d| format!(" · {d}"))
+        .unwrap_or_default();
+    format!("{} · {what}{why}{device}", i.sender)
 }
 
 const INDENT: usize = 9;
@@ -128,14 +157,31 @@ fn item_lines(
             None,
         )
     } else if let Some(b) = &i.body {
+        let unverified_device = device_note(i) == Some("sender's device not verified");
         let suffix = match (i.trust, i.edited) {
             (Trust::BackupUntrusted, _) => Some((
                 format!(
-                    " (untrusted: {})",
+                    " (untrusted: {}{})",
                     i.trust_reason
                         .as_deref()
-                        .unwrap_or("unauthenticated source")
+                        .unwrap_or("unauthenticated source"),
+                    if unverified_device {
+                        "; sender's device not verified"
+                    } else {
+                        ""
+                    }
                 ),
+                base.fg(theme.warn),
+            )),
+            (Trust::Warning, _) => Some((
+                format!(
+                    " (warning: {})",
+                    i.trust_reason.as_deref().unwrap_or("the SDK flags it")
+                ),
+                base.fg(theme.bad),
+            )),
+            (Trust::BackupTrusted, _) if unverified_device => Some((
+                " (sender's device not verified)".into(),
                 base.fg(theme.warn),
             )),
             (_, true) => Some((" (edited)".into(), base.fg(theme.dim))),
@@ -271,6 +317,9 @@ fn messages(st: &AppState, r: &OpenRoom, theme: &Theme, f: &mut Frame, area: Rec
         let mut block = item_lines(r, it, width, st.utc_offset, sel, theme);
         let prev = (i > 0).then(|| &r.items[i as usize - 1]);
         let new_day = prev.is_none_or(|p| !time::same_day(p.ts, it.ts, st.utc_offset));
+        if r.unseen_from.is_some() && r.unseen_from == it.event_id {
+            block.insert(0, marker_line(" new messages ", width, theme));
+        }
         if new_day {
             block.insert(0, day_line(it.ts, st.utc_offset, width, theme));
         }
@@ -288,13 +337,39 @@ fn messages(st: &AppState, r: &OpenRoom, theme: &Theme, f: &mut Frame, area: Rec
         };
         out.insert(0, Line::from(Span::styled(top, theme.dim())));
     }
+    // Reading history: say how much is below, so nothing arrives unseen.
+    let newer = r.newer();
+    let height = if newer > 0 && height > 1 {
+        height - 1
+    } else {
+        height
+    };
     let skip = out.len().saturating_sub(height);
-    let shown: Vec<Line<'static>> = out.into_iter().skip(skip).collect();
+    let mut shown: Vec<Line<'static>> = out.into_iter().skip(skip).collect();
+    if newer > 0 && area.height > 1 {
+        let s = if newer == 1 { "" } else { "s" };
+        let pad = height.saturating_sub(shown.len());
+        shown.splice(0..0, std::iter::repeat_n(Line::from(""), pad));
+        shown.push(Line::from(Span::styled(
+            format!(" ↓ {newer} newer message{s} · End jumps to the newest"),
+            theme.fg(theme.accent),
+        )));
+    }
     // Short rooms sit at the bottom, above the composer.
     let pad = height.saturating_sub(shown.len());
     let mut rows = vec![Line::from(""); pad];
     rows.extend(shown);
     f.render_widget(Paragraph::new(rows), area);
+}
+
+/// A full-width line with `text` in the middle, in the accent colour.
+fn marker_line(text: &str, width: usize, theme: &Theme) -> Line<'static> {
+    let side = width.saturating_sub(str_width(text)) / 2;
+    let rest = width.saturating_sub(side + str_width(text));
+    Line::from(Span::styled(
+        format!("{}{text}{}", "─".repeat(side), "─".repeat(rest)),
+        theme.fg(theme.accent),
+    ))
 }
 
 fn composer_box(st: &AppState, theme: &Theme, f: &mut Frame, area: Rect) -> Option<Position> {

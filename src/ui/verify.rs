@@ -40,10 +40,12 @@ pub fn render(st: &AppState, theme: &Theme, f: &mut Frame, body: Rect) {
                 plain,
             );
             text(String::new(), plain);
-            text(
-                format!("{} accept · Esc decline", k(Action::Accept)),
-                theme.fg(theme.accent),
-            );
+            let hint = if d.busy {
+                format!("{} accepting…", super::spinner(st))
+            } else {
+                format!("{} accept · Esc decline", k(Action::Accept))
+            };
+            text(hint, theme.fg(theme.accent));
         }
         VerifyState::Requested => text(
             format!(
@@ -65,6 +67,9 @@ pub fn render(st: &AppState, theme: &Theme, f: &mut Frame, body: Rect) {
             out.extend(emoji_grid(emoji, w));
             let hint = if d.busy {
                 format!("{} sending your answer…", super::spinner(st))
+            } else if st.ticks.saturating_sub(d.shown_at) < crate::app::EMOJI_MIN_TICKS {
+                // Nothing to press yet: the user looks at the emoji first.
+                "compare them with the other device…".to_owned()
             } else {
                 format!(
                     "{} they match · {} they do not match · Esc cancel",

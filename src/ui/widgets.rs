@@ -6,7 +6,8 @@ use ratatui::layout::{Constraint, Flex, Layout, Rect};
 use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, BorderType, Borders, Clear, Paragraph};
-use unicode_width::UnicodeWidthChar;
+use unicode_segmentation::UnicodeSegmentation;
+use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
 
 use super::theme::Theme;
 use crate::app::input::TextInput;
@@ -134,7 +135,9 @@ fn center(s: &str, w: usize) -> String {
 }
 
 pub fn str_width(s: &str) -> usize {
-    s.chars().map(|c| c.width().unwrap_or(0)).sum()
+    // Per grapheme, as ratatui's buffer measures what it draws: a flag or a
+    // skin-toned emoji is several chars but one cell pair.
+    s.graphemes(true).map(UnicodeWidthStr::width).sum()
 }
 
 /// At most `w` columns, with `…` when cut.
@@ -144,13 +147,13 @@ pub fn truncate(s: &str, w: usize) -> String {
     }
     let mut out = String::new();
     let mut used = 0;
-    for c in s.chars() {
-        let cw = c.width().unwrap_or(0);
-        if used + cw + 1 > w {
+    for g in s.graphemes(true) {
+        let gw = g.width();
+        if used + gw + 1 > w {
             break;
         }
-        out.push(c);
-        used += cw;
+        out.push_str(g);
+        used += gw;
     }
     out.push('…');
     out
@@ -173,14 +176,14 @@ pub fn wrap(text: &str, width: usize) -> Vec<String> {
                 used = 0;
             }
             if ww > width {
-                for c in word.chars() {
-                    let cw = c.width().unwrap_or(0);
-                    if used + cw > width {
+                for g in word.graphemes(true) {
+                    let gw = g.width();
+                    if used + gw > width {
                         out.push(std::mem::take(&mut line));
                         used = 0;
                     }
-                    line.push(c);
-                    used += cw;
+                    line.push_str(g);
+                    used += gw;
                 }
             } else {
                 line.push_str(word);
@@ -207,5 +210,20 @@ mod tests {
         assert_eq!(wrap("abcdefghij", 4), vec!["abcd", "efgh", "ij"]);
         assert_eq!(wrap("a\n\nb", 10), vec!["a", "", "b"]);
         assert_eq!(truncate("@averylongname:server", 8), "@averyl…");
+    }
+
+    #[test]
+    fn wide_graphemes_are_measured_as_drawn() {
+        // A flag is two regional indicators, a toned thumb two chars: each
+        // one grapheme two cells wide (a per-char sum says 4).
+        assert_eq!(str_width("🇩🇪"), 2);
+        assert_eq!(str_width("👍🏽"), 2);
+        assert_eq!(str_width("a🇩🇪b"), 4);
+        // Never cut inside one.
+        assert_eq!(truncate("🇩🇪🇫🇷🇮🇹", 5), "🇩🇪🇫🇷…");
+        assert_eq!(wrap("🇩🇪🇫🇷🇮🇹", 4), vec!["🇩🇪🇫🇷", "🇮🇹"]);
+        // ratatui draws it in exactly that many cells.
+        let line = Line::from("x🇩🇪👍🏽y");
+        assert_eq!(line.width(), str_width("x🇩🇪👍🏽y"));
     }
 }

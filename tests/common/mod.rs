@@ -65,7 +65,12 @@ pub fn unique(prefix: &str) -> String {
 impl Homeserver {
     /// Registers a fresh user through Synapse's shared-secret admin API.
     pub async fn register(&self, prefix: &str) -> TestUser {
-        let localpart = unique(prefix).to_lowercase();
+        self.register_as(&unique(prefix).to_lowercase()).await
+    }
+
+    /// Registers a user with exactly this localpart.
+    pub async fn register_as(&self, localpart: &str) -> TestUser {
+        let localpart = localpart.to_owned();
         let password = format!("pw-{localpart}");
         let http = reqwest::Client::new();
         let endpoint = format!("{}/_synapse/admin/v1/register", self.url);

@@ -49,3 +49,13 @@ pub async fn import(client: &Client, dir: &std::path::Path, room: &RoomId, n: us
     std::fs::remove_file(&path).ok();
     assert_eq!(r.imported_count, n, "all synthetic sessions imported");
 }
+
+/// Writes `keys` to `dir/name` as a key file (passphrase `pass`, one round)
+/// for `keepsake keys import FILE --passphrase-stdin`.
+#[allow(dead_code)]
+pub fn key_file(dir: &std::path::Path, name: &str, keys: &[ExportedRoomKey]) -> std::path::PathBuf {
+    let armored = matrix_sdk_crypto::encrypt_room_key_export(keys, "pass", 1).expect("export");
+    let path = dir.join(name);
+    std::fs::write(&path, armored).expect("write the key file");
+    path
+}

@@ -34,7 +34,17 @@ impl Tmux {
 
     /// Waits until `ok` holds for the screen; fails with the screen.
     pub fn wait_until(&self, what: &str, ok: impl Fn(&str) -> bool) -> String {
-        let deadline = Instant::now() + Duration::from_secs(60);
+        self.wait_until_within(what, Duration::from_secs(60), ok)
+    }
+
+    /// Like `wait_until`, for a behaviour whose point is that it is quick.
+    pub fn wait_until_within(
+        &self,
+        what: &str,
+        limit: Duration,
+        ok: impl Fn(&str) -> bool,
+    ) -> String {
+        let deadline = Instant::now() + limit;
         loop {
             let screen = self.screen();
             if ok(&screen) {
@@ -42,10 +52,15 @@ impl Tmux {
             }
             assert!(
                 Instant::now() < deadline,
-                "waited 60 s for {what}; the screen shows:\n{screen}"
+                "waited {limit:?} for {what}; the screen shows:\n{screen}"
             );
             std::thread::sleep(Duration::from_millis(50));
         }
+    }
+
+    /// Waits up to `limit` for `text` on the screen.
+    pub fn wait_for_within(&self, text: &str, limit: Duration) -> String {
+        self.wait_until_within(&format!("{text:?}"), limit, |s| s.contains(text))
     }
 
     /// Waits for `text` on the screen.

@@ -74,6 +74,12 @@ async fn chat_backup_and_restore_on_a_fresh_device() {
         .collect::<Vec<_>>()
         .join(" ");
     assert_eq!(recovery_key.split(' ').count(), 12, "{shown}");
+    // tmux (set-clipboard external, as it comes) drops OSC 52 from a pane:
+    // no copy is claimed, and the key stays on screen.
+    assert!(shown.contains("cannot take it on its clipboard"), "{shown}");
+    t.keys(&["y"]);
+    let s = t.wait_for("does not take clipboard writes");
+    assert!(s.contains("shown only once"), "{s}");
     t.keys(&["Enter"]);
     t.wait_until("the key hidden", |s| !s.contains("shown only once"));
     t.keys(&["2"]);
@@ -264,4 +270,94 @@ fn without_a_terminal_the_client_says_what_to_do() {
         "keepsake: the TUI needs a terminal; for scripts use a command (see `keepsake --help`)\n"
     );
     assert_eq!(r.stdout, "");
+}
+
+/// Moves the highlight on the room list to the line naming `name`.
+fn highlight(t: &Tmux, name: &str) {
+    for _ in 0..10 {
+        let s = t.screen();
+        if s.lines().any(|l| l.contains("▶ ") && l.contains(name)) {
+            return;
+        }
+        let before = s;
+        t.keys(&["Down"]);
+        t.wait_until("the highlight moved", |s| s != before || !s.contains("▶ "));
+    }
+    panic!("cannot highlight {name}:\n{}", t.screen());
+}
+
+/// `:leave` asks, naming the room highlighted on screen (not the one opened
+/// last), and keys typed before the question could be read only cancel;
+/// a room reopened while you were reading its history shows that newer
+/// messages came, and End brings them into view.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn leaving_asks_about_the_room_shown_and_new_messages_are_never_missed() {
+    let hs = common::homeserver();
+    let user = hs.register("tuil").await;
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().to_owned();
+    common::use_file_secrets(&data);
+    common::login(&data, "a1", &hs, &user);
+    common::login(&data, "a2", &hs, &user);
+    let room = |name: &str| {
+        common::ok_json(&data, "a1", &["create-room", name, "--json"], "")["room_id"]
+            .as_str()
+            .expect("a room id")
+            .to_owned()
+    };
+    let (alpha, _beta) = (room("Alpha"), room("Beta"));
+    // More than a screenful, so there is history to read.
+    for i in 0..20 {
+        common::ok(
+            &data,
+            "a2",
+            &["send", &alpha, &format!("old message {i}")],
+            "",
+        );
+    }
+
+    let t = tui(&data, "a1");
+    t.wait_for("Rooms (2)");
+    highlight(&t, "Alpha");
+    t.keys(&["Enter"]);
+    t.wait_for("old message 19");
+    // Reading history, then back to the list.
+    leave_composer(&t);
+    t.keys(&["PageUp", "PageUp"]);
+    t.wait_until("history", |s| !s.contains("old message 19"));
+    t.keys(&["Escape"]);
+    t.wait_for("Rooms (2)");
+    common::ok(&data, "a2", &["send", &alpha, "news while away"], "");
+    // Reopened: the newest messages, not where the view was left.
+    t.keys(&["Enter"]);
+    t.wait_for("news while away");
+    leave_composer(&t);
+    t.keys(&["Escape"]);
+    t.wait_for("Rooms (2)");
+
+    // Alpha was opened last; Beta is highlighted: :leave names Beta.
+    highlight(&t, "Beta");
+    t.keys(&[":"]);
+    t.type_text("leave");
+    t.keys(&["Enter", "y"]);
+    // The "y" came before the question could be read: nothing happens.
+    t.wait_for("cancelled: nothing was changed");
+    t.keys(&[":"]);
+    t.type_text("leave");
+    t.keys(&["Enter"]);
+    let q = t.wait_for("y yes");
+    assert!(q.contains("Leave Beta?"), "{q}");
+    t.keys(&["n"]);
+    t.wait_for("cancelled: nothing was changed");
+    t.keys(&[":"]);
+    t.type_text("leave");
+    t.keys(&["Enter"]);
+    t.wait_for("y yes");
+    t.keys(&["y"]);
+    t.wait_until("Beta left", |s| {
+        s.contains("Rooms (1)") && !s.contains("Beta")
+    });
+    assert!(t.screen().contains("Alpha"));
+    t.keys(&["q"]);
+    t.wait_for("EXIT=0");
 }

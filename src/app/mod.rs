@@ -96,6 +96,11 @@ pub fn update(st: &mut AppState, msg: Msg) -> Vec<Effect> {
             {
                 st.dirty = true;
             }
+            if let Some(c) = &st.confirm
+                && st.ticks.saturating_sub(c.asked_at) == CONFIRM_ARM_TICKS
+            {
+                st.dirty = true;
+            }
             if let Some(n) = &st.notice {
                 let keep = if n.error {
                     NOTICE_TICKS * 2
@@ -985,11 +990,19 @@ fn screen_key(st: &mut AppState, k: &KeyEvent, fx: &mut Vec<Effect>) -> bool {
             if st.recovery.new_key.is_some() {
                 // The key is on screen: copy it, or confirm it is saved.
                 if keys.is(A::Copy, k) {
-                    if let Some(key) = &st.recovery.new_key {
+                    if !st.clipboard {
+                        notice(
+                            st,
+                            "this terminal does not take clipboard writes (OSC 52): write the key down from the screen",
+                            true,
+                        );
+                    } else if let Some(key) = &st.recovery.new_key {
                         fx.push(Effect::Copy(key.clone()));
                         notice(st, "recovery key copied to the clipboard (OSC 52)", false);
                     }
-                } else if keys.is(A::Open, k) || keys.is(A::Back, k) {
+                } else if keys.is(A::Open, k) {
+                    // Only a deliberate "I have saved it" hides the key:
+                    // Esc, a slip, would lose it for good.
                     st.recovery.new_key = None;
                     st.recovery.message = Some(Ok("the recovery key is no longer shown".into()));
                 }

@@ -392,6 +392,9 @@ pub struct AppState {
     pub quit: bool,
     /// The worker runs (logged in).
     pub online: bool,
+    /// The terminal takes OSC 52 clipboard writes (it says so when asked,
+    /// or it is tmux with `set-clipboard on`); a copy is claimed only then.
+    pub clipboard: bool,
 }
 
 impl AppState {
@@ -434,6 +437,7 @@ impl AppState {
             dirty: true,
             quit: false,
             online: true,
+            clipboard: false,
         }
     }
 
@@ -447,10 +451,12 @@ impl AppState {
         }
     }
 
-    /// Keeps the runtime facts (time zone, terminal size) of another state.
-    pub fn with_offset(mut self, utc_offset: i32, size: (u16, u16)) -> Self {
+    /// Keeps the runtime facts (time zone, terminal size, clipboard) of
+    /// another state.
+    pub fn with_offset(mut self, utc_offset: i32, size: (u16, u16), clipboard: bool) -> Self {
         self.utc_offset = utc_offset;
         self.size = size;
+        self.clipboard = clipboard;
         self
     }
 

@@ -427,6 +427,18 @@ fn recovery_setup_shows_the_key_until_dismissed_and_copies_it() {
         }),
     );
     assert!(st.recovery.new_key.is_some());
+    // A terminal that cannot take it: no copy is claimed, the key stays.
+    let fx = press(&mut st, KeyCode::Char('y'));
+    assert_eq!(fx, vec![]);
+    assert!(
+        st.notice
+            .as_ref()
+            .is_some_and(|n| n.text.contains("does not take clipboard writes"))
+    );
+    // Esc does not hide it either: only the deliberate "I have saved it".
+    press(&mut st, KeyCode::Esc);
+    assert!(st.recovery.new_key.is_some());
+    st.clipboard = true;
     let fx = press(&mut st, KeyCode::Char('y'));
     assert_eq!(fx, vec![Effect::Copy(Secret::new(FAKE_RECOVERY_KEY))]);
     press(&mut st, KeyCode::Enter);

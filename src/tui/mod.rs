@@ -3,6 +3,8 @@
 //! [`app::update`] on everything queued, and draws only when something
 //! changed. Nothing here blocks: commands go to the worker unawaited.
 
+mod clipboard;
+
 use std::io::Write;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -115,6 +117,7 @@ pub async fn run(settings: Settings, secrets: SecretStore, started: Instant) -> 
 
     install_panic_hook();
     enable_raw_mode().map_err(|e| format!("cannot put the terminal in raw mode: {e}"))?;
+    state.clipboard = clipboard::works();
     let setup = execute!(
         std::io::stdout(),
         EnterAlternateScreen,
@@ -234,7 +237,7 @@ async fn run_loop(
                     settings.homeserver.as_ref().map(url::Url::as_str),
                     settings.user.as_deref(),
                 )
-                .with_offset(state.utc_offset, state.size);
+                .with_offset(state.utc_offset, state.size, state.clipboard);
                 if !e.is_empty() {
                     state.login.error = Some(e);
                 }

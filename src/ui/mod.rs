@@ -89,7 +89,7 @@ pub fn render(st: &AppState, theme: &Theme, f: &mut Frame) {
     let cursor = if let Some(p) = &st.prompt {
         Some(prompt(p, theme, f, body))
     } else if let Some(c) = &st.confirm {
-        confirm(c, theme, f, body);
+        confirm(c, st.ticks, theme, f, body);
         None
     } else if st.verification.is_some() {
         verify::render(st, theme, f, body);
@@ -106,17 +106,23 @@ pub fn render(st: &AppState, theme: &Theme, f: &mut Frame) {
 }
 
 /// A destructive act's question, naming its target.
-fn confirm(c: &crate::app::Confirm, theme: &Theme, f: &mut Frame, body: Rect) {
+fn confirm(c: &crate::app::Confirm, ticks: u64, theme: &Theme, f: &mut Frame, body: Rect) {
     let w = body.width.min(70).saturating_sub(2);
     let mut out: Vec<Line> = widgets::wrap(&c.question, w as usize)
         .into_iter()
         .map(Line::from)
         .collect();
     out.push(Line::from(""));
-    out.push(Line::from(Span::styled(
-        "y yes · any other key: no",
-        theme.fg(theme.accent),
-    )));
+    // Until the question could be read, a key only cancels; say so.
+    let armed = ticks.saturating_sub(c.asked_at) >= crate::app::CONFIRM_ARM_TICKS;
+    out.push(if armed {
+        Line::from(Span::styled(
+            "y yes · any other key: no",
+            theme.fg(theme.accent),
+        ))
+    } else {
+        Line::from(Span::styled("read this first · any key: no", theme.dim()))
+    });
     let area = widgets::centered(body, w + 2, out.len() as u16 + 2);
     let inner = widgets::dialog(f, area, "Are you sure?", theme);
     widgets::lines(f, inner, out);
@@ -297,7 +303,11 @@ fn bottom_line(st: &AppState, theme: &Theme, f: &mut Frame, area: Rect) -> Optio
             (k(A::Refresh), "refresh"),
         ],
         Screen::Recovery if st.recovery.new_key.is_some() => {
-            vec![(k(A::Copy), "copy key"), ("Enter".into(), "I saved it")]
+            let mut v = vec![("Enter".into(), "I saved it")];
+            if st.clipboard {
+                v.insert(0, (k(A::Copy), "copy key"));
+            }
+            v
         }
         Screen::Recovery => vec![
             (k(A::Unlock), "unlock"),

@@ -45,10 +45,14 @@ pub fn render(st: &AppState, theme: &Theme, f: &mut Frame, area: Rect) {
             )));
         }
         out.push(Line::from(""));
-        out.push(Line::from(format!(
-            "  {} copy it to the clipboard (OSC 52) · Enter I have saved it",
-            st.keys.first(Action::Copy)
-        )));
+        out.push(Line::from(if st.clipboard {
+            format!(
+                "  {} copy it to the clipboard (OSC 52) · Enter I have saved it",
+                st.keys.first(Action::Copy)
+            )
+        } else {
+            "  Enter I have saved it (this terminal cannot take it on its clipboard)".to_owned()
+        }));
         lines(f, area, out);
         return;
     }

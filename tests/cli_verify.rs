@@ -136,3 +136,45 @@ async fn alice_verifies_bob_in_a_direct_room() {
     let after = ok_json(data, "alice", &["devices", &bob.user_id, "--json"], "");
     assert_eq!(after[0]["verified"], true, "{after}");
 }
+
+/// A device whose backup key went stale (another device reset the backup)
+/// takes the current key from a verification with that device: the key
+/// that opens the server's current version replaces the one that does not.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_gossiped_backup_key_replaces_a_stale_one() {
+    let hs = common::homeserver();
+    let alice = hs.register("stale").await;
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path();
+    common::use_file_secrets(data);
+    common::login(data, "a1", &hs, &alice);
+    let (key, v1) = common::setup_backup(data, "a1");
+    common::login(data, "a2", &hs, &alice);
+    common::ok(
+        data,
+        "a2",
+        &["backup", "restore", "--stdin"],
+        &format!("{key}\n"),
+    );
+    let r = ok_json(
+        data,
+        "a1",
+        &["backup", "reset", "--yes", "--stdin", "--json"],
+        &format!("{key}\n"),
+    );
+    assert_ne!(r["version"], v1.as_str(), "{r}");
+    let st = common::backup_status(data, "a2");
+    assert_eq!(st["key_matches"], false, "a2's key is stale: {st}");
+
+    let new = verify(data, "a2", &[]);
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    let old = verify(data, "a1", &["--accept"]);
+    let (old, new) = (steps("a1", old), steps("a2", new));
+    assert!(has(&old, "state", "done") && has(&new, "state", "done"));
+    assert!(
+        has(&new, "event", "received"),
+        "a2 did not take the key: {new:?}\na1: {old:?}"
+    );
+    let st = common::backup_status(data, "a2");
+    assert_eq!(st["key_matches"], true, "{st}");
+}

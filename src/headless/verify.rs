@@ -213,11 +213,18 @@ async fn share_backup_key(
         _ => Err(unexpected()),
     };
     let st = status(s).await?;
-    let serving = st.backup_key_present && st.cross_signing_complete;
+    // A key that does not open the server's current version (another
+    // device reset the backup) is as good as none: wait for the current one.
+    let stale = matches!(
+        s.call(W::BackupStatus).await?,
+        Reply::BackupStatus(b) if b.key_matches == Some(false)
+    );
+    let have_key = st.backup_key_present && !stale;
+    let serving = have_key && st.cross_signing_complete;
     // The gossip handler stores the key before it reports it, so a status
     // check can see the key a moment before the report arrives: a device
     // that lacked the key waits for the report itself, not for the status.
-    let mut key_settled = st.backup_key_present;
+    let mut key_settled = have_key;
     let until = Instant::now() + if serving { SERVE_WAIT } else { GOSSIP_WAIT };
     if !serving && !json {
         crate::outln!("waiting for the keys from your other device…");

@@ -162,3 +162,101 @@ async fn every_session_is_backed_up_and_decrypts_to_the_stored_key() {
         .verify(canonical.as_bytes(), &sig)
         .expect("the signature verifies");
 }
+
+/// Sessions not yet backed up, read from the store in this process: a
+/// `keepsake backup status` would upload while it runs.
+async fn pending(data: &std::path::Path, profile: &str) -> usize {
+    let acc = common::open_account(data, profile).await;
+    let c = acc
+        .crypto_store
+        .inbound_group_session_counts(None)
+        .await
+        .unwrap();
+    c.total - c.backed_up
+}
+
+/// kill -9 at ten random points while 10,000 new sessions are uploaded:
+/// after a restart and `backup upload --wait`, the server holds exactly the
+/// sessions the device holds (their ids, not a count).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn uploads_killed_at_ten_random_points_lose_no_session() {
+    const N: usize = 10_000;
+    let hs = common::homeserver();
+    let user = hs.register("killed").await;
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path();
+    common::use_file_secrets(data);
+    common::login(data, "a1", &hs, &user);
+    let (_, version) = common::setup_backup(data, "a1");
+    {
+        // Straight into the store (no keepsake process runs), so all of
+        // them are pending when the killed runs start.
+        let acc = common::open_account(data, "a1").await;
+        let room = matrix_sdk::ruma::RoomId::parse("!many:localhost").unwrap();
+        common::synthetic::import(&acc.client, data, &room, N).await;
+    }
+    assert_eq!(pending(data, "a1").await, N);
+
+    // A small xorshift, its seed printed so a failure can be replayed.
+    let mut seed: u64 = std::env::var("KEEPSAKE_KILL_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_nanos() as u64
+                | 1
+        });
+    println!("KEEPSAKE_KILL_SEED={seed}");
+    let mut pending_at_kill = vec![];
+    for _ in 0..10 {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        let after = std::time::Duration::from_millis(200 + seed % 1000);
+        let mut child = common::command(data, Some("a1"), &["backup", "upload", "--wait"])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(after);
+        // SIGKILL: no shutdown, no flush, mid-request or mid-write.
+        child.kill().unwrap();
+        child.wait().unwrap();
+        pending_at_kill.push(pending(data, "a1").await);
+    }
+    println!("pending after each kill: {pending_at_kill:?}");
+    assert!(
+        pending_at_kill.iter().any(|&p| p > 0 && p < N),
+        "no kill landed during the upload: {pending_at_kill:?}"
+    );
+
+    ok(data, "a1", &["backup", "upload", "--wait"], "");
+    let acc = common::open_account(data, "a1").await;
+    let local: BTreeSet<String> = acc
+        .crypto_store
+        .get_inbound_group_sessions()
+        .await
+        .unwrap()
+        .iter()
+        .map(|s| s.session_id().to_owned())
+        .collect();
+    let keys = acc
+        .client
+        .send(get_backup_keys::v3::Request::new(version))
+        .await
+        .expect("download the backup");
+    let on_server: BTreeSet<String> = keys
+        .rooms
+        .into_values()
+        .flat_map(|r| r.sessions.into_keys())
+        .collect();
+    assert_eq!(local.len(), N, "the synthetic sessions, none lost");
+    assert!(
+        local == on_server,
+        "{} local, {} on the server",
+        local.len(),
+        on_server.len()
+    );
+}

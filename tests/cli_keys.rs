@@ -199,3 +199,160 @@ async fn a_held_untrusted_copy_stays_untrusted_after_a_restore() {
     assert_eq!(item["trust"], "backup_untrusted", "{item}");
     assert_eq!(item["trust_reason"], "imported from a key file", "{item}");
 }
+
+/// Every string under an `access_token` key, also inside strings that are
+/// JSON themselves (the secrets file keeps the session as a JSON string).
+fn tokens_in(v: &serde_json::Value, out: &mut Vec<String>) {
+    match v {
+        serde_json::Value::Object(m) => {
+            for (k, v) in m {
+                match (k.as_str(), v) {
+                    ("access_token", serde_json::Value::String(t)) => out.push(t.clone()),
+                    _ => tokens_in(v, out),
+                }
+            }
+        }
+        serde_json::Value::Array(a) => a.iter().for_each(|v| tokens_in(v, out)),
+        serde_json::Value::String(s) => {
+            if let Ok(inner) = serde_json::from_str::<serde_json::Value>(s) {
+                tokens_in(&inner, out);
+            }
+        }
+        _ => {}
+    }
+}
+
+fn files_under(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+    for e in std::fs::read_dir(dir).unwrap().flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            files_under(&p, out);
+        } else {
+            out.push(p);
+        }
+    }
+}
+
+/// A whole scripted life at debug log level (log in on two devices, set
+/// up recovery and the backup, chat, restore on the second device, export
+/// the keys), then every file under the data dir (stores with their WAL,
+/// logs, config, the export) searched for each secret: the password, the
+/// recovery key (grouped and compact), the access tokens, the backup key
+/// and the key file's passphrase. Only the announced 0600 secrets files may
+/// hold the tokens and the store passphrases.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_secret_is_left_anywhere_but_the_secrets_file() {
+    let hs = common::homeserver();
+    let alice = hs.register("sweep").await;
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path();
+    std::fs::write(
+        data.join("config.toml"),
+        "secrets = \"file\"\nlog_level = \"debug\"\n",
+    )
+    .unwrap();
+    common::login(data, "a1", &hs, &alice);
+    let (key, _) = common::setup_backup(data, "a1");
+    let room = ok_json(data, "a1", &["create-room", "Sweep", "--json"], "")["room_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    ok(data, "a1", &["send", &room, "a message to keep"], "");
+    common::login(data, "a2", &hs, &alice);
+    ok(
+        data,
+        "a2",
+        &["backup", "restore", "--stdin"],
+        &format!("{key}\n"),
+    );
+    // Read before the last runs, so no handle of this process is open on
+    // the stores when they are searched.
+    let backup_key = {
+        let acc = common::open_account(data, "a2").await;
+        let k = keepsake::backup::local_key::load(&acc.crypto_store)
+            .await
+            .unwrap()
+            .expect("a2 holds the backup key");
+        keepsake::crypto::BackupKey::new(k).to_base64().to_string()
+    };
+    ok(data, "a2", &["history", &room], "");
+    let export = data.join("export.txt");
+    ok(
+        data,
+        "a2",
+        &[
+            "keys",
+            "export",
+            export.to_str().unwrap(),
+            "--passphrase-stdin",
+        ],
+        &format!("{PASS}\n"),
+    );
+
+    let mut files = vec![];
+    files_under(data, &mut files);
+    let secrets_files: Vec<_> = files
+        .iter()
+        .filter(|p| p.file_name().is_some_and(|n| n == "secrets.json"))
+        .cloned()
+        .collect();
+    assert_eq!(secrets_files.len(), 2, "{files:?}");
+    let (mut tokens, mut passphrases) = (vec![], vec![]);
+    for f in &secrets_files {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(f).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "{}", f.display());
+        let v: serde_json::Value = serde_json::from_slice(&std::fs::read(f).unwrap()).unwrap();
+        tokens_in(&v, &mut tokens);
+        passphrases.push(
+            v["store-passphrase"]
+                .as_str()
+                .expect("the store passphrase")
+                .to_owned(),
+        );
+    }
+    assert_eq!(tokens.len(), 2, "one access token per device");
+    assert!(
+        files.iter().any(|p| p.to_string_lossy().contains("log")),
+        "no log file was written: {files:?}"
+    );
+    assert!(
+        files
+            .iter()
+            .any(|p| p.to_string_lossy().ends_with("-wal")
+                || p.to_string_lossy().ends_with(".sqlite3")),
+        "no store was found: {files:?}"
+    );
+
+    let compact: String = key.split_whitespace().collect();
+    let mut secrets: Vec<(&str, String)> = vec![
+        ("the password", alice.password.clone()),
+        ("the recovery key", key.clone()),
+        ("the compact recovery key", compact),
+        ("the backup key", backup_key),
+        ("the key file passphrase", PASS.to_owned()),
+    ];
+    secrets.extend(tokens.iter().map(|t| ("an access token", t.clone())));
+    secrets.extend(
+        passphrases
+            .iter()
+            .map(|p| ("a store passphrase", p.clone())),
+    );
+    let mut hits = vec![];
+    for f in &files {
+        let bytes = match std::fs::read(f) {
+            Ok(b) => b,
+            // A store's WAL or journal goes when its last connection closes.
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(e) => panic!("{}: {e}", f.display()),
+        };
+        for (what, s) in &secrets {
+            let allowed = matches!(*what, "an access token" | "a store passphrase")
+                && secrets_files.contains(f);
+            if !allowed && bytes.windows(s.len()).any(|w| w == s.as_bytes()) {
+                hits.push(format!("{what} in {}", f.display()));
+            }
+        }
+    }
+    assert!(hits.is_empty(), "secrets found: {hits:#?}");
+}

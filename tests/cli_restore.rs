@@ -497,3 +497,72 @@ async fn a_reset_strands_no_key_and_the_old_version_stays_readable() {
         "{r}"
     );
 }
+
+/// MSC3270 binds a key to its session id, not its room: a server can file
+/// a copy of room C's session under other rooms. The copy never costs
+/// room C its history: a session offered under two rooms is kept where the
+/// device sees it used, and the other offers are reported as conflicts.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_session_filed_under_other_rooms_never_costs_its_own_room() {
+    let hs = common::homeserver();
+    let alice = hs.register("rooms").await;
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path();
+    common::use_file_secrets(data);
+    common::login(data, "a1", &hs, &alice);
+    let (key, version) = common::setup_backup(data, "a1");
+    let room = |name: &str| {
+        ok_json(data, "a1", &["create-room", name, "--json"], "")["room_id"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    let (c, b) = (room("Cee"), room("Bee"));
+    ok(data, "a1", &["send", &c, "the real message"], "");
+    ok(data, "a1", &["send", &b, "another room"], "");
+    ok(data, "a1", &["backup", "upload", "--wait"], "");
+    {
+        let acc = common::open_account(data, "a1").await;
+        let c_id = RoomId::parse(&c).unwrap();
+        let real = acc
+            .client
+            .send(get_backup_keys_for_room::v3::Request::new(
+                version.clone(),
+                c_id.clone(),
+            ))
+            .await
+            .unwrap();
+        let (sid, entry) = real.sessions.into_iter().next().expect("C's session");
+        // Copies before and after C in any order, and under B.
+        let mut rooms: BTreeMap<OwnedRoomId, RoomKeyBackup> = BTreeMap::new();
+        for r in ["!0000000000:localhost", "!zzzzzzzzzz:localhost", b.as_str()] {
+            rooms.insert(
+                RoomId::parse(r).unwrap(),
+                RoomKeyBackup::new(BTreeMap::from([(sid.clone(), entry.clone())])),
+            );
+        }
+        acc.client
+            .send(add_backup_keys::v3::Request::new(version.clone(), rooms))
+            .await
+            .unwrap();
+    }
+
+    common::login(data, "a2", &hs, &alice);
+    // The device has seen the rooms (and which session C's message uses).
+    ok(data, "a2", &["sync", "--once"], "");
+    let r = ok_json(
+        data,
+        "a2",
+        &["backup", "restore", "--stdin", "--json"],
+        &format!("{key}\n"),
+    );
+    assert_eq!(r["room_conflicts"], 3, "{r}");
+    let h = ok_json(data, "a2", &["history", &c, "--json"], "");
+    let item = h
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["body"] == "the real message")
+        .unwrap_or_else(|| panic!("room C lost its message: {h}"));
+    assert_eq!(item["trust"], "backup_trusted", "{item}");
+}

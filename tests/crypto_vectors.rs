@@ -139,6 +139,14 @@ fn vector2_js_sdk_session_decrypts_with_camel_case_chain() {
     assert!(session.forwarding_curve25519_key_chain.is_empty());
     assert!(!session.untrusted, "absent `untrusted` means trusted");
     assert_eq!(session.session_id_of_key().unwrap(), V2_SESSION_ID);
+    // Only the canonical id names the session: a padded alias would be
+    // stored as a second copy of it.
+    assert!(session.check_session_id(V2_SESSION_ID).is_ok());
+    assert!(
+        session
+            .check_session_id(&format!("{V2_SESSION_ID}="))
+            .is_err()
+    );
 }
 
 #[test]

@@ -1486,10 +1486,24 @@ fn finished(st: &mut AppState, what: Pending, result: Result<Reply, String>, fx:
             st.backup.restoring = false;
             match res {
                 Ok(Reply::Restored(r)) => {
-                    let text = format!(
+                    let mut text = format!(
                         "restored {} of {} keys from version {} ({} trusted, {} untrusted)",
                         r.imported, r.total, r.version, r.trusted, r.untrusted
                     );
+                    // What was not taken, and why, in the same line.
+                    let skipped: usize = r.skipped.values().sum();
+                    for (n, what) in [
+                        (skipped, "damaged entries skipped"),
+                        (r.room_conflicts, "filed under the wrong room, skipped"),
+                        (
+                            r.rooms_unreadable.len(),
+                            "rooms unreadable, tried again next time",
+                        ),
+                    ] {
+                        if n > 0 {
+                            text.push_str(&format!("; {n} {what}"));
+                        }
+                    }
                     st.backup.message = Some(Ok(text.clone()));
                     st.backup.last_restore = Some(r);
                     notice(st, text, false);

@@ -76,6 +76,11 @@ pub struct RestoreReport {
     /// Rooms whose entry in the backup could not be read: the rest were
     /// restored, these are tried again by the next restore.
     pub rooms_unreadable: Vec<String>,
+    /// Keys offered under a room other than the one their session is used
+    /// in (or was first offered under), skipped: MSC3270 binds a key to its
+    /// session id only, and the store keeps one room per session, so a
+    /// copy filed under another room would cost the real room its history.
+    pub room_conflicts: usize,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -343,6 +348,7 @@ pub async fn restore(
     // rooms finished by an earlier, interrupted restore skipped.
     let keys_total = usize::try_from(version.count).unwrap_or(usize::MAX);
     let mut imp = Importer::new(key, to, &version.version).await?;
+    imp.in_use = sessions_in_use(client).await;
     // Rooms whose keys all came; "done" in the progress counts only rooms
     // recorded as restored (their keys in the store), so a run killed after
     // it reported N rooms resumes after at least those N.
@@ -438,6 +444,27 @@ pub async fn restore(
     Ok(report)
 }
 
+/// Which room each session this device has seen used belongs to: the
+/// events in the rooms' caches carry their session id in the clear.
+async fn sessions_in_use(client: &Client) -> HashMap<String, OwnedRoomId> {
+    let mut used = HashMap::new();
+    for room in client.joined_rooms() {
+        let Ok((cache, _handles)) = room.event_cache().await else {
+            continue;
+        };
+        let Ok(events) = cache.events().await else {
+            continue;
+        };
+        for ev in events {
+            if let Some(sid) = ev.kind.session_id() {
+                used.entry(sid.to_owned())
+                    .or_insert_with(|| room.room_id().to_owned());
+            }
+        }
+    }
+    used
+}
+
 /// Fetches and imports single sessions of one room (an undecryptable event
 /// whose key the backup may hold), without a full restore. Sessions the
 /// backup does not hold are simply not there; returns what was imported.
@@ -514,6 +541,12 @@ struct Importer<'a> {
     open_room: Option<(OwnedRoomId, HashSet<String>)>,
     /// Rooms recorded as restored by this run.
     rooms_recorded: usize,
+    /// The room each session this device has seen used belongs to.
+    in_use: HashMap<String, OwnedRoomId>,
+    /// The room each session was first offered under in this run, by a
+    /// keyed hash of its id (a few bytes per key at 100,000 keys).
+    first_room: HashMap<u64, OwnedRoomId>,
+    hasher: std::collections::hash_map::RandomState,
     report: RestoreReport,
 }
 
@@ -538,6 +571,9 @@ impl<'a> Importer<'a> {
             finished_rooms: Vec::new(),
             open_room: None,
             rooms_recorded: 0,
+            in_use: HashMap::new(),
+            first_room: HashMap::new(),
+            hasher: Default::default(),
             report: RestoreReport {
                 version: version.to_owned(),
                 ..RestoreReport::default()
@@ -561,6 +597,23 @@ impl<'a> Importer<'a> {
     }
 
     /// Keys already opened (by the streaming download's parser).
+    /// Whether `session_id` belongs to another room than `room_id`: the
+    /// room it is seen used in, else the room it was first offered under.
+    fn room_conflict(&mut self, room_id: &RoomId, session_id: &str) -> bool {
+        if let Some(r) = self.in_use.get(session_id) {
+            return r != room_id;
+        }
+        use std::hash::BuildHasher;
+        let h = self.hasher.hash_one(session_id);
+        match self.first_room.get(&h) {
+            Some(r) => r != room_id,
+            None => {
+                self.first_room.insert(h, room_id.to_owned());
+                false
+            }
+        }
+    }
+
     async fn add_opened(&mut self, room_id: &RoomId, keys: Vec<Opened>) -> Result<(), String> {
         if self.open_room.as_ref().is_none_or(|(r, _)| r != room_id) {
             self.open_room = Some((room_id.to_owned(), HashSet::new()));
@@ -572,6 +625,10 @@ impl<'a> Importer<'a> {
                 continue;
             }
             self.report.total += 1;
+            if self.room_conflict(room_id, &session_id) {
+                self.report.room_conflicts += 1;
+                continue;
+            }
             match opened {
                 Ok((k, trusted)) => {
                     self.batch.push(k);

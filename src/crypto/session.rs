@@ -100,8 +100,9 @@ impl BackedUpSession {
     /// another id by someone holding the key would otherwise be accepted.
     pub fn check_session_id(&self, session_id: &str) -> Result<(), SessionDataError> {
         let own = self.session_id_of_key()?;
-        let claimed = b64::decode(session_id).map_err(|_| SessionDataError::SessionIdMismatch)?;
-        if b64::encode(claimed) == own {
+        // Exactly the canonical (unpadded) form: the store keys sessions by
+        // the id as given, so a padded alias would be a second copy.
+        if session_id == own {
             Ok(())
         } else {
             Err(SessionDataError::SessionIdMismatch)

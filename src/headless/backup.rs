@@ -329,6 +329,12 @@ pub async fn run(
                 for room in &r.rooms_unreadable {
                     crate::outln!("unreadable in the backup, tried again next time: {room}");
                 }
+                if r.room_conflicts > 0 {
+                    crate::outln!(
+                        "skipped {} keys filed under a room their session does not belong to (a copy by the server?)",
+                        r.room_conflicts
+                    );
+                }
             }
             s.finish(FINISH_WITHIN).await;
         }

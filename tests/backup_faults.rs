@@ -104,6 +104,36 @@ async fn throttled_failing_and_unreachable_server_loses_nothing() {
     assert_eq!(st["last_error"], Value::Null, "{st}");
 }
 
+/// A 401 on upload means this device's session is gone: uploads stop at
+/// once (no retry would ever succeed) and the user is told to log in again;
+/// nothing is marked backed up.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_401_stops_uploads_at_once_and_says_to_log_in_again() {
+    let hs = common::homeserver();
+    let alice = hs.register("alice").await;
+    let proxy = Proxy::start(&hs.url).await;
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path();
+    common::use_file_secrets(data);
+    common::login_via(data, "alice", &proxy.url, &alice);
+    common::setup_backup(data, "alice");
+    import(data, "alice", 50).await;
+    let gone = r#"{"errcode":"M_UNKNOWN_TOKEN","error":"Invalid access token passed.","soft_logout":false}"#;
+    proxy.always(
+        "PUT",
+        "/_matrix/client/v3/room_keys/keys",
+        Fault::Status(401, gone.into()),
+    );
+    let r = common::keepsake(data, Some("alice"), &["backup", "upload", "--wait"], "");
+    assert_ne!(r.code, 0, "{}", r.stdout);
+    assert!(r.stderr.contains("log in again"), "{}", r.stderr);
+    // The pass at start and the one `upload` asked for, at most: never
+    // retried with backoff as a 5xx would be.
+    assert!(proxy.served() <= 2, "a 401 was retried: {}", proxy.served());
+    let st = status(data, "alice");
+    assert_eq!(st["pending"], 50, "{st}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_replaced_backup_gets_nothing_more_until_the_user_decides() {
     let hs = common::homeserver();

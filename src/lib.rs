@@ -12,6 +12,8 @@ pub mod backup;
 pub mod cli;
 pub mod config;
 pub mod crypto;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod headless;
 pub mod logging;
 pub mod matrix;

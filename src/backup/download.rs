@@ -128,19 +128,32 @@ pub async fn stream_all(
                 current: bytes::Bytes::new(),
             },
         );
-        let mut de = serde_json::Deserializer::from_reader(reader);
-        let mut sink = Sink {
-            opener: &opener,
-            skip: &skip,
-            tx: &tx,
+        let emit = |p| {
+            tx.blocking_send(Ok(p))
+                .map_err(|_| "the restore stopped".to_owned())
         };
-        let parsed = Top { sink: &mut sink }.deserialize(&mut de);
-        if let Err(e) = parsed {
+        if let Err(e) = parse(reader, &opener, &skip, &emit) {
             // The channel may already be closed (the importer gave up).
-            let _ = tx.blocking_send(Err(format!("cannot read the backup download: {e}")));
+            let _ = tx.blocking_send(Err(e));
         }
     });
     Ok(rx)
+}
+
+/// Parses a backup download (`{"rooms": {ROOM: {"sessions": {ID: entry}}}}`)
+/// as it is read: each entry opened with `opener`, rooms for which `skip`
+/// holds passed over, and what comes handed to `emit` piece by piece.
+pub fn parse(
+    reader: impl Read,
+    opener: &Opener,
+    skip: &impl Fn(&str) -> bool,
+    emit: &dyn Fn(Piece) -> Result<(), String>,
+) -> Result<(), String> {
+    let mut de = serde_json::Deserializer::from_reader(reader);
+    let mut sink = Sink { opener, skip, emit };
+    Top { sink: &mut sink }
+        .deserialize(&mut de)
+        .map_err(|e| format!("cannot read the backup download: {e}"))
 }
 
 /// The body as `Read`, from the chunks the download task forwards.
@@ -169,14 +182,12 @@ impl Read for ChannelReader {
 struct Sink<'a, F> {
     opener: &'a Opener,
     skip: &'a F,
-    tx: &'a mpsc::Sender<Result<Piece, String>>,
+    emit: &'a dyn Fn(Piece) -> Result<(), String>,
 }
 
 impl<F> Sink<'_, F> {
     fn send(&self, p: Piece) -> Result<(), String> {
-        self.tx
-            .blocking_send(Ok(p))
-            .map_err(|_| "the restore stopped".to_owned())
+        (self.emit)(p)
     }
 }
 

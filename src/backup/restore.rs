@@ -132,7 +132,7 @@ impl Opener {
 
 /// One key from the backup: decrypted and checked, or why not; with
 /// whether the backup vouches for it.
-pub(super) fn open_entry(
+pub fn open_entry(
     opener: &Opener,
     room_id: &RoomId,
     session_id: &str,

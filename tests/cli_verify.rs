@@ -178,3 +178,38 @@ async fn a_gossiped_backup_key_replaces_a_stale_one() {
     let st = common::backup_status(data, "a2");
     assert_eq!(st["key_matches"], true, "{st}");
 }
+
+/// A device without the backup key does not take a stale one: a1's key no
+/// longer opens the current backup (a3 reset it), so a2 ignores it when a1
+/// serves it after their verification.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stale_backup_key_is_not_taken_by_gossip() {
+    let hs = common::homeserver();
+    let alice = hs.register("nostale").await;
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path();
+    common::use_file_secrets(data);
+    common::login(data, "a1", &hs, &alice);
+    let (key, _) = common::setup_backup(data, "a1");
+    common::login(data, "a3", &hs, &alice);
+    ok_json(
+        data,
+        "a3",
+        &["backup", "reset", "--yes", "--stdin", "--json"],
+        &format!("{key}\n"),
+    );
+    assert_eq!(common::backup_status(data, "a1")["key_matches"], false);
+    common::login(data, "a2", &hs, &alice);
+
+    let new = verify(data, "a2", &[]);
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    let old = verify(data, "a1", &["--accept"]);
+    let (old, new) = (steps("a1", old), steps("a2", new));
+    assert!(has(&old, "state", "done") && has(&new, "state", "done"));
+    assert!(
+        !has(&new, "event", "received"),
+        "a2 took a stale key: {new:?}\na1: {old:?}"
+    );
+    let st = common::backup_status(data, "a2");
+    assert_eq!(st["key_present"], false, "{st}");
+}

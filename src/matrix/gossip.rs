@@ -222,6 +222,20 @@ async fn receive(
             }
         }
         Ok(None) => {
+            // A key that does not open the server's current backup (the
+            // sender's went stale) would only stop uploads later: not kept.
+            use crate::crypto::KeyCheck;
+            let current = crate::backup::server::current(&client).await.ok().flatten();
+            if current
+                .as_ref()
+                .and_then(|v| crate::backup::version::key_check(&key, v))
+                == Some(KeyCheck::Mismatch)
+            {
+                return report_ignored(
+                    &updates,
+                    ignore("it does not open the server's current backup"),
+                );
+            }
             if let Err(e) = local_key::save(&crypto, key.secret()).await {
                 return report_ignored(&updates, ignore(&e.to_string()));
             }

@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 
 use keepsake::crypto::{BackupKey, EncryptedData};
 use matrix_sdk::ruma::api::client::backup::{
-    RoomKeyBackup, add_backup_keys, get_backup_keys_for_room,
+    RoomKeyBackup, add_backup_keys, delete_backup_keys_for_session, get_backup_keys_for_room,
 };
 use matrix_sdk::ruma::serde::Raw;
 use matrix_sdk::ruma::{OwnedRoomId, RoomId};
@@ -565,4 +565,158 @@ async fn a_session_filed_under_other_rooms_never_costs_its_own_room() {
         .find(|i| i["body"] == "the real message")
         .unwrap_or_else(|| panic!("room C lost its message: {h}"));
     assert_eq!(item["trust"], "backup_trusted", "{item}");
+}
+
+/// The crypto store files a session under one room and replaces a row by
+/// session id alone: a copy of a held session offered under another room
+/// (here only there, and no event of this device shows it used) must not
+/// replace the held one, which stays filed and readable where it
+/// came from.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_held_session_is_never_replaced_by_a_copy_under_another_room() {
+    use matrix_sdk::config::SyncSettings;
+    use matrix_sdk::ruma::events::room::message::RoomMessageEventContent;
+    use matrix_sdk_crypto::store::CryptoStore;
+    use std::time::Duration;
+    const PASS: &str = "correct horse battery staple";
+    let hs = common::homeserver();
+    let alice = hs.register("held").await;
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path();
+    common::use_file_secrets(data);
+    common::login(data, "a1", &hs, &alice);
+    let (key, version) = common::setup_backup(data, "a1");
+    let c = ok_json(data, "a1", &["create-room", "Cee", "--json"], "")["room_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    ok(data, "a1", &["send", &c, "the real message"], "");
+    ok(data, "a1", &["backup", "upload", "--wait"], "");
+    let file = data.join("keys.txt");
+    let f = file.to_str().unwrap();
+    ok(
+        data,
+        "a1",
+        &["keys", "export", f, "--passphrase-stdin"],
+        &format!("{PASS}\n"),
+    );
+    let c_id = RoomId::parse(&c).unwrap();
+    let sid = {
+        let acc = common::open_account(data, "a1").await;
+        let real = acc
+            .client
+            .send(get_backup_keys_for_room::v3::Request::new(
+                version.clone(),
+                c_id.clone(),
+            ))
+            .await
+            .unwrap();
+        let (sid, entry) = real.sessions.into_iter().next().expect("C's session");
+        let rooms = BTreeMap::from([(
+            RoomId::parse("!0000000000:localhost").unwrap(),
+            RoomKeyBackup::new(BTreeMap::from([(sid.clone(), entry)])),
+        )]);
+        acc.client
+            .send(add_backup_keys::v3::Request::new(version.clone(), rooms))
+            .await
+            .unwrap();
+        // And the server no longer offers it under C at all.
+        acc.client
+            .send(delete_backup_keys_for_session::v3::Request::new(
+                version.clone(),
+                c_id.clone(),
+                sid.clone(),
+            ))
+            .await
+            .unwrap();
+        // Newer messages in a new session fill the first sync's timeline,
+        // so no event a new device sees at first shows where it is used.
+        acc.client
+            .sync_once(SyncSettings::default().timeout(Duration::ZERO))
+            .await
+            .unwrap();
+        let room = acc.client.get_room(&c_id).expect("room C");
+        room.discard_room_key().await.unwrap();
+        for i in 0..15 {
+            room.send(RoomMessageEventContent::text_plain(format!("later {i}")))
+                .await
+                .unwrap();
+        }
+        sid
+    };
+
+    // A second device holds C's session (from the key file) and has seen
+    // no event yet.
+    common::login(data, "a2", &hs, &alice);
+    ok(
+        data,
+        "a2",
+        &["keys", "import", f, "--passphrase-stdin"],
+        &format!("{PASS}\n"),
+    );
+    let r = ok_json(
+        data,
+        "a2",
+        &["backup", "restore", "--stdin", "--json"],
+        &format!("{key}\n"),
+    );
+    assert_eq!(r["room_conflicts"], 1, "{r}");
+    assert_eq!(r["imported"], 0, "{r}");
+    {
+        let acc = common::open_account(data, "a2").await;
+        let held = acc
+            .crypto_store
+            .get_inbound_group_session(&c_id, &sid)
+            .await
+            .unwrap()
+            .expect("C's session is still held under C");
+        assert_eq!(held.room_id(), c_id, "the held session was replaced");
+    }
+    // The same from a key file that files the session under another room.
+    let mut keys = matrix_sdk_crypto::decrypt_room_key_export(
+        std::io::Cursor::new(std::fs::read(&file).unwrap()),
+        PASS,
+    )
+    .unwrap();
+    for k in &mut keys {
+        k.room_id = RoomId::parse("!0000000000:localhost").unwrap();
+    }
+    let moved = data.join("moved.txt");
+    std::fs::write(
+        &moved,
+        matrix_sdk_crypto::encrypt_room_key_export(&keys, PASS, 1000).unwrap(),
+    )
+    .unwrap();
+    let r = ok_json(
+        data,
+        "a2",
+        &[
+            "keys",
+            "import",
+            moved.to_str().unwrap(),
+            "--passphrase-stdin",
+            "--json",
+        ],
+        &format!("{PASS}\n"),
+    );
+    assert_eq!(r["room_conflicts"], 1, "{r}");
+    {
+        let acc = common::open_account(data, "a2").await;
+        let held = acc
+            .crypto_store
+            .get_inbound_group_session(&c_id, &sid)
+            .await
+            .unwrap()
+            .expect("C's session is still held under C");
+        assert_eq!(held.room_id(), c_id, "the key file replaced the session");
+    }
+    ok(data, "a2", &["sync", "--once"], "");
+    let h = ok_json(data, "a2", &["history", &c, "--json"], "");
+    assert!(
+        h.as_array()
+            .unwrap()
+            .iter()
+            .any(|i| i["body"] == "the real message"),
+        "room C lost its message: {h}"
+    );
 }

@@ -12,7 +12,9 @@ use std::path::Path;
 
 use serde::Serialize;
 
-use super::trust::{Source, TrustTable};
+use super::held::{HeldSessions, Place};
+use super::restore::Target;
+use super::trust::Source;
 
 /// PBKDF2 rounds for a new export: what Element and matrix-sdk use.
 const EXPORT_ROUNDS: u32 = 500_000;
@@ -58,6 +60,8 @@ pub struct ImportReport {
     pub total: usize,
     /// Keys that were new or better than the copy already held.
     pub imported: usize,
+    /// Keys of sessions held here under another room, skipped.
+    pub room_conflicts: usize,
     pub trusted: bool,
 }
 
@@ -107,9 +111,7 @@ pub async fn export(
 /// Reads the key file at `path` with `passphrase` and imports its keys,
 /// recording them as `trusted` or not.
 pub async fn import(
-    base: &matrix_sdk_base::BaseClient,
-    trust: &TrustTable,
-    upload_lock: &tokio::sync::Mutex<()>,
+    to: &Target<'_>,
     path: &Path,
     passphrase: &str,
     trusted: bool,
@@ -142,12 +144,25 @@ pub async fn import(
     let total = keys.len();
     // The uploader waits meanwhile so it reads the rows when it backs these
     // keys up.
-    let _guard = upload_lock.lock().await;
-    let machine = base.olm_machine().await;
+    let _guard = to.upload_lock.lock().await;
+    // A session held under another room is never replaced (see `held`).
+    to.held.sync(to.crypto).await?;
+    let mut room_conflicts = 0;
+    let mut keep = Vec::with_capacity(keys.len());
+    for k in keys {
+        if let Place::Elsewhere(other) = to.held.place(&k.room_id, &k.session_id)
+            && HeldSessions::confirm(to.crypto, &other, &k.session_id).await?
+        {
+            room_conflicts += 1;
+            continue;
+        }
+        keep.push(k);
+    }
+    let machine = to.base.olm_machine().await;
     let machine = machine.as_ref().ok_or_else(machine_error)?;
     let r = machine
         .store()
-        .import_exported_room_keys(keys, |_, _| {})
+        .import_exported_room_keys(keep, |_, _| {})
         .await
         .map_err(|e| format!("cannot import the keys: {e}"))?;
     // Rows only for what the store took: a copy it already held keeps its
@@ -164,15 +179,21 @@ pub async fn import(
                 .map(move |sid| (room.to_string(), sid.clone()))
         })
         .collect();
-    trust
+    to.trust
         .record(
             Source::KeyFile,
             taken.iter().map(|(r, s)| (r.as_str(), s.as_str(), trusted)),
         )
         .map_err(|e| e.to_string())?;
+    for (room, by_sender) in &r.keys {
+        for sid in by_sender.values().flatten() {
+            to.held.note_one(room, sid);
+        }
+    }
     Ok(ImportReport {
         total,
         imported: r.imported_count,
+        room_conflicts,
         trusted,
     })
 }

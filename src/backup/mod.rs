@@ -13,6 +13,7 @@
 
 pub mod download;
 pub mod encode;
+pub mod held;
 pub mod key_file;
 pub mod local_key;
 pub mod manage;

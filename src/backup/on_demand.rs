@@ -9,6 +9,7 @@ use matrix_sdk::Client;
 use matrix_sdk::SqliteCryptoStore;
 use matrix_sdk::ruma::RoomId;
 
+use super::held::HeldSessions;
 use super::restore::{self, RestoreReport};
 use super::trust::TrustTable;
 use super::{local_key, server, version};
@@ -23,6 +24,7 @@ pub struct OnDemand {
     pub base: matrix_sdk_base::BaseClient,
     pub trust: TrustTable,
     pub upload_lock: Arc<tokio::sync::Mutex<()>>,
+    pub held: HeldSessions,
     /// (room, session) pairs already asked for, automatically: each is
     /// fetched once per run (the user can still ask again).
     tried: Arc<Mutex<HashSet<(String, String)>>>,
@@ -35,6 +37,7 @@ impl OnDemand {
         base: matrix_sdk_base::BaseClient,
         trust: TrustTable,
         upload_lock: Arc<tokio::sync::Mutex<()>>,
+        held: HeldSessions,
     ) -> Self {
         OnDemand {
             client,
@@ -42,6 +45,7 @@ impl OnDemand {
             base,
             trust,
             upload_lock,
+            held,
             tried: Arc::default(),
         }
     }
@@ -88,6 +92,7 @@ impl OnDemand {
             crypto: &self.crypto,
             trust: &self.trust,
             upload_lock: &self.upload_lock,
+            held: &self.held,
             current: true,
         };
         let opener = restore::Opener::Symmetric(key);

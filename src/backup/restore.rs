@@ -25,6 +25,7 @@ use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
 use super::download::{Opened, Piece};
+use super::held::{HeldSessions, Place};
 use super::server::VersionInfo;
 use super::trust::{Source, TrustTable};
 use crate::crypto::session::{BackedUpSession, SessionDataError};
@@ -186,6 +187,9 @@ pub struct Target<'a> {
     /// The uploader's lock: held while keys come in, so restored keys are
     /// never uploaded back.
     pub upload_lock: &'a tokio::sync::Mutex<()>,
+    /// Where the store holds each session: a copy offered under another
+    /// room never replaces a held session.
+    pub held: &'a HeldSessions,
     /// The version restored is the server's current one (not an older
     /// version read by name): a device uploading nowhere yet adopts it, so
     /// its keys count as backed up there.
@@ -206,7 +210,6 @@ pub struct Target<'a> {
 /// for the rooms this device is in (no other room has events to retry).
 async fn import(
     to: &Target<'_>,
-    held: &mut HashMap<OwnedRoomId, HashSet<String>>,
     keys: Vec<ExportedRoomKey>,
     trusted: &HashMap<(OwnedRoomId, String), bool>,
     source: Source,
@@ -217,22 +220,26 @@ async fn import(
     let mut fresh_ids: Vec<(OwnedRoomId, String)> = Vec::with_capacity(keys.len());
     let mut merge = Vec::new();
     let mut retry: BTreeMap<OwnedRoomId, BTreeSet<String>> = BTreeMap::new();
+    let mut conflicts = 0;
     for key in keys {
-        if !held.contains_key(&key.room_id) {
-            let ids = to
-                .crypto
-                .get_inbound_group_sessions_by_room_id(&key.room_id)
-                .await
-                .map_err(|e| store_err(&e))?
-                .iter()
-                .map(|s| s.session_id().to_owned())
-                .collect();
-            held.insert(key.room_id.clone(), ids);
-        }
-        let ids = held.entry(key.room_id.clone()).or_default();
-        if ids.contains(&key.session_id) {
-            merge.push(key);
-            continue;
+        match to.held.place(&key.room_id, &key.session_id) {
+            Place::Here => {
+                merge.push(key);
+                continue;
+            }
+            // Held under another room: never replaced by this copy.
+            Place::Elsewhere(other)
+                if HeldSessions::confirm(to.crypto, &other, &key.session_id).await? =>
+            {
+                tracing::warn!(
+                    offered_under = %key.room_id,
+                    held_under = %other,
+                    "a held session offered under another room: skipped"
+                );
+                conflicts += 1;
+                continue;
+            }
+            Place::Elsewhere(_) | Place::New => {}
         }
         // A key the SDK cannot turn into a session was already refused by
         // our own check; this is belt and braces.
@@ -244,7 +251,10 @@ async fn import(
         if backed_up_to.is_some() {
             session.mark_as_backed_up();
         }
-        ids.insert(key.session_id.clone());
+        // Noted before the save: a second copy in this batch merges, and a
+        // failed save leaves the index ahead of the store, which the next
+        // `sync` sees and rebuilds.
+        to.held.note_one(&key.room_id, &key.session_id);
         if to.client.get_room(&key.room_id).is_some() {
             retry
                 .entry(key.room_id.clone())
@@ -254,7 +264,10 @@ async fn import(
         fresh_ids.push((key.room_id.clone(), key.session_id.clone()));
         fresh.push(session);
     }
-    let mut taken = Taken::default();
+    let mut taken = Taken {
+        conflicts,
+        ..Taken::default()
+    };
     // Trust rows only for what the store takes (a held copy keeps its own
     // row, so a held untrusted copy is never relabelled trusted), and each
     // before its key: a crash between the two leaves a row for a key not
@@ -321,6 +334,8 @@ async fn import(
 struct Taken {
     trusted: usize,
     untrusted: usize,
+    /// Keys of sessions held under another room, skipped.
+    conflicts: usize,
 }
 
 impl Taken {
@@ -527,8 +542,6 @@ struct Importer<'a> {
     /// device made) stay pending, so they reach the backup this device
     /// uploads to, should that version become the current one again.
     backed_up_to: Option<String>,
-    /// Per room seen, the sessions the store holds (see `import`).
-    held: HashMap<OwnedRoomId, HashSet<String>>,
     batch: Vec<ExportedRoomKey>,
     /// (room, session, trusted) of each key in `batch`.
     ids: Vec<(OwnedRoomId, String, bool)>,
@@ -565,7 +578,6 @@ impl<'a> Importer<'a> {
             to,
             version,
             backed_up_to,
-            held: HashMap::new(),
             batch: Vec::new(),
             ids: Vec::new(),
             finished_rooms: Vec::new(),
@@ -667,9 +679,11 @@ impl<'a> Importer<'a> {
         let n = self.batch.len();
         let trusted: HashMap<(OwnedRoomId, String), bool> =
             self.ids.drain(..).map(|(r, s, t)| ((r, s), t)).collect();
+        // Sessions that reached the store since (received keys) are known
+        // before any key is placed.
+        self.to.held.sync(self.to.crypto).await?;
         let taken = import(
             self.to,
-            &mut self.held,
             std::mem::take(&mut self.batch),
             &trusted,
             self.key.source(),
@@ -687,7 +701,8 @@ impl<'a> Importer<'a> {
         r.imported += taken.trusted + taken.untrusted;
         r.trusted += taken.trusted;
         r.untrusted += taken.untrusted;
-        r.already_held += n - (taken.trusted + taken.untrusted);
+        r.room_conflicts += taken.conflicts;
+        r.already_held += n.saturating_sub(taken.trusted + taken.untrusted + taken.conflicts);
         self.mark_done()
     }
 

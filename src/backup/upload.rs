@@ -19,6 +19,7 @@ use serde::Serialize;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
+use super::held::HeldSessions;
 use super::server::{self, UploadError};
 use super::state::{self, BackupState};
 use super::trust::{Source, TrustTable};
@@ -93,6 +94,9 @@ pub struct Uploader {
     /// Held during every pass; a restore holds it while it imports and
     /// marks keys, so restored keys are never uploaded back.
     lock: std::sync::Arc<tokio::sync::Mutex<()>>,
+    /// The sessions the store holds, by room: kept here because the
+    /// uploader sees every new session (see `held`).
+    held: HeldSessions,
 }
 
 impl Uploader {
@@ -104,11 +108,15 @@ impl Uploader {
     ) -> Uploader {
         let (kick, rx) = mpsc::unbounded_channel();
         let lock = std::sync::Arc::new(tokio::sync::Mutex::new(()));
+        let held = HeldSessions::default();
         let (stop, stopped) = tokio::sync::watch::channel(false);
         let task = tokio::spawn(run(
-            client,
-            crypto,
-            trust,
+            Parts {
+                client,
+                crypto,
+                trust,
+                held: held.clone(),
+            },
             rx,
             stopped,
             lock.clone(),
@@ -119,7 +127,13 @@ impl Uploader {
             stop: std::sync::Arc::new(stop),
             task: std::sync::Arc::new(std::sync::Mutex::new(Some(task))),
             lock,
+            held,
         }
+    }
+
+    /// The index of the sessions the store holds (see `held`).
+    pub fn held(&self) -> HeldSessions {
+        self.held.clone()
     }
 
     /// Ends the task after the pass under way (so no answer is cut off
@@ -159,15 +173,27 @@ enum Outcome {
     Retry(Duration),
 }
 
-async fn run(
+/// What the uploader's task works with.
+struct Parts {
     client: Client,
     crypto: SqliteCryptoStore,
     trust: TrustTable,
+    held: HeldSessions,
+}
+
+async fn run(
+    parts: Parts,
     mut kicks: mpsc::UnboundedReceiver<Kick>,
     mut stop: tokio::sync::watch::Receiver<bool>,
     lock: std::sync::Arc<tokio::sync::Mutex<()>>,
     report: impl Fn(Progress),
 ) {
+    let Parts {
+        client,
+        crypto,
+        trust,
+        held,
+    } = parts;
     let mut keys = client.encryption().room_keys_received_stream().await;
     let mut backoff = Duration::from_secs(1);
     // Flushes waiting for the end of the next pass.
@@ -181,7 +207,7 @@ async fn run(
         let waiters = std::mem::take(&mut waiting);
         let last = std::sync::Mutex::new(None);
         let guard = lock.lock().await;
-        let outcome = pass(&client, &crypto, &trust, &|p: Progress| {
+        let outcome = pass(&client, &crypto, &trust, &held, &|p: Progress| {
             if let Ok(mut l) = last.lock() {
                 *l = Some(p.clone());
             }
@@ -225,7 +251,12 @@ async fn run(
                 // New sessions, or a lagged stream (missed batches): either
                 // way a pass uploads everything not yet backed up. A short
                 // pause lets a burst of keys go in one request.
-                Some(_) => tokio::time::sleep(Duration::from_millis(50)).await,
+                Some(infos) => {
+                    for i in infos.iter().flatten() {
+                        held.note_one(&i.room_id, &i.session_id);
+                    }
+                    tokio::time::sleep(Duration::from_millis(50)).await
+                }
                 None => {
                     keys = client.encryption().room_keys_received_stream().await;
                     if keys.is_none() {
@@ -267,6 +298,7 @@ async fn pass(
     client: &Client,
     crypto: &SqliteCryptoStore,
     trust: &TrustTable,
+    held: &HeldSessions,
     report: &impl Fn(Progress),
 ) -> Outcome {
     let mut st = match state::load(crypto).await {
@@ -330,6 +362,7 @@ async fn pass(
         if sessions.is_empty() {
             break;
         }
+        held.note(&sessions);
         // Counting sessions scans the store: once when uploading starts,
         // then once per round (after it), not twice per round.
         if !announced {

@@ -84,11 +84,14 @@ pub async fn run(
                 return Err(unexpected());
             };
             let how = if r.trusted { "trusted" } else { "untrusted" };
-            out(
-                json,
-                serde_json::to_value(&r).unwrap_or_default(),
-                format!("imported {} of {} keys ({how})", r.imported, r.total),
-            );
+            let mut text = format!("imported {} of {} keys ({how})", r.imported, r.total);
+            if r.room_conflicts > 0 {
+                text.push_str(&format!(
+                    "; {} skipped: this device holds them under another room",
+                    r.room_conflicts
+                ));
+            }
+            out(json, serde_json::to_value(&r).unwrap_or_default(), text);
             // The new keys go to the backup before we exit.
             s.finish(FINISH_WITHIN).await;
         }

@@ -131,12 +131,14 @@ pub async fn restore(
         )
     })?;
     let lock = p.uploader.lock();
+    let held = p.uploader.held();
     let to = restore::Target {
         client: c,
         base: &p.base,
         crypto: &p.crypto,
         trust: &p.trust,
         upload_lock: &lock,
+        held: &held,
         current: only.is_none(),
     };
     let updates = p.updates.clone();
@@ -230,12 +232,14 @@ pub async fn reset(p: &Parts, input: &Secret, algorithm: &str) -> Result<Reset, 
         };
         if let Some((secret, opener)) = found {
             let lock = p.uploader.lock();
+            let held = p.uploader.held();
             let to = restore::Target {
                 client: c,
                 base: &p.base,
                 crypto: &p.crypto,
                 trust: &p.trust,
                 upload_lock: &lock,
+                held: &held,
                 current: true,
             };
             let updates = p.updates.clone();

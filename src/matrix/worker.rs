@@ -418,6 +418,7 @@ async fn run(
             account.base.clone(),
             account.trust.clone(),
             uploader.lock(),
+            uploader.held(),
         ),
         uploader,
         updates,
@@ -634,11 +635,24 @@ async fn dispatch(st: &mut State, op: OpId, cmd: Command) {
             passphrase,
             trusted,
         } => {
-            let (base, trust, uploader) = (st.base.clone(), st.trust.clone(), st.uploader.clone());
+            let (base, crypto, trust, uploader) = (
+                st.base.clone(),
+                st.crypto.clone(),
+                st.trust.clone(),
+                st.uploader.clone(),
+            );
             job(st, op, async move {
-                let lock = uploader.lock();
-                let r = key_file::import(&base, &trust, &lock, &path, passphrase.expose(), trusted)
-                    .await?;
+                let (lock, held) = (uploader.lock(), uploader.held());
+                let to = crate::backup::restore::Target {
+                    client: &c,
+                    base: &base,
+                    crypto: &crypto,
+                    trust: &trust,
+                    upload_lock: &lock,
+                    held: &held,
+                    current: false,
+                };
+                let r = key_file::import(&to, &path, passphrase.expose(), trusted).await?;
                 uploader.kick();
                 Ok(Reply::KeysImported(r))
             })

@@ -145,6 +145,48 @@ async fn a_401_stops_uploads_at_once_and_says_to_log_in_again() {
     assert_eq!(st["pending"], 50, "{st}");
 }
 
+/// The SDK's default request config retries 429 and 5xx for up to 15
+/// minutes, unseen; keepsake's backup calls try a couple of times and say
+/// what is wrong. A 429 asking for a year is not honoured either.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failing_backup_server_is_reported_not_retried_for_minutes() {
+    let hs = common::homeserver();
+    let alice = hs.register("alice").await;
+    let proxy = Proxy::start(&hs.url).await;
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path();
+    common::use_file_secrets(data);
+    common::login_via(data, "alice", &proxy.url, &alice);
+    common::setup_backup(data, "alice");
+    let failed = r#"{"errcode":"M_UNKNOWN","error":"Internal server error"}"#;
+    proxy.always(
+        "GET",
+        "/_matrix/client/v3/room_keys/version",
+        Fault::Status(503, failed.into()),
+    );
+    let r = common::keepsake(data, Some("alice"), &["backup", "status", "--json"], "");
+    let said = format!("{}{}", r.stdout, r.stderr);
+    assert!(said.contains("503"), "the fault is named: {said}");
+    let served = proxy.served();
+    // The uploader's pass at start and the status call, each tried at most
+    // three times.
+    assert!((1..=6).contains(&served), "{served} requests served");
+
+    proxy.clear();
+    let year = r#"{"errcode":"M_LIMIT_EXCEEDED","error":"Too many requests","retry_after_ms":31536000000}"#;
+    proxy.always(
+        "GET",
+        "/_matrix/client/v3/room_keys/version",
+        Fault::Status(429, year.into()),
+    );
+    let r = common::keepsake(data, Some("alice"), &["backup", "status", "--json"], "");
+    let said = format!("{}{}", r.stdout, r.stderr);
+    assert!(
+        said.contains("429") || said.to_lowercase().contains("too many"),
+        "the rate limit is named: {said}"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_replaced_backup_gets_nothing_more_until_the_user_decides() {
     let hs = common::homeserver();

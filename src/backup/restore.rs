@@ -26,7 +26,7 @@ use zeroize::Zeroizing;
 
 use super::download::{Opened, Piece};
 use super::held::{HeldSessions, Place};
-use super::server::VersionInfo;
+use super::server::{self, VersionInfo};
 use super::trust::{Source, TrustTable};
 use crate::crypto::session::{BackedUpSession, SessionDataError};
 use crate::crypto::{BackupKey, CryptoError, EncryptedData};
@@ -496,7 +496,14 @@ pub async fn restore_sessions(
         // Many keys of one room: one request for the room is cheaper.
         let req =
             get_backup_keys_for_room::v3::Request::new(version.to_owned(), room_id.to_owned());
-        match client.send(req).await {
+        let r = server::with_retries(2, || async {
+            client
+                .send(req.clone())
+                .with_request_config(server::request_config())
+                .await
+        })
+        .await;
+        match r {
             Ok(r) => found = r.sessions,
             Err(e)
                 if e.client_api_error_kind()
@@ -516,7 +523,14 @@ pub async fn restore_sessions(
             room_id.to_owned(),
             sid.clone(),
         );
-        match client.send(req).await {
+        let r = server::with_retries(2, || async {
+            client
+                .send(req.clone())
+                .with_request_config(server::request_config())
+                .await
+        })
+        .await;
+        match r {
             Ok(r) => {
                 found.insert(sid.clone(), r.key_data);
             }

@@ -6,7 +6,7 @@ use matrix_sdk::Client;
 use matrix_sdk::ruma::api::client::backup::{
     BackupAlgorithm, create_backup_version, get_backup_info, get_latest_backup_info,
 };
-use matrix_sdk::ruma::api::error::ErrorKind;
+use matrix_sdk::ruma::api::error::{ErrorKind, RetryAfter};
 use matrix_sdk::ruma::serde::Raw;
 use serde::Serialize;
 
@@ -24,25 +24,65 @@ fn http(e: impl std::fmt::Display) -> String {
     format!("the homeserver refused the key-backup request: {e}")
 }
 
-/// The request config of keepsake's backup calls. The SDK's default retries
-/// 429 and 5xx for as long as 15 minutes, unseen, and backup calls are made
-/// while the upload lock is held: here a fault shows within seconds and the
-/// caller decides (the uploader backs off itself). `retries` is 0 for a call
-/// that is not idempotent (creating a version twice makes two).
-pub fn request_config(retries: usize) -> matrix_sdk::config::RequestConfig {
+/// The request config of keepsake's backup calls: the SDK does not retry
+/// them. Its own retries run for up to 15 minutes, unseen, and wait out any
+/// `retry_after` a server names (a year, if it says so), while backup calls
+/// are made with the upload lock held. [`with_retries`] retries briefly
+/// instead, and the caller decides after that (the uploader backs off).
+pub fn request_config() -> matrix_sdk::config::RequestConfig {
     matrix_sdk::config::RequestConfig::new()
-        .retry_limit(retries)
-        .max_retry_time(std::time::Duration::from_secs(10))
+        .disable_retry()
         .timeout(std::time::Duration::from_secs(30))
+}
+
+/// The longest 429 wait [`with_retries`] sits out before trying again;
+/// a longer one is reported to the caller.
+const SHORT_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Runs `call` and up to `retries` more times while it fails in a way worth
+/// a quick second try: a 5xx or a lost connection (after 1 s, then 2 s), or
+/// a 429 that asks for at most [`SHORT_WAIT`]. Only for idempotent calls.
+pub async fn with_retries<T, F, Fut>(
+    retries: usize,
+    mut call: F,
+) -> Result<T, matrix_sdk::HttpError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, matrix_sdk::HttpError>>,
+{
+    let mut backoff = std::time::Duration::from_secs(1);
+    let mut left = retries;
+    loop {
+        let e = match call().await {
+            Ok(r) => return Ok(r),
+            Err(e) => e,
+        };
+        let wait = match classify(&e) {
+            UploadError::RateLimited(None) => backoff,
+            UploadError::RateLimited(Some(w)) if w <= SHORT_WAIT => w,
+            UploadError::Transient(_) => backoff,
+            _ => return Err(e),
+        };
+        if left == 0 {
+            return Err(e);
+        }
+        left -= 1;
+        tracing::debug!(error = %e, wait_ms = wait.as_millis() as u64, "backup request failed; trying again");
+        tokio::time::sleep(wait).await;
+        backoff *= 2;
+    }
 }
 
 /// The current version, or `None` when the account has no backup.
 pub async fn current(client: &Client) -> Result<Option<VersionInfo>, String> {
-    match client
-        .send(get_latest_backup_info::v3::Request::new())
-        .with_request_config(request_config(2))
-        .await
-    {
+    let r = with_retries(2, || async {
+        client
+            .send(get_latest_backup_info::v3::Request::new())
+            .with_request_config(request_config())
+            .await
+    })
+    .await;
+    match r {
         Ok(r) => {
             let algo: BackupAlgorithm = r
                 .algorithm
@@ -64,11 +104,14 @@ pub async fn current(client: &Client) -> Result<Option<VersionInfo>, String> {
 /// Version `version`, or `None` when the server has no such version (an
 /// older one, for `backup restore --version`).
 pub async fn version(client: &Client, version: &str) -> Result<Option<VersionInfo>, String> {
-    match client
-        .send(get_backup_info::v3::Request::new(version.to_owned()))
-        .with_request_config(request_config(2))
-        .await
-    {
+    let r = with_retries(2, || async {
+        client
+            .send(get_backup_info::v3::Request::new(version.to_owned()))
+            .with_request_config(request_config())
+            .await
+    })
+    .await;
+    match r {
         Ok(r) => {
             let algo: BackupAlgorithm = r
                 .algorithm
@@ -98,7 +141,7 @@ pub async fn create(
         Raw::from_json_string(body.to_string()).map_err(|e| e.to_string())?;
     let r = client
         .send(create_backup_version::v3::Request::new(raw))
-        .with_request_config(request_config(0))
+        .with_request_config(request_config())
         .await
         .map_err(http)?;
     Ok(r.version)
@@ -143,19 +186,24 @@ impl std::fmt::Display for UploadError {
     }
 }
 
+/// How long a 429 asks us to wait, never over [`MAX_RETRY_AFTER`].
+fn rate_limit_wait(
+    retry_after: Option<&RetryAfter>,
+    now: std::time::SystemTime,
+) -> Option<std::time::Duration> {
+    let wait = match retry_after? {
+        RetryAfter::Delay(d) => *d,
+        RetryAfter::DateTime(t) => t.duration_since(now).unwrap_or_default(),
+    };
+    Some(wait.min(MAX_RETRY_AFTER))
+}
+
 fn classify(e: &matrix_sdk::HttpError) -> UploadError {
-    use matrix_sdk::ruma::api::error::RetryAfter;
     match e.client_api_error_kind() {
-        Some(ErrorKind::LimitExceeded(d)) => {
-            let wait = match d.retry_after {
-                Some(RetryAfter::Delay(d)) => Some(d),
-                Some(RetryAfter::DateTime(t)) => {
-                    t.duration_since(std::time::SystemTime::now()).ok()
-                }
-                None => None,
-            };
-            UploadError::RateLimited(wait.map(|w| w.min(MAX_RETRY_AFTER)))
-        }
+        Some(ErrorKind::LimitExceeded(d)) => UploadError::RateLimited(rate_limit_wait(
+            d.retry_after.as_ref(),
+            std::time::SystemTime::now(),
+        )),
         Some(ErrorKind::UnknownToken(_)) | Some(ErrorKind::MissingToken) => UploadError::LoggedOut,
         Some(ErrorKind::WrongRoomKeysVersion(_)) | Some(ErrorKind::NotFound) => {
             UploadError::VersionGone
@@ -197,10 +245,48 @@ pub async fn add_keys(
 /// Deletes a version and every key in it.
 pub async fn delete_version(client: &Client, version: &str) -> Result<(), String> {
     use matrix_sdk::ruma::api::client::backup::delete_backup_version;
-    client
-        .send(delete_backup_version::v3::Request::new(version.to_owned()))
-        .with_request_config(request_config(2))
-        .await
-        .map(|_| ())
-        .map_err(http)
+    with_retries(2, || async {
+        client
+            .send(delete_backup_version::v3::Request::new(version.to_owned()))
+            .with_request_config(request_config())
+            .await
+    })
+    .await
+    .map(|_| ())
+    .map_err(http)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::{Duration, SystemTime};
+
+    #[test]
+    fn a_servers_retry_after_is_capped() {
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000);
+        let wait = |r: RetryAfter| rate_limit_wait(Some(&r), now);
+        assert_eq!(
+            wait(RetryAfter::Delay(Duration::from_millis(300))),
+            Some(Duration::from_millis(300))
+        );
+        // A hostile server asking for days (or years) gets five minutes.
+        assert_eq!(
+            wait(RetryAfter::Delay(Duration::from_secs(86_400 * 400))),
+            Some(MAX_RETRY_AFTER)
+        );
+        assert_eq!(
+            wait(RetryAfter::DateTime(now + Duration::from_secs(86_400))),
+            Some(MAX_RETRY_AFTER)
+        );
+        assert_eq!(
+            wait(RetryAfter::DateTime(now + Duration::from_secs(20))),
+            Some(Duration::from_secs(20))
+        );
+        // A time in the past: try again now.
+        assert_eq!(
+            wait(RetryAfter::DateTime(now - Duration::from_secs(5))),
+            Some(Duration::ZERO)
+        );
+        assert_eq!(rate_limit_wait(None, now), None);
+    }
 }

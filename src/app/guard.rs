@@ -4,7 +4,6 @@
 //! are never kept, only salted fingerprints of them.
 
 use sha2::{Digest, Sha256};
-use zeroize::Zeroizing;
 
 /// How many base58 characters a compact recovery key has (35 bytes).
 const KEY_CHARS: std::ops::RangeInclusive<usize> = 46..=49;
@@ -18,8 +17,7 @@ const MIN_SECRET: usize = 6;
 pub fn holds_recovery_key(text: &str) -> bool {
     // Spaces inside a key are how it is shown; anything else that is not
     // base58 ends a run.
-    let compact: Zeroizing<String> =
-        Zeroizing::new(text.chars().filter(|c| !c.is_whitespace()).collect());
+    let compact = crate::crypto::recovery_key::without_whitespace(text);
     let is_b58 = |c: char| c.is_ascii_alphanumeric() && !matches!(c, '0' | 'O' | 'I' | 'l');
     compact
         .split(|c: char| !is_b58(c))

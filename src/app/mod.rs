@@ -3,7 +3,9 @@
 //! worker commands, a login, a clipboard copy, quitting). No I/O here.
 
 pub mod command;
-#[cfg(test)]
+// Test data, also for the integration tests (the zeroize test drives the
+// app from it).
+#[doc(hidden)]
 pub mod fixtures;
 pub mod guard;
 pub mod input;

@@ -40,10 +40,18 @@ pub fn encode(key: &SecretKey) -> Zeroizing<String> {
     Zeroizing::new(out)
 }
 
+/// `input` without its whitespace, in a buffer allocated once: collecting
+/// into a `String` grows it by reallocation, which frees each smaller copy
+/// of the secret unwiped.
+pub fn without_whitespace(input: &str) -> Zeroizing<String> {
+    let mut out = Zeroizing::new(String::with_capacity(input.len()));
+    out.extend(input.chars().filter(|c| !c.is_whitespace()));
+    out
+}
+
 /// Decodes a recovery key typed or pasted by a user.
 pub fn decode(input: &str) -> Result<SecretKey, RecoveryKeyError> {
-    let compact: Zeroizing<String> =
-        Zeroizing::new(input.chars().filter(|c| !c.is_whitespace()).collect());
+    let compact = without_whitespace(input);
     let bytes = Zeroizing::new(
         bs58::decode(compact.as_bytes())
             .into_vec()

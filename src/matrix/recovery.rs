@@ -80,7 +80,7 @@ pub struct Unlocked {
 
 /// Groups a recovery key in blocks of 4, as every client shows it.
 pub fn group_key(key: &str) -> Zeroizing<String> {
-    let compact: Zeroizing<String> = Zeroizing::new(key.split_whitespace().collect());
+    let compact = crate::crypto::recovery_key::without_whitespace(key);
     let mut out = Zeroizing::new(String::with_capacity(compact.len() * 5 / 4 + 1));
     for (i, c) in compact.chars().enumerate() {
         if i > 0 && i % 4 == 0 {

@@ -177,6 +177,9 @@ pub enum RecoveryAction {
         /// Read that passphrase from standard input (after the password, if any).
         #[arg(long)]
         passphrase_stdin: bool,
+        /// Do not create the key backup in the same step.
+        #[arg(long)]
+        no_backup: bool,
         #[arg(long)]
         json: bool,
     },
@@ -265,6 +268,9 @@ pub enum BackupAction {
         /// Read the recovery key or passphrase from standard input.
         #[arg(long)]
         stdin: bool,
+        /// Do not ask for confirmation.
+        #[arg(long)]
+        yes: bool,
         /// Seconds to wait for the upload before leaving the rest to the next run.
         #[arg(long, default_value_t = 600)]
         timeout: u64,

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use toml::Spanned;
 
-use crate::crypto::backup::{ALGORITHM, ALGORITHM_UNSTABLE};
+use crate::crypto::backup::{ALGORITHM, ALGORITHM_UNSTABLE, DEFAULT_ALGORITHM};
 
 pub const DEFAULT_PROFILE: &str = "default";
 const LOG_LEVELS: &[&str] = &["error", "warn", "info", "debug", "trace"];
@@ -272,7 +272,7 @@ pub fn resolve(
         .unwrap_or_else(|| "keepsake".to_owned());
     let backup_algorithm = pick(|a| &a.backup_algorithm)
         .map(|s| s.get_ref().clone())
-        .unwrap_or_else(|| ALGORITHM.to_owned());
+        .unwrap_or_else(|| DEFAULT_ALGORITHM.to_owned());
     let log_level = match &cfg.log_level {
         Some(s) if LOG_LEVELS.contains(&s.get_ref().as_str()) => s.get_ref().clone(),
         Some(s) => {

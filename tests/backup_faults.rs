@@ -241,6 +241,7 @@ async fn a_replaced_backup_gets_nothing_more_until_the_user_decides() {
         r.stderr
     );
     let st = status(data, "a1");
+    assert_eq!(st["health"], "key_mismatch", "{st}");
     assert_eq!(st["version"], old.as_str(), "{st}");
     assert_eq!(st["server_version"], new.as_str(), "{st}");
     assert_eq!(st["key_matches"], false, "{st}");
@@ -274,6 +275,7 @@ async fn a_replaced_backup_gets_nothing_more_until_the_user_decides() {
     assert_eq!(st["version"], new.as_str(), "{st}");
     assert_eq!(st["stale"], Value::Null, "{st}");
     assert_eq!(st["pending"], 0, "{st}");
+    assert_eq!(st["health"], "healthy", "{st}");
     assert_eq!(
         st["server_count"], 2,
         "both of a1's sessions are in the new backup: {st}"
@@ -449,7 +451,12 @@ async fn a_recovery_reset_without_the_backup_key_is_refused() {
     common::use_file_secrets(data);
     common::login(data, "a1", &hs, &alice);
     common::login(data, "a2", &hs, &alice);
-    let key = ok_json(data, "a1", &["recovery", "setup", "--json"], "")["recovery_key"]
+    let key = ok_json(
+        data,
+        "a1",
+        &["recovery", "setup", "--no-backup", "--json"],
+        "",
+    )["recovery_key"]
         .as_str()
         .unwrap()
         .to_owned();

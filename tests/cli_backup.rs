@@ -23,18 +23,13 @@ async fn every_session_is_backed_up_and_decrypts_to_the_stored_key() {
     common::use_file_secrets(data);
     common::login(data, "alice", &hs, &alice);
     common::login(data, "bob", &hs, &bob);
-    let key = ok_json(data, "alice", &["recovery", "setup", "--json"], "")["recovery_key"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let created = ok_json(
-        data,
-        "alice",
-        &["backup", "create", "--stdin", "--json"],
-        &format!("{key}\n"),
-    );
+    // Secret storage and the backup in one step; the key is asked once.
+    let setup = ok_json(data, "alice", &["recovery", "setup", "--json"], "");
+    let key = setup["recovery_key"].as_str().unwrap().to_owned();
+    let created = &setup["backup"];
+    assert_eq!(created["created"], true, "{setup}");
     let version = created["version"].as_str().unwrap().to_owned();
-    assert_eq!(created["algorithm"], "m.megolm_backup.v1.aes-hmac-sha2");
+    assert_eq!(created["algorithm"], "org.matrix.msc3270.v1.aes-hmac-sha2");
     let st = status(data, "alice");
     assert_eq!(st["version"], version.as_str(), "{st}");
     assert_eq!(st["key_present"], true, "{st}");
@@ -76,6 +71,25 @@ async fn every_session_is_backed_up_and_decrypts_to_the_stored_key() {
     assert_eq!(st["local_sessions"], 4, "{st}");
     assert_eq!(st["server_count"], st["local_sessions"], "{st}");
     assert_eq!(st["backed_up"], 4, "{st}");
+    assert_eq!(st["health"], "healthy", "{st}");
+    assert_eq!(st["advice"], "Nothing to do.", "{st}");
+
+    // A new device of alice's: the backup is there, its key is not.
+    common::login(data, "alice2", &hs, &alice);
+    let st = status(data, "alice2");
+    assert_eq!(st["health"], "no_key", "{st}");
+    assert!(
+        st["advice"].as_str().unwrap().contains("recovery unlock"),
+        "{st}"
+    );
+    ok(
+        data,
+        "alice2",
+        &["recovery", "unlock", "--stdin"],
+        &format!("{key}\n"),
+    );
+    ok(data, "alice2", &["backup", "upload", "--wait"], "");
+    assert_eq!(status(data, "alice2")["health"], "healthy");
 
     // The sessions that decrypt alice's history are exactly those backed up.
     let mut history_sessions = BTreeSet::new();

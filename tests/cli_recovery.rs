@@ -66,6 +66,13 @@ async fn setup_then_unlock_with_key_and_with_passphrase() {
     assert_eq!(key.len(), 59, "12 groups of 4 with spaces: {key}");
     assert!(key.starts_with("Es"), "{key}");
     assert_eq!(setup["passphrase"], true);
+    // The key backup is made in the same step, under the readable name.
+    assert_eq!(setup["backup"]["created"], true, "{setup}");
+    assert_eq!(
+        setup["backup"]["algorithm"], "org.matrix.msc3270.v1.aes-hmac-sha2",
+        "{setup}"
+    );
+    assert_eq!(common::backup_status(data, "a1")["health"], "healthy");
     // Set up once only.
     let r = run(
         data,

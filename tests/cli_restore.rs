@@ -209,6 +209,29 @@ async fn fresh_device_restores_everything_and_skips_damage() {
             .all(|i| i["decrypted"] == false),
         "nothing decrypts before the restore: {before}"
     );
+    // Each says why in a documented word and a sentence, never the SDK's
+    // enum name.
+    const WORDS: [&str; 10] = [
+        "missing_key",
+        "sent_before_we_joined",
+        "verification_violation",
+        "unsigned_device",
+        "unknown_device",
+        "historical_no_backup",
+        "withheld_unverified_device",
+        "withheld_by_sender",
+        "historical_device_unverified",
+        "unsupported_encryption",
+    ];
+    for i in before.as_array().unwrap() {
+        let word = i["utd_reason"].as_str().unwrap_or_default();
+        assert!(WORDS.contains(&word), "{i}");
+        let hint = i["utd_hint"].as_str().unwrap_or_default();
+        assert!(
+            hint.len() > 20 && !hint.contains("Historical") && !hint.contains("Megolm"),
+            "{i}"
+        );
+    }
     let r = ok_json(
         data,
         "a2",

@@ -35,7 +35,7 @@ fn missing_file_means_defaults() {
     .unwrap();
     assert_eq!(s.profile, "default");
     assert_eq!(s.homeserver, None);
-    assert_eq!(s.backup_algorithm, "m.megolm_backup.v1.aes-hmac-sha2");
+    assert_eq!(s.backup_algorithm, "org.matrix.msc3270.v1.aes-hmac-sha2");
     assert_eq!(s.secrets, SecretsBackend::Auto);
     assert_eq!(s.log_level, "info");
     assert_eq!(s.profile_dir, Path::new("/run/ks/data/profiles/default"));
@@ -55,7 +55,8 @@ fn profiles_inherit_top_level_and_override_it() {
     assert_eq!(s.device_name, "laptop");
     assert_eq!(s.secrets, SecretsBackend::File);
     assert_eq!(s.log_level, "debug");
-    assert_eq!(s.backup_algorithm, "org.matrix.msc3270.v1.aes-hmac-sha2");
+    // The stable name, chosen in the file, over the unstable default.
+    assert_eq!(s.backup_algorithm, "m.megolm_backup.v1.aes-hmac-sha2");
 
     let o = Overrides {
         profile: Some("local".into()),

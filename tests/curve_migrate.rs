@@ -96,6 +96,19 @@ async fn curve25519_backup_is_restored_then_migrated() {
         "{st}"
     );
     let old_version = st["server_version"].as_str().unwrap().to_owned();
+    // Another client's backup is the current one: keepsake says so, and
+    // that nothing it receives is backed up until the user chooses.
+    assert_eq!(st["health"], "replaced", "{st}");
+    assert!(
+        st["summary"].as_str().unwrap().contains(&format!(
+            "another client made a curve25519 backup (version {old_version})"
+        )),
+        "{st}"
+    );
+    assert!(
+        st["advice"].as_str().unwrap().contains("backup migrate"),
+        "{st}"
+    );
     let r = ok_json(
         data,
         "c2",
@@ -118,20 +131,26 @@ async fn curve25519_backup_is_restored_then_migrated() {
     let st = backup_status(data, "c2");
     assert_eq!(st["server_version"], old_version.as_str(), "{st}");
     assert_eq!(st["version"], serde_json::Value::Null, "{st}");
+    assert_eq!(st["server_count"], 1, "nothing of ours went into it: {st}");
+    assert_eq!(st["health"], "replaced", "{st}");
 
     let m = ok_json(
         data,
         "c2",
-        &["backup", "migrate", "--stdin", "--json"],
+        &["backup", "migrate", "--stdin", "--yes", "--json"],
         &format!("{key}\n"),
     );
     let new_version = m["created"]["version"].as_str().unwrap().to_owned();
     assert_ne!(new_version, old_version, "{m}");
     let st = backup_status(data, "c2");
-    assert_eq!(st["algorithm"], "m.megolm_backup.v1.aes-hmac-sha2", "{st}");
+    assert_eq!(
+        st["algorithm"], "org.matrix.msc3270.v1.aes-hmac-sha2",
+        "{st}"
+    );
     assert_eq!(st["server_version"], new_version.as_str(), "{st}");
     assert_eq!(st["pending"], 0, "{st}");
     assert_eq!(st["server_count"], 1, "{st}");
+    assert_eq!(st["health"], "healthy", "taken over: {st}");
 
     // A fresh device, the same recovery key: the symmetric backup now.
     common::login(data, "c3", &hs, &carol);

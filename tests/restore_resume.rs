@@ -27,7 +27,13 @@ async fn killed_restore_resumes_without_duplicates_or_uploads() {
     let setup = ok_json(
         data,
         "a1",
-        &["recovery", "setup", "--passphrase-stdin", "--json"],
+        &[
+            "recovery",
+            "setup",
+            "--passphrase-stdin",
+            "--no-backup",
+            "--json",
+        ],
         &format!("{PASSPHRASE}\n"),
     );
     let key = setup["recovery_key"].as_str().unwrap().to_owned();

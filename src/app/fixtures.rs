@@ -63,6 +63,7 @@ pub fn item(n: u64, sender: &str, body: &str, trust: Trust) -> HistoryItem {
         encrypted: trust != Trust::Plain,
         decrypted: trust != Trust::Utd,
         utd_reason: None,
+        utd_hint: None,
         verification: None,
         trust,
         trust_reason: None,
@@ -110,7 +111,11 @@ pub fn timeline() -> Vec<HistoryItem> {
         },
         HistoryItem {
             body: None,
-            utd_reason: Some("MissingMegolmSession".into()),
+            utd_reason: Some("historical_device_unverified".into()),
+            utd_hint: Some(
+                "sent before this device existed: restore from the backup, or verify this device"
+                    .into(),
+            ),
             ..item(5, "@carol:example.org", "", Trust::Utd)
         },
         HistoryItem {
@@ -171,9 +176,9 @@ pub fn in_room() -> AppState {
 pub fn healthy_backup() -> BackupStatus {
     BackupStatus {
         version: Some("7".into()),
-        algorithm: Some("m.megolm_backup.v1.aes-hmac-sha2".into()),
+        algorithm: Some("org.matrix.msc3270.v1.aes-hmac-sha2".into()),
         server_version: Some("7".into()),
-        server_algorithm: Some("m.megolm_backup.v1.aes-hmac-sha2".into()),
+        server_algorithm: Some("org.matrix.msc3270.v1.aes-hmac-sha2".into()),
         key_present: true,
         key_matches: Some(true),
         local_sessions: 42,
@@ -184,6 +189,8 @@ pub fn healthy_backup() -> BackupStatus {
         last_upload: Some(T0),
         last_error: None,
         stale: None,
+        server_error: None,
+        server_offline: false,
     }
 }
 
@@ -203,6 +210,8 @@ pub fn no_backup() -> BackupStatus {
         last_upload: None,
         last_error: None,
         stale: None,
+        server_error: None,
+        server_offline: false,
     }
 }
 
@@ -214,6 +223,19 @@ pub fn stale_backup() -> BackupStatus {
         backed_up: 39,
         last_error: Some("M_WRONG_ROOM_KEYS_VERSION: version 7 is not the current one".into()),
         stale: Some("another device replaced the backup (version 9)".into()),
+        ..healthy_backup()
+    }
+}
+
+/// Element made a curve25519 backup the current one over ours.
+pub fn replaced_backup() -> BackupStatus {
+    BackupStatus {
+        server_version: Some("8".into()),
+        server_algorithm: Some("m.megolm_backup.v1.curve25519-aes-sha2".into()),
+        server_count: Some(1250),
+        key_matches: None,
+        pending: 2,
+        backed_up: 40,
         ..healthy_backup()
     }
 }

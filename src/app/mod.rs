@@ -283,7 +283,7 @@ fn prompt_key(st: &mut AppState, k: KeyEvent, fx: &mut Vec<Effect>) {
             let purpose = p.purpose;
             st.prompt = None;
             st.typed_secrets.remember(secret.expose());
-            let algorithm = crate::crypto::backup::ALGORITHM.to_owned();
+            let algorithm = st.backup_algorithm.clone();
             let cmd = match purpose {
                 PromptFor::RecoveryUnlock => {
                     st.recovery.busy = Some("unlocking");
@@ -353,14 +353,24 @@ fn reset_question(st: &AppState) -> String {
     let version = s.and_then(|s| s.server_version.clone().or(s.version.clone()));
     let curve = s.and_then(|s| s.server_algorithm.as_deref())
         == Some(crate::backup::restore::CURVE25519_ALGORITHM);
-    match (version, curve) {
+    let q = match (version, curve) {
         (Some(v), true) => format!(
-            "Migrate backup version {v} (curve25519) into a new symmetric backup? Its keys are restored here first, then uploaded to the new version (marked untrusted); clients without MSC3270 cannot read the new one."
+            "Migrate backup version {v} (curve25519) into a new symmetric backup? Its keys are restored here first, then uploaded to the new version (marked untrusted)."
         ),
         (Some(v), false) => format!(
             "Reset the backup? Every key of version {v} is first restored onto this device (if that fails, nothing changes) and its key is kept in secret storage; then a new key and version replace it, and every key here is uploaded to the new one."
         ),
         (None, _) => "Create a new backup version with a new key?".to_owned(),
+    };
+    // The device list is ours unless the devices screen shows someone else.
+    let warning = if st.devices.user.is_none() && !st.devices.list.is_empty() {
+        crate::backup::readers::warning(&st.devices.list)
+    } else {
+        None
+    };
+    match warning {
+        Some(w) => format!("{q} {w}"),
+        None => q,
     }
 }
 
@@ -820,6 +830,11 @@ fn go(st: &mut AppState, screen: Screen, fx: &mut Vec<Effect>) {
         Screen::Backup => {
             st.backup.loading = true;
             fx.push(Effect::Worker(Command::BackupStatus));
+            // Our own devices, for the warning before a reset or migration
+            // (which of them cannot read a symmetric backup).
+            if st.devices.user.is_none() {
+                fx.push(Effect::Worker(Command::Devices { user: None }));
+            }
         }
         Screen::Recovery => {
             st.recovery.loading = true;
@@ -1419,6 +1434,21 @@ fn finished(st: &mut AppState, what: Pending, result: Result<Reply, String>, fx:
         }
         (Pending::RecoverySetup, Ok(Reply::RecoveryKey(k))) => {
             st.recovery.busy = None;
+            // The backup in the same step, with the key just made (as the
+            // CLI's `recovery setup` does), unless the account has one.
+            let has_backup = st
+                .backup
+                .status
+                .as_ref()
+                .is_some_and(|s| s.server_version.is_some());
+            if !has_backup {
+                st.backup.busy = Some("creating a backup");
+                st.backup.message = None;
+                fx.push(Effect::Worker(Command::BackupCreate {
+                    key_or_passphrase: k.clone(),
+                    algorithm: st.backup_algorithm.clone(),
+                }));
+            }
             st.recovery.new_key = Some(k);
             st.screen = Screen::Recovery;
             fx.push(Effect::Worker(Command::RecoveryStatus));

@@ -395,6 +395,8 @@ pub struct AppState {
     /// The terminal takes OSC 52 clipboard writes (it says so when asked,
     /// or it is tmux with `set-clipboard on`); a copy is claimed only then.
     pub clipboard: bool,
+    /// The algorithm a new backup version is made with (the config's).
+    pub backup_algorithm: String,
 }
 
 impl AppState {
@@ -438,6 +440,7 @@ impl AppState {
             quit: false,
             online: true,
             clipboard: false,
+            backup_algorithm: crate::crypto::backup::DEFAULT_ALGORITHM.to_owned(),
         }
     }
 

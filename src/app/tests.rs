@@ -152,7 +152,14 @@ fn the_backup_screen_asks_for_a_fresh_status() {
     let fx = press(&mut st, KeyCode::Char('2'));
     assert_eq!(st.screen, Screen::Backup);
     assert!(st.backup.loading);
-    assert_eq!(fx, vec![Effect::Worker(Command::BackupStatus)]);
+    // Our devices too, for the warning before a reset or migration.
+    assert_eq!(
+        fx,
+        vec![
+            Effect::Worker(Command::BackupStatus),
+            Effect::Worker(Command::Devices { user: None })
+        ]
+    );
     let ops = sent(&mut st, &fx);
     let mut s = fixtures::healthy_backup();
     s.backed_up = 40;
@@ -171,7 +178,7 @@ fn the_backup_screen_asks_for_a_fresh_status() {
     typed(&mut st, "backup");
     let fx = press(&mut st, KeyCode::Enter);
     assert_eq!(st.screen, Screen::Backup);
-    assert_eq!(fx, vec![Effect::Worker(Command::BackupStatus)]);
+    assert_eq!(fx[0], Effect::Worker(Command::BackupStatus));
 }
 
 #[test]
@@ -230,6 +237,7 @@ fn restore_goes_straight_on_when_the_device_holds_the_key() {
         worker_cmds(&fx),
         vec![
             &Command::BackupStatus,
+            &Command::Devices { user: None },
             &Command::BackupRestore {
                 key_or_passphrase: None,
                 version: None,

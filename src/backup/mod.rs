@@ -13,11 +13,13 @@
 
 pub mod download;
 pub mod encode;
+pub mod health;
 pub mod held;
 pub mod key_file;
 pub mod local_key;
 pub mod manage;
 pub mod on_demand;
+pub mod readers;
 pub mod restore;
 pub mod server;
 pub mod state;

@@ -73,8 +73,21 @@ where
     }
 }
 
+/// Why the current version could not be read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServerFault {
+    /// No answer at all (connection refused, reset, timed out).
+    pub offline: bool,
+    pub message: String,
+}
+
 /// The current version, or `None` when the account has no backup.
 pub async fn current(client: &Client) -> Result<Option<VersionInfo>, String> {
+    current_checked(client).await.map_err(|f| f.message)
+}
+
+/// [`current`], saying whether the server answered at all.
+pub async fn current_checked(client: &Client) -> Result<Option<VersionInfo>, ServerFault> {
     let r = with_retries(2, || async {
         client
             .send(get_latest_backup_info::v3::Request::new())
@@ -84,10 +97,10 @@ pub async fn current(client: &Client) -> Result<Option<VersionInfo>, String> {
     .await;
     match r {
         Ok(r) => {
-            let algo: BackupAlgorithm = r
-                .algorithm
-                .deserialize()
-                .map_err(|e| format!("the server's backup version is malformed: {e}"))?;
+            let algo: BackupAlgorithm = r.algorithm.deserialize().map_err(|e| ServerFault {
+                offline: false,
+                message: format!("the server's backup version is malformed: {e}"),
+            })?;
             Ok(Some(VersionInfo {
                 version: r.version,
                 algorithm: algo.algorithm().to_owned(),
@@ -97,7 +110,12 @@ pub async fn current(client: &Client) -> Result<Option<VersionInfo>, String> {
             }))
         }
         Err(e) if e.client_api_error_kind() == Some(&ErrorKind::NotFound) => Ok(None),
-        Err(e) => Err(http(e)),
+        Err(e) => Err(ServerFault {
+            // Any answer from the server is an API error; anything else is
+            // the way there failing.
+            offline: matches!(e, matrix_sdk::HttpError::Reqwest(_)),
+            message: http(e),
+        }),
     }
 }
 

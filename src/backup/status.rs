@@ -5,6 +5,7 @@ use matrix_sdk::{Client, SqliteCryptoStore};
 use matrix_sdk_crypto::store::CryptoStore;
 use serde::Serialize;
 
+use super::health::Health;
 use super::{local_key, server, state, version};
 use crate::crypto::{BackupKey, KeyCheck};
 
@@ -30,6 +31,17 @@ pub struct BackupStatus {
     pub last_error: Option<String>,
     /// Why uploads stopped, when they did.
     pub stale: Option<String>,
+    /// Why the server's current version could not be read just now.
+    pub server_error: Option<String>,
+    /// The server did not answer at all (rather than answering an error).
+    pub server_offline: bool,
+}
+
+impl BackupStatus {
+    /// The one verdict on this status (see [`Health`]).
+    pub fn health(&self, upload: Option<&super::upload::Progress>) -> Health {
+        Health::of(self, upload)
+    }
 }
 
 pub async fn status(client: &Client, crypto: &SqliteCryptoStore) -> Result<BackupStatus, String> {
@@ -42,9 +54,9 @@ pub async fn status(client: &Client, crypto: &SqliteCryptoStore) -> Result<Backu
         .inbound_group_session_counts(st.version.as_deref())
         .await
         .map_err(|e| format!("cannot read the local store: {e}"))?;
-    let (current, server_error) = match server::current(client).await {
+    let (current, fault) = match server::current_checked(client).await {
         Ok(c) => (c, None),
-        Err(e) => (None, Some(e)),
+        Err(f) => (None, Some(f)),
     };
     let key_matches = match (&key, &current) {
         (Some(k), Some(v)) => match version::key_check(k, v) {
@@ -66,8 +78,10 @@ pub async fn status(client: &Client, crypto: &SqliteCryptoStore) -> Result<Backu
         server_count: current.as_ref().map(|v| v.count).or(st.server_count),
         etag: current.as_ref().map(|v| v.etag.clone()).or(st.etag.clone()),
         last_upload: st.last_upload,
-        last_error: server_error.or(st.last_error.clone()),
+        last_error: st.last_error.clone(),
         stale: st.stale.clone(),
+        server_error: fault.as_ref().map(|f| f.message.clone()),
+        server_offline: fault.as_ref().is_some_and(|f| f.offline),
         version: st.version,
     })
 }

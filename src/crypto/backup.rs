@@ -24,6 +24,11 @@ pub enum SessionError {
 /// The algorithm name MSC3270 gives, and the unstable one. Both are read.
 pub const ALGORITHM: &str = "m.megolm_backup.v1.aes-hmac-sha2";
 pub const ALGORITHM_UNSTABLE: &str = "org.matrix.msc3270.v1.aes-hmac-sha2";
+/// What a new version is made with unless the config says otherwise.
+/// MSC3270 was closed unmerged, so the `m.` name was never granted, and the
+/// shipped implementations (matrix-js-sdk's legacy crypto, matrix-ios-sdk)
+/// know only the unstable name.
+pub const DEFAULT_ALGORITHM: &str = ALGORITHM_UNSTABLE;
 
 /// Whether an algorithm name is one of ours.
 pub fn is_symmetric_algorithm(name: &str) -> bool {

@@ -5,6 +5,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use super::{FINISH_WITHIN, Session, out, print_json, stdin_secret, unexpected};
+use crate::backup::health::{Health, Verdict};
 use crate::backup::status::BackupStatus;
 use crate::backup::upload::{Progress, UploadState};
 use crate::cli::BackupAction;
@@ -42,6 +43,35 @@ fn confirm(question: &str, word: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// The warning about the account's other devices that cannot read a
+/// symmetric backup; `None` if there are none (or the list is unavailable:
+/// the act still asks first).
+async fn readers_warning(s: &mut Session) -> Option<String> {
+    match s.call(W::Devices { user: None }).await {
+        Ok(Reply::Devices(list)) => crate::backup::readers::warning(&list),
+        _ => None,
+    }
+}
+
+/// Asks before a consequential act (the question, then the warning), or
+/// with `--yes` prints the warning as a note and goes on.
+fn ask_or_note(yes: bool, question: &str, warning: Option<&str>, word: &str) -> Result<(), String> {
+    if yes {
+        if let Some(w) = warning {
+            eprintln!(
+                "{}",
+                crate::terminal_text::clean(&format!("keepsake: note: {w}"))
+            );
+        }
+        return Ok(());
+    }
+    let q = match warning {
+        Some(w) => format!("{question}\n{w}"),
+        None => question.to_owned(),
+    };
+    confirm(&q, word)
+}
+
 fn time(ms: Option<u64>) -> String {
     match ms {
         Some(ms) => {
@@ -56,7 +86,9 @@ fn time(ms: Option<u64>) -> String {
     }
 }
 
-fn print_status(s: &BackupStatus) {
+fn print_status(s: &BackupStatus, health: &Health) {
+    crate::outln!("health:          {} ({})", health.word(), health.describe());
+    crate::outln!("advice:          {}", health.advice());
     let opt = |v: &Option<String>| v.clone().unwrap_or_else(|| "-".into());
     let matches = match s.key_matches {
         Some(true) => "yes",
@@ -95,6 +127,9 @@ fn print_status(s: &BackupStatus) {
     }
     if let Some(e) = &s.last_error {
         crate::outln!("last error:      {e}");
+    }
+    if let Some(e) = &s.server_error {
+        crate::outln!("server:          {e}");
     }
 }
 
@@ -144,14 +179,25 @@ pub async fn run(
             s.finish(FINISH_WITHIN).await;
         }
         BackupAction::Reset { stdin, yes, json } => {
-            if !yes {
-                confirm(
-                    "This replaces the backup. First every key of the current backup is restored onto this device (if that fails, nothing changes); its key stays in secret storage, so `keepsake backup restore --version N` can still read it until that version is deleted. Then a new backup with a new key is made, and every key on this device is uploaded to it.",
-                    "reset",
-                )?;
-            }
-            let input = key_or_passphrase(stdin)?;
             let mut s = Session::open(settings, secrets).await?;
+            let mut question = "This replaces the backup. First every key of the current backup is restored onto this device (if that fails, nothing changes); its key stays in secret storage, so `keepsake backup restore --version N` can still read it until that version is deleted. Then a new backup with a new key is made, and every key on this device is uploaded to it.".to_owned();
+            let status = match s.call(W::BackupStatus).await? {
+                Reply::BackupStatus(st) => Some(st),
+                _ => None,
+            };
+            if let Some(cur) = status
+                .as_ref()
+                .and_then(|st| st.server_algorithm.as_deref())
+                && cur != settings.backup_algorithm
+            {
+                question.push_str(&format!(
+                    "\nThe current version is {cur}; the new one is {} (`backup_algorithm` in the config chooses).",
+                    settings.backup_algorithm
+                ));
+            }
+            let warning = readers_warning(&mut s).await;
+            ask_or_note(yes, &question, warning.as_deref(), "reset")?;
+            let input = key_or_passphrase(stdin)?;
             let Reply::BackupReset(r) = s
                 .call(W::BackupReset {
                     key_or_passphrase: input,
@@ -187,11 +233,19 @@ pub async fn run(
         }
         BackupAction::Migrate {
             stdin,
+            yes,
             timeout,
             json,
         } => {
-            let input = key_or_passphrase(stdin)?;
             let mut s = Session::open(settings, secrets).await?;
+            let warning = readers_warning(&mut s).await;
+            ask_or_note(
+                yes,
+                "This makes a new symmetric backup the account's current one: the curve25519 backup's keys are restored here first, then uploaded to the new version, marked unverified (anyone who knew that backup's public key could have added keys to it). The curve25519 version stays on the server.",
+                warning.as_deref(),
+                "migrate",
+            )?;
+            let input = key_or_passphrase(stdin)?;
             let Reply::Migrated { restored, created } = s
                 .call(W::BackupMigrate {
                     key_or_passphrase: input,
@@ -343,10 +397,17 @@ pub async fn run(
             let Reply::BackupStatus(st) = s.call(W::BackupStatus).await? else {
                 return Err(unexpected());
             };
+            let health = st.health(None);
             if json {
-                print_json(&st)?;
+                let mut v = serde_json::to_value(&st).map_err(|e| e.to_string())?;
+                let verdict =
+                    serde_json::to_value(Verdict::from(&health)).map_err(|e| e.to_string())?;
+                if let (Some(o), serde_json::Value::Object(extra)) = (v.as_object_mut(), verdict) {
+                    o.extend(extra);
+                }
+                print_json(&v)?;
             } else {
-                print_status(&st);
+                print_status(&st, &health);
             }
         }
         BackupAction::Upload {

@@ -32,11 +32,32 @@ fn passphrase(ask: bool, from_stdin: bool) -> Result<Option<Secret>, String> {
     })
 }
 
-fn show_key(key: &Secret, has_passphrase: bool, json: bool) {
+/// What became of the backup in `recovery setup`.
+enum SetupBackup {
+    /// Not asked for (`--no-backup`, or `recovery reset`).
+    Skipped,
+    Created(crate::backup::manage::Created),
+    /// The account already had one; it was left alone.
+    Exists {
+        version: String,
+        algorithm: String,
+    },
+}
+
+fn show_key(key: &Secret, has_passphrase: bool, backup: &SetupBackup, json: bool) {
     let grouped = group_key(key.expose());
     if json {
-        let v =
+        let mut v =
             serde_json::json!({ "recovery_key": grouped.as_str(), "passphrase": has_passphrase });
+        match backup {
+            SetupBackup::Skipped => {}
+            SetupBackup::Created(c) => {
+                v["backup"] = serde_json::json!({ "version": c.version, "algorithm": c.algorithm, "created": true });
+            }
+            SetupBackup::Exists { version, algorithm } => {
+                v["backup"] = serde_json::json!({ "version": version, "algorithm": algorithm, "created": false });
+            }
+        }
         crate::outln!("{v}");
     } else {
         crate::outln!(
@@ -47,6 +68,17 @@ fn show_key(key: &Secret, has_passphrase: bool, json: bool) {
         crate::outln!();
         if has_passphrase {
             crate::outln!("Your passphrase opens secret storage too.");
+        }
+        match backup {
+            SetupBackup::Skipped => {}
+            SetupBackup::Created(c) => crate::outln!(
+                "Key backup version {} ({}) created: every key of this device is uploaded to it.",
+                c.version,
+                c.algorithm
+            ),
+            SetupBackup::Exists { version, algorithm } => crate::outln!(
+                "The account already has key backup version {version} ({algorithm}); keepsake left it alone (`keepsake backup status` says what to do)."
+            ),
         }
     }
 }
@@ -63,6 +95,7 @@ pub async fn run(
             password_stdin,
             passphrase: ask,
             passphrase_stdin,
+            no_backup,
             json,
         } => {
             let password = if password_stdin {
@@ -88,7 +121,37 @@ pub async fn run(
             let Reply::RecoveryKey(key) = reply else {
                 return Err(unexpected());
             };
-            show_key(&key, has, json);
+            // The backup in the same step (as Element's setup does), with
+            // the key just made: nothing is asked twice.
+            let backup = if no_backup {
+                SetupBackup::Skipped
+            } else {
+                let Reply::BackupStatus(st) = s.call(W::BackupStatus).await? else {
+                    return Err(unexpected());
+                };
+                match (st.server_version, st.server_algorithm) {
+                    (Some(version), Some(algorithm)) => SetupBackup::Exists { version, algorithm },
+                    _ => match s
+                        .call(W::BackupCreate {
+                            key_or_passphrase: Secret(key.0.clone()),
+                            algorithm: settings.backup_algorithm.clone(),
+                        })
+                        .await
+                    {
+                        Ok(Reply::BackupCreated(c)) => SetupBackup::Created(c),
+                        Ok(_) => return Err(unexpected()),
+                        // The key must still be shown: secret storage
+                        // holds the new key already.
+                        Err(e) => {
+                            show_key(&key, has, &SetupBackup::Skipped, json);
+                            return Err(format!(
+                                "secret storage is set up (the key above), but the backup could not be created: {e}; `keepsake backup create` tries again"
+                            ));
+                        }
+                    },
+                }
+            };
+            show_key(&key, has, &backup, json);
             s.finish(super::FINISH_WITHIN).await;
         }
         RecoveryAction::Reset {
@@ -103,7 +166,7 @@ pub async fn run(
             else {
                 return Err(unexpected());
             };
-            show_key(&key, has, json);
+            show_key(&key, has, &SetupBackup::Skipped, json);
             s.finish(super::FINISH_WITHIN).await;
         }
         RecoveryAction::Unlock { stdin, json } => {

@@ -106,7 +106,7 @@ pub async fn run(
                         (true, true) => "🔒",
                         (true, false) => "⚠",
                     };
-                    let body = match (&i.body, &i.utd_reason) {
+                    let body = match (&i.body, i.utd_hint.as_ref().or(i.utd_reason.as_ref())) {
                         (Some(b), _) => b.clone(),
                         (None, Some(r)) => format!("(unable to decrypt: {r})"),
                         (None, None) => String::new(),

@@ -26,8 +26,11 @@ pub struct HistoryItem {
     pub session_id: Option<String>,
     pub encrypted: bool,
     pub decrypted: bool,
-    /// Why it could not be decrypted; `null` when decrypted or plain.
+    /// Why it could not be decrypted, one of a documented snake_case set
+    /// (see `utd::reason`); `null` when decrypted or plain.
     pub utd_reason: Option<String>,
+    /// The same in a sentence, with what fixes it.
+    pub utd_hint: Option<String>,
     /// The SDK's view of the sender's device: "verified", "unverified: ..."
     /// or `null` when the event was not encrypted.
     pub verification: Option<String>,
@@ -236,12 +239,24 @@ pub(crate) fn collect<'a>(
                 return None;
             }
             let info = ev.encryption_info();
-            let (session_id, utd_reason) = match utd {
+            let (session_id, utd_reason, utd_hint) = match utd {
                 Some(EncryptedMessage::MegolmV1AesSha2 {
                     session_id, cause, ..
-                }) => (Some(session_id.clone()), Some(format!("{cause:?}"))),
-                Some(other) => (None, Some(format!("unsupported encryption: {other:?}"))),
-                None => (info.and_then(|i| i.session_id()).map(str::to_owned), None),
+                }) => (
+                    Some(session_id.clone()),
+                    Some(super::utd::reason(*cause).to_owned()),
+                    Some(super::utd::hint(*cause).to_owned()),
+                ),
+                Some(_) => (
+                    None,
+                    Some("unsupported_encryption".to_owned()),
+                    Some("encrypted in a way keepsake cannot read".to_owned()),
+                ),
+                None => (
+                    info.and_then(|i| i.session_id()).map(str::to_owned),
+                    None,
+                    None,
+                ),
             };
             let record = match (info, &session_id) {
                 (Some(_), Some(sid)) => trust.get(room_id, sid).unwrap_or_else(|e| {
@@ -266,6 +281,7 @@ pub(crate) fn collect<'a>(
                 decrypted: info.is_some(),
                 session_id,
                 utd_reason,
+                utd_hint,
                 verification: info.map(|i| verification(&i.verification_state)),
                 trust,
                 trust_reason,

@@ -11,5 +11,6 @@ pub mod gossip;
 pub mod history;
 pub mod recovery;
 pub mod rooms;
+pub mod utd;
 pub mod verify;
 pub mod worker;

@@ -114,6 +114,7 @@ pub async fn run(settings: Settings, secrets: SecretStore, started: Instant) -> 
     let mut state = AppState::new(keys.clone());
     state.utc_offset = utc_offset();
     state.online = false;
+    state.backup_algorithm = settings.backup_algorithm.clone();
 
     install_panic_hook();
     enable_raw_mode().map_err(|e| format!("cannot put the terminal in raw mode: {e}"))?;

@@ -11,8 +11,9 @@ use super::widgets::{lines, progress, wrap};
 use crate::app::AppState;
 use crate::app::keys::Action;
 use crate::app::time;
+use crate::backup::health::Health;
+use crate::backup::restore::CURVE25519_ALGORITHM;
 use crate::backup::upload::UploadState;
-use crate::crypto::backup::is_symmetric_algorithm;
 
 /// A labelled value, wrapped under its label when the screen is narrow.
 fn row(out: &mut Vec<Line<'_>>, width: u16, label: &str, value: impl Into<String>, style: Style) {
@@ -27,6 +28,55 @@ fn row(out: &mut Vec<Line<'_>>, width: u16, label: &str, value: impl Into<String
             Span::styled(l, style),
         ]));
     }
+}
+
+/// The verdict, what it means, and the keys that repair it.
+fn health_rows(out: &mut Vec<Line<'_>>, w: u16, st: &AppState, theme: &Theme, h: &Health) {
+    let k = |a| st.keys.first(a);
+    let style = match h {
+        Health::Healthy => theme.fg(theme.good),
+        Health::Uploading { .. } => theme.fg(theme.accent),
+        Health::NoBackup | Health::NoKey | Health::Offline { .. } => theme.fg(theme.warn),
+        _ => theme.fg(theme.bad),
+    };
+    row(out, w, "Health", h.word().replace('_', " "), style);
+    row(out, w, "", h.describe(), style);
+    let todo = match h {
+        Health::Healthy | Health::Uploading { .. } => None,
+        Health::NoBackup => Some(format!("{} create a backup", k(Action::Create))),
+        Health::NoKey => Some(format!(
+            "{} restore with your recovery key · 3 unlock secret storage",
+            k(Action::Restore)
+        )),
+        Health::KeyMismatch { .. } => Some(format!(
+            "3 unlock the current key from secret storage · {} start a new backup",
+            k(Action::Reset)
+        )),
+        Health::Replaced { opens: true, .. } => Some(format!(
+            "{} upload there (this device's key opens it) · {} a new backup of our own",
+            k(Action::UseCurrent),
+            k(Action::Reset)
+        )),
+        Health::Replaced { algorithm, .. } if algorithm == CURVE25519_ALGORITHM => Some(format!(
+            "{} take it over (its keys are restored here, then a new symmetric backup) · or leave it: nothing is backed up",
+            k(Action::Reset)
+        )),
+        Health::Replaced { .. } => Some(format!(
+            "3 unlock its key from secret storage · {} a new backup of our own",
+            k(Action::Reset)
+        )),
+        Health::UnsupportedAlgorithm { .. } => Some(format!(
+            "{} make a new symmetric backup (the other version stays on the server)",
+            k(Action::Reset)
+        )),
+        Health::Offline { .. } | Health::Error { .. } => {
+            Some("keys wait on this device; keepsake retries on its own".into())
+        }
+    };
+    if let Some(t) = todo {
+        row(out, w, "Repair", t, theme.fg(theme.accent));
+    }
+    out.push(Line::from(""));
 }
 
 pub fn render(st: &AppState, theme: &Theme, f: &mut Frame, area: Rect) {
@@ -50,6 +100,7 @@ pub fn render(st: &AppState, theme: &Theme, f: &mut Frame, area: Rect) {
             theme.dim(),
         ))),
         Some(s) if s.version.is_none() && s.server_version.is_none() => {
+            health_rows(&mut out, w, st, theme, &s.health(b.upload.as_ref()));
             row(
                 &mut out,
                 w,
@@ -74,6 +125,7 @@ pub fn render(st: &AppState, theme: &Theme, f: &mut Frame, area: Rect) {
             ));
         }
         Some(s) => {
+            health_rows(&mut out, w, st, theme, &s.health(b.upload.as_ref()));
             let normal = Style::default();
             let version = match (&s.version, &s.server_version) {
                 (Some(v), Some(sv)) if v == sv => v.clone(),
@@ -140,40 +192,6 @@ pub fn render(st: &AppState, theme: &Theme, f: &mut Frame, area: Rect) {
             match &error {
                 Some(e) => row(&mut out, w, "Last error", e.clone(), theme.fg(theme.bad)),
                 None => row(&mut out, w, "Last error", "none", normal),
-            }
-            if let Some(stale) = &s.stale {
-                row(
-                    &mut out,
-                    w,
-                    "Uploads",
-                    format!("stopped: {stale}"),
-                    theme.fg(theme.bad),
-                );
-                row(
-                    &mut out,
-                    w,
-                    "",
-                    format!(
-                        "{} use the server's version (if our key fits) · {} reset",
-                        k(Action::UseCurrent),
-                        k(Action::Reset)
-                    ),
-                    theme.fg(theme.warn),
-                );
-            }
-            if let Some(sa) = &s.server_algorithm
-                && !is_symmetric_algorithm(sa)
-            {
-                row(
-                    &mut out,
-                    w,
-                    "Migrate",
-                    format!(
-                        "the server's backup is {sa}; {} migrates to a symmetric one",
-                        k(Action::Reset)
-                    ),
-                    theme.fg(theme.warn),
-                );
             }
         }
     }

@@ -23,7 +23,7 @@ use ratatui::widgets::Paragraph;
 
 use crate::app::keys::Action;
 use crate::app::{AppState, Focus, Screen};
-use crate::backup::upload::UploadState;
+use crate::backup::health::Health;
 use crate::matrix::worker::SyncState;
 pub use theme::Theme;
 use widgets::{centered, dialog, input_line, truncate};
@@ -215,45 +215,34 @@ fn backup_summary(st: &AppState, theme: &Theme) -> (String, ratatui::style::Colo
             theme.accent,
         );
     }
-    let none = st
-        .backup
-        .status
-        .as_ref()
-        .is_some_and(|s| s.version.is_none() && s.server_version.is_none());
-    if let Some(p) = &st.backup.upload
-        && !none
-    {
-        match p.state {
-            UploadState::Uploading | UploadState::Retrying => {
-                return (
-                    format!("backup: uploading, {} pending", p.pending),
-                    theme.accent,
-                );
-            }
-            UploadState::Stale => return ("backup stale: see 2".into(), theme.bad),
-            UploadState::LoggedOut => return ("backup: logged out".into(), theme.bad),
-            UploadState::NoKey => return ("backup: no key here".into(), theme.warn),
-            UploadState::NoBackup => return ("no backup".into(), theme.warn),
-            UploadState::Idle => {}
+    let Some(s) = &st.backup.status else {
+        return ("backup …".into(), theme.dim);
+    };
+    let upload = st.backup.upload.as_ref();
+    match s.health(upload) {
+        Health::Healthy => {
+            let (local, done) = upload.map_or((s.local_sessions, s.backed_up), |p| {
+                (p.local_sessions, p.backed_up)
+            });
+            let v = s.version.as_deref().or(s.server_version.as_deref());
+            (
+                format!("backup v{} ✓ {done}/{local}", v.unwrap_or("?")),
+                theme.good,
+            )
         }
-    }
-    match &st.backup.status {
-        None => ("backup …".into(), theme.dim),
-        Some(s) if s.stale.is_some() => ("backup stale: see 2".into(), theme.bad),
-        Some(s) => match &s.version {
-            None => ("no backup".into(), theme.warn),
-            Some(v) => {
-                let (local, done) = match &st.backup.upload {
-                    Some(p) => (p.local_sessions, p.backed_up),
-                    None => (s.local_sessions, s.backed_up),
-                };
-                let ok = done >= local;
-                (
-                    format!("backup v{v} {} {done}/{local}", if ok { "✓" } else { "…" }),
-                    if ok { theme.good } else { theme.warn },
-                )
-            }
-        },
+        Health::Uploading { pending } => (
+            format!("backup: uploading, {pending} pending"),
+            theme.accent,
+        ),
+        Health::NoBackup => ("no backup".into(), theme.warn),
+        Health::NoKey => ("backup: no key here".into(), theme.warn),
+        Health::KeyMismatch { .. } => ("backup: key mismatch, see 2".into(), theme.bad),
+        Health::Replaced { version, .. } => {
+            (format!("backup replaced (v{version}): see 2"), theme.bad)
+        }
+        Health::UnsupportedAlgorithm { .. } => ("backup unreadable: see 2".into(), theme.bad),
+        Health::Offline { .. } => ("backup: offline, keys wait".into(), theme.warn),
+        Health::Error { .. } => ("backup failing: see 2".into(), theme.bad),
     }
 }
 

@@ -95,6 +95,70 @@ fn backup_states() {
         "the backup key does not match this backup (version 9)".into()
     ));
     snap("backup_stale", &st);
+    st.backup.message = None;
+    st.backup.status = Some(fixtures::replaced_backup());
+    snap("backup_replaced", &st);
+}
+
+/// The status bar and the backup screen render one verdict: in every
+/// state, the screen's Health row names it and the bar says the same.
+#[test]
+fn the_status_bar_and_the_backup_screen_agree_on_health() {
+    use crate::backup::health::Health;
+    let mut st = logged_in();
+    st.screen = Screen::Backup;
+    let offline = crate::backup::status::BackupStatus {
+        server_error: Some("cannot reach the homeserver".into()),
+        server_offline: true,
+        ..fixtures::healthy_backup()
+    };
+    let no_key = crate::backup::status::BackupStatus {
+        key_present: false,
+        key_matches: None,
+        ..fixtures::healthy_backup()
+    };
+    let cases = [
+        (fixtures::healthy_backup(), None, "healthy", "✓"),
+        (
+            fixtures::healthy_backup(),
+            Some(fixtures::uploading()),
+            "uploading",
+            "uploading, 80 pending",
+        ),
+        (fixtures::no_backup(), None, "no backup", "no backup"),
+        (no_key, None, "no key", "no key here"),
+        (
+            fixtures::stale_backup(),
+            None,
+            "key mismatch",
+            "key mismatch",
+        ),
+        (
+            fixtures::replaced_backup(),
+            None,
+            "replaced",
+            "replaced (v8)",
+        ),
+        (offline, None, "offline", "offline"),
+    ];
+    for (status, upload, word, bar) in cases {
+        let h = Health::of(&status, upload.as_ref());
+        assert_eq!(h.word().replace('_', " "), word);
+        st.backup.status = Some(status);
+        st.backup.upload = upload;
+        let screen = draw(&st, 100, 30);
+        let health_row = screen
+            .lines()
+            .find(|l| l.contains("Health"))
+            .unwrap_or_else(|| panic!("no Health row:\n{screen}"));
+        assert!(health_row.contains(word), "{word}: {health_row}");
+        // The status bar is the line above the key hints, at the bottom.
+        let bar_line = screen.lines().rev().nth(1).unwrap_or_default();
+        assert!(
+            bar_line.contains(bar),
+            "the bar does not say {bar:?}:\n{screen}"
+        );
+    }
 }
 
 #[test]

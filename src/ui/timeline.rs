@@ -92,6 +92,7 @@ pub fn explain(i: &HistoryItem) -> String {
     let why = i
         .trust_reason
         .as_deref()
+        .or(i.utd_hint.as_deref())
         .or(i.utd_reason.as_deref())
         .map(|r| format!(": {r}"))
         .unwrap_or_default();
@@ -192,7 +193,10 @@ fn item_lines(
         (
             format!(
                 "unable to decrypt: {} (f: fetch from backup)",
-                i.utd_reason.as_deref().unwrap_or("unknown reason")
+                i.utd_hint
+                    .as_deref()
+                    .or(i.utd_reason.as_deref())
+                    .unwrap_or("unknown reason")
             ),
             base.fg(theme.bad),
             None,

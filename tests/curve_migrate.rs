@@ -172,3 +172,99 @@ async fn curve25519_backup_is_restored_then_migrated() {
     }
     ok(data, "c3", &["backup", "status"], "");
 }
+
+/// keepsake's own backup is current; then another client (here the plain
+/// client-server API, as Element would) makes a curve25519 backup the
+/// current one, with the key from secret storage. keepsake says `replaced`,
+/// uploads nothing into it, and is healthy again after taking it over: the
+/// other backup's keys restored (untrusted), then a new symmetric version.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_backup_replaced_by_another_client_gets_nothing_until_taken_over() {
+    use matrix_sdk::ruma::api::client::backup::{create_backup_version, get_backup_info};
+    let hs = common::homeserver();
+    let dana = hs.register("dana").await;
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path();
+    common::use_file_secrets(data);
+    common::login(data, "d1", &hs, &dana);
+    let (key, ours) = common::setup_backup(data, "d1");
+    let room = ok_json(data, "d1", &["create-room", "Notes", "--json"], "")["room_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    ok(data, "d1", &["send", &room, "before"], "");
+    assert_eq!(backup_status(data, "d1")["health"], "healthy");
+
+    // The other client's backup, under the key secret storage holds.
+    let theirs = {
+        let acc = common::open_account(data, "d1").await;
+        let secret = keepsake::backup::local_key::load(&acc.crypto_store)
+            .await
+            .unwrap()
+            .unwrap();
+        let dk =
+            matrix_sdk_crypto::store::types::BackupDecryptionKey::from_bytes(secret.as_bytes());
+        let body = serde_json::json!({
+            "algorithm": "m.megolm_backup.v1.curve25519-aes-sha2",
+            "auth_data": { "public_key": dk.megolm_v1_public_key().to_base64() },
+        });
+        let raw = matrix_sdk::ruma::serde::Raw::from_json_string(body.to_string()).unwrap();
+        acc.client
+            .send(create_backup_version::v3::Request::new(raw))
+            .await
+            .unwrap()
+            .version
+    };
+    assert_ne!(theirs, ours);
+
+    // A new session: it goes nowhere, and keepsake says why.
+    {
+        let acc = common::open_account(data, "d1").await;
+        acc.client
+            .sync_once(SyncSettings::default().timeout(std::time::Duration::ZERO))
+            .await
+            .unwrap();
+        let r = acc
+            .client
+            .get_room(&matrix_sdk::ruma::RoomId::parse(&room).unwrap())
+            .unwrap();
+        r.discard_room_key().await.unwrap();
+    }
+    ok(data, "d1", &["send", &room, "after"], "");
+    let st = backup_status(data, "d1");
+    assert_eq!(st["health"], "replaced", "{st}");
+    assert_eq!(st["local_sessions"], 2, "{st}");
+    assert_eq!(st["pending"], 1, "the new session waits: {st}");
+    assert_eq!(st["server_version"], theirs.as_str(), "{st}");
+    assert!(
+        st["summary"]
+            .as_str()
+            .unwrap()
+            .contains("another client made a curve25519 backup"),
+        "{st}"
+    );
+    {
+        let acc = common::open_account(data, "d1").await;
+        let info = acc
+            .client
+            .send(get_backup_info::v3::Request::new(theirs.clone()))
+            .await
+            .unwrap();
+        assert_eq!(u64::from(info.count), 0, "nothing of ours went into it");
+    }
+
+    // Taken over: a new symmetric version with every key, healthy again.
+    let m = ok_json(
+        data,
+        "d1",
+        &["backup", "migrate", "--stdin", "--yes", "--json"],
+        &format!("{key}\n"),
+    );
+    let new = m["created"]["version"].as_str().unwrap().to_owned();
+    assert_ne!(new, theirs);
+    ok(data, "d1", &["backup", "upload", "--wait"], "");
+    let st = backup_status(data, "d1");
+    assert_eq!(st["health"], "healthy", "{st}");
+    assert_eq!(st["server_version"], new.as_str(), "{st}");
+    assert_eq!(st["server_count"], 2, "both sessions: {st}");
+}

@@ -73,6 +73,27 @@ where
     }
 }
 
+/// A version's algorithm name and `auth_data`, read loosely: ruma's typed
+/// form insists on fields (a curve25519 version's `signatures`, say) that a
+/// version made by another client may lack, and keepsake must still see
+/// that version to say what happened and never upload into it. Whether the
+/// `auth_data` fits a key is checked where it is used.
+fn algorithm_of(raw: &serde_json::value::RawValue) -> Result<(String, serde_json::Value), String> {
+    #[derive(serde::Deserialize)]
+    struct Loose {
+        algorithm: String,
+        #[serde(default)]
+        auth_data: serde_json::Value,
+    }
+    let l: Loose = serde_json::from_str(raw.get())
+        .map_err(|e| format!("the server's backup version is malformed: {e}"))?;
+    let auth_data = match l.auth_data {
+        serde_json::Value::Object(o) => serde_json::Value::Object(o),
+        _ => serde_json::Value::Object(Default::default()),
+    };
+    Ok((l.algorithm, auth_data))
+}
+
 /// Why the current version could not be read.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ServerFault {
@@ -97,14 +118,15 @@ pub async fn current_checked(client: &Client) -> Result<Option<VersionInfo>, Ser
     .await;
     match r {
         Ok(r) => {
-            let algo: BackupAlgorithm = r.algorithm.deserialize().map_err(|e| ServerFault {
-                offline: false,
-                message: format!("the server's backup version is malformed: {e}"),
-            })?;
+            let (algorithm, auth_data) =
+                algorithm_of(r.algorithm.json()).map_err(|message| ServerFault {
+                    offline: false,
+                    message,
+                })?;
             Ok(Some(VersionInfo {
                 version: r.version,
-                algorithm: algo.algorithm().to_owned(),
-                auth_data: serde_json::Value::Object(algo.auth_data().into_owned()),
+                algorithm,
+                auth_data,
                 count: r.count.into(),
                 etag: r.etag,
             }))
@@ -131,14 +153,11 @@ pub async fn version(client: &Client, version: &str) -> Result<Option<VersionInf
     .await;
     match r {
         Ok(r) => {
-            let algo: BackupAlgorithm = r
-                .algorithm
-                .deserialize()
-                .map_err(|e| format!("the server's backup version is malformed: {e}"))?;
+            let (algorithm, auth_data) = algorithm_of(r.algorithm.json())?;
             Ok(Some(VersionInfo {
                 version: r.version,
-                algorithm: algo.algorithm().to_owned(),
-                auth_data: serde_json::Value::Object(algo.auth_data().into_owned()),
+                algorithm,
+                auth_data,
                 count: r.count.into(),
                 etag: r.etag,
             }))

@@ -268,3 +268,101 @@ async fn a_backup_replaced_by_another_client_gets_nothing_until_taken_over() {
     assert_eq!(st["server_version"], new.as_str(), "{st}");
     assert_eq!(st["server_count"], 2, "both sessions: {st}");
 }
+
+/// matrix-sdk's own `Recovery` (the engine of Element X) as the other
+/// client on an account whose current backup is keepsake's. What it does,
+/// recorded here: `enable()` refuses (a backup exists); `recover_and_fix_backup`
+/// with the recovery key deletes keepsake's version and makes a curve25519
+/// one. keepsake's reaction: `replaced`, nothing uploaded there, the advice
+/// to take it over, and healthy again after `migrate`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn matrix_sdk_recovery_beside_keepsake() {
+    let hs = common::homeserver();
+    let erin = hs.register("erin").await;
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path();
+    common::use_file_secrets(data);
+    common::login(data, "e1", &hs, &erin);
+    let (key, ours) = common::setup_backup(data, "e1");
+    let room = ok_json(data, "e1", &["create-room", "Both", "--json"], "")["room_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    ok(data, "e1", &["send", &room, "from keepsake"], "");
+    assert_eq!(backup_status(data, "e1")["health"], "healthy");
+
+    // The other client: plain matrix-sdk, the same account.
+    let client = Client::builder()
+        .homeserver_url(&hs.url)
+        .build()
+        .await
+        .unwrap();
+    client
+        .matrix_auth()
+        .login_username(&erin.localpart, &erin.password)
+        .send()
+        .await
+        .unwrap();
+    client.sync_once(SyncSettings::default()).await.unwrap();
+    let enabled = client
+        .encryption()
+        .recovery()
+        .enable()
+        .wait_for_backups_to_upload()
+        .await;
+    let state = client.encryption().backups().state();
+    let their_version = client.encryption().backups().fetch_exists_on_server().await;
+    eprintln!(
+        "matrix-sdk recovery().enable(): {:?}; backups: {state:?}; exists: {their_version:?}",
+        enabled.as_ref().map(|_| "a new recovery key")
+    );
+
+    // It refuses while a backup exists (keepsake's).
+    assert!(
+        matches!(
+            enabled,
+            Err(matrix_sdk::encryption::recovery::RecoveryError::BackupExistsOnServer)
+        ),
+        "{state:?} {their_version:?}"
+    );
+    assert_eq!(backup_status(data, "e1")["health"], "healthy");
+
+    // Element X's way out, "fix backup" with the recovery key: it deletes
+    // keepsake's version, makes a curve25519 one and writes its key into
+    // secret storage.
+    let fixed = client
+        .encryption()
+        .recovery()
+        .recover_and_fix_backup(&key)
+        .await;
+    eprintln!("matrix-sdk recover_and_fix_backup(): {fixed:?}");
+    let st = backup_status(data, "e1");
+    eprintln!("keepsake after it: {st}");
+    assert_eq!(
+        st["server_algorithm"], "m.megolm_backup.v1.curve25519-aes-sha2",
+        "{st}"
+    );
+    assert_ne!(st["server_version"], ours.as_str(), "{st}");
+    assert_eq!(st["health"], "replaced", "{st}");
+    assert!(
+        st["advice"].as_str().unwrap().contains("backup migrate"),
+        "{st}"
+    );
+    // keepsake's keys stay here, and none goes into the other backup.
+    ok(data, "e1", &["send", &room, "after the other client"], "");
+    let st = backup_status(data, "e1");
+    assert_eq!(st["health"], "replaced", "{st}");
+    assert_eq!(st["local_sessions"], 1, "{st}");
+    // Taking it over brings keepsake's keys back into a backup.
+    let m = ok_json(
+        data,
+        "e1",
+        &["backup", "migrate", "--stdin", "--yes", "--json"],
+        &format!("{key}\n"),
+    );
+    eprintln!("keepsake migrate: {m}");
+    ok(data, "e1", &["backup", "upload", "--wait"], "");
+    let st = backup_status(data, "e1");
+    assert_eq!(st["health"], "healthy", "{st}");
+    assert_eq!(st["server_count"], st["local_sessions"], "{st}");
+}

@@ -224,6 +224,11 @@ pub enum BackupAction {
         #[arg(long)]
         json: bool,
     },
+    /// Per room: keys held here, in the backup, restored (trusted or not), unreadable messages the backup can fix; and the server's versions.
+    Inspect {
+        #[arg(long)]
+        json: bool,
+    },
     /// Restore every key of the backup onto this device (asks for the recovery key or passphrase if needed).
     Restore {
         /// Read the recovery key or passphrase from standard input.

@@ -12,7 +12,7 @@ use std::collections::BTreeSet;
 use keepsake::crypto::{BackupKey, EncryptedData};
 use matrix_sdk::ruma::api::client::backup::get_backup_keys;
 use matrix_sdk_crypto::store::CryptoStore;
-use serde_json::Value;
+use serde_json::{Value, json};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_session_is_backed_up_and_decrypts_to_the_stored_key() {
@@ -273,4 +273,84 @@ async fn uploads_killed_at_ten_random_points_lose_no_session() {
         local.len(),
         on_server.len()
     );
+}
+
+/// `backup inspect`: per room, what this device holds, what the backup
+/// holds, what was restored and how it is trusted, and what the backup
+/// could fix; and the server's versions with whether our key opens them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn inspect_shows_rooms_and_versions_as_they_are() {
+    let hs = common::homeserver();
+    let alice = hs.register("alice").await;
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path();
+    common::use_file_secrets(data);
+    common::login(data, "a1", &hs, &alice);
+    let (key, v1) = common::setup_backup(data, "a1");
+    let room = ok_json(data, "a1", &["create-room", "Inspected", "--json"], "")["room_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    ok(data, "a1", &["send", &room, "one"], "");
+    ok(data, "a1", &["send", &room, "two"], "");
+    ok(data, "a1", &["backup", "upload", "--wait"], "");
+
+    let find = |i: &Value| -> Value {
+        i["rooms"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["room_id"] == room.as_str())
+            .cloned()
+            .unwrap_or_else(|| panic!("the room is listed: {i}"))
+    };
+    let i = ok_json(data, "a1", &["backup", "inspect", "--json"], "");
+    let r = find(&i);
+    assert_eq!(
+        (&r["name"], &r["held"], &r["in_backup"], &r["fixable"]),
+        (&json!("Inspected"), &json!(1), &json!(1), &json!(0)),
+        "{i}"
+    );
+    assert_eq!(i["versions"][0]["version"], v1.as_str(), "{i}");
+    assert_eq!(i["versions"][0]["current"], true, "{i}");
+    assert_eq!(i["versions"][0]["opens"], true, "{i}");
+
+    // A new device before its restore: nothing held, two messages the
+    // backup can fix; after it, the key is held and counted as trusted.
+    common::login(data, "a2", &hs, &alice);
+    ok(data, "a2", &["sync", "--once"], "");
+    let r = find(&ok_json(data, "a2", &["backup", "inspect", "--json"], ""));
+    assert_eq!((&r["held"], &r["in_backup"]), (&json!(0), &json!(1)), "{r}");
+    assert_eq!(r["fixable"], 2, "{r}");
+    ok(
+        data,
+        "a2",
+        &["backup", "restore", "--stdin"],
+        &format!("{key}\n"),
+    );
+    let r = find(&ok_json(data, "a2", &["backup", "inspect", "--json"], ""));
+    assert_eq!(
+        (&r["held"], &r["restored_trusted"], &r["restored_untrusted"]),
+        (&json!(1), &json!(1), &json!(0)),
+        "{r}"
+    );
+
+    // After a reset the old version is still listed; our key no longer
+    // opens it.
+    ok(
+        data,
+        "a1",
+        &["backup", "reset", "--yes", "--stdin"],
+        &format!("{key}\n"),
+    );
+    let i = ok_json(data, "a1", &["backup", "inspect", "--json"], "");
+    let versions = i["versions"].as_array().unwrap();
+    assert_eq!(versions.len(), 2, "{i}");
+    assert_eq!(versions[0]["opens"], true, "{i}");
+    assert_eq!(versions[1]["version"], v1.as_str(), "{i}");
+    assert_eq!(versions[1]["current"], false, "{i}");
+    assert_eq!(versions[1]["opens"], false, "{i}");
+    let text = ok(data, "a1", &["backup", "inspect"], "");
+    assert!(text.contains("Inspected"), "{text}");
+    assert!(text.contains("(current)"), "{text}");
 }

@@ -113,6 +113,20 @@ async fn chat_backup_and_restore_on_a_fresh_device() {
         backup.contains("org.matrix.msc3270.v1.aes-hmac-sha2"),
         "{backup}"
     );
+    // The second page: the room, its key here and in the backup.
+    t.keys(&["p"]);
+    let page = t.wait_until("the per-room page", |s| {
+        s.contains("per room and per version") && s.contains("Garden club")
+    });
+    assert!(page.contains("(current)"), "{page}");
+    let row = page
+        .lines()
+        .find(|l| l.contains("Garden club"))
+        .unwrap_or_default();
+    let counts: Vec<&str> = row.split_whitespace().skip(2).collect();
+    assert_eq!(counts, ["1", "1", "0", "0", "0"], "{row}");
+    t.keys(&["p"]);
+    t.wait_for("Health");
     t.keys(&["q"]);
     t.wait_for("EXIT=0");
     drop(t);

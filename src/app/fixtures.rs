@@ -240,6 +240,56 @@ pub fn replaced_backup() -> BackupStatus {
     }
 }
 
+/// The backup's second page: two versions and three rooms.
+pub fn inspection() -> crate::backup::inspect::Inspection {
+    use crate::backup::inspect::{Inspection, RoomView, VersionView};
+    Inspection {
+        versions: vec![
+            VersionView {
+                version: "7".into(),
+                algorithm: "org.matrix.msc3270.v1.aes-hmac-sha2".into(),
+                count: 42,
+                current: true,
+                opens: Some(true),
+            },
+            VersionView {
+                version: "6".into(),
+                algorithm: "m.megolm_backup.v1.curve25519-aes-sha2".into(),
+                count: 1250,
+                current: false,
+                opens: None,
+            },
+        ],
+        rooms: vec![
+            RoomView {
+                room_id: "!book:example.org".into(),
+                name: "Book club".into(),
+                held: 12,
+                in_backup: 12,
+                restored_trusted: 10,
+                restored_untrusted: 2,
+                fixable: 0,
+            },
+            RoomView {
+                room_id: "!general:example.org".into(),
+                name: "General".into(),
+                held: 28,
+                in_backup: 30,
+                restored_trusted: 0,
+                restored_untrusted: 0,
+                fixable: 3,
+            },
+            RoomView {
+                room_id: "!new:example.org".into(),
+                name: "Just made".into(),
+                held: 2,
+                in_backup: 0,
+                ..Default::default()
+            },
+        ],
+    }
+}
+
 pub fn uploading() -> Progress {
     Progress {
         state: UploadState::Uploading,

@@ -38,6 +38,7 @@ pub enum Action {
     Upload,
     UseCurrent,
     Reset,
+    Inspect,
     Setup,
     Unlock,
     Copy,
@@ -118,6 +119,12 @@ pub const ACTIONS: &[(Action, &str, &[&str], &str)] = &[
         "reset",
         &["R"],
         "backup: reset / migrate to a new version",
+    ),
+    (
+        Action::Inspect,
+        "inspect",
+        &["p"],
+        "backup: per-room overview and versions (page 2)",
     ),
     (
         Action::Setup,

@@ -978,10 +978,18 @@ fn screen_key(st: &mut AppState, k: &KeyEvent, fx: &mut Vec<Effect>) -> bool {
                     A::Upload,
                     A::UseCurrent,
                     A::Reset,
+                    A::Inspect,
                     A::Refresh,
                     A::Back,
                 ],
             ) {
+                Some(A::Inspect) => {
+                    st.backup.inspecting = !st.backup.inspecting;
+                    if st.backup.inspecting {
+                        st.backup.inspect_error = None;
+                        fx.push(Effect::Worker(Command::BackupInspect));
+                    }
+                }
                 Some(A::Restore) => restore_or_ask(st, fx),
                 Some(A::Create) => ask(st, PromptFor::BackupCreate),
                 Some(A::Reset) => {
@@ -997,7 +1005,12 @@ fn screen_key(st: &mut AppState, k: &KeyEvent, fx: &mut Vec<Effect>) -> bool {
                     st.backup.message = None;
                     fx.push(Effect::Worker(Command::BackupUseCurrent));
                 }
-                Some(A::Refresh) => go(st, Screen::Backup, fx),
+                Some(A::Refresh) => {
+                    go(st, Screen::Backup, fx);
+                    if st.backup.inspecting {
+                        fx.push(Effect::Worker(Command::BackupInspect));
+                    }
+                }
                 Some(A::Back) => back(st),
                 _ => return false,
             }
@@ -1477,6 +1490,11 @@ fn finished(st: &mut AppState, what: Pending, result: Result<Reply, String>, fx:
             st.recovery.message = Some(Err(e.clone()));
             notice(st, e, true);
         }
+        (Pending::BackupInspect, Ok(Reply::Inspection(i))) => {
+            st.backup.inspection = Some(i);
+            st.backup.inspect_error = None;
+        }
+        (Pending::BackupInspect, Err(e)) => st.backup.inspect_error = Some(e),
         (Pending::Devices, Ok(Reply::Devices(list))) => {
             st.devices.loading = false;
             st.devices.sel = st.devices.sel.min(list.len().saturating_sub(1));

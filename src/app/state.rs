@@ -161,6 +161,10 @@ pub struct BackupView {
     pub message: Option<Result<String, String>>,
     /// An action is running (create, reset, use-current).
     pub busy: Option<&'static str>,
+    /// The second page (per-room overview and versions) is shown.
+    pub inspecting: bool,
+    pub inspection: Option<crate::backup::inspect::Inspection>,
+    pub inspect_error: Option<String>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -289,6 +293,7 @@ pub enum Pending {
     VerifyRequest,
     VerifyStep,
     BackupStatus,
+    BackupInspect,
     BackupRestore,
     BackupChange,
     BackupUpload,
@@ -322,6 +327,7 @@ impl Pending {
             | C::VerifyMismatch(_)
             | C::VerifyCancel(_) => Pending::VerifyStep,
             C::BackupStatus => Pending::BackupStatus,
+            C::BackupInspect => Pending::BackupInspect,
             C::BackupRestore { .. } => Pending::BackupRestore,
             C::BackupCreate { .. }
             | C::BackupReset { .. }

@@ -230,6 +230,27 @@ fn restore_asks_for_the_key_when_the_device_lacks_it_and_shows_progress() {
 }
 
 #[test]
+fn p_on_the_backup_screen_shows_the_overview_and_back() {
+    let mut st = fixtures::logged_in();
+    press(&mut st, KeyCode::Char('2'));
+    let fx = press(&mut st, KeyCode::Char('p'));
+    assert!(st.backup.inspecting);
+    assert_eq!(worker_cmds(&fx), vec![&Command::BackupInspect]);
+    let ops = sent(&mut st, &fx);
+    update(
+        &mut st,
+        Msg::Worker(Update::Finished {
+            op: ops[0],
+            result: Ok(Reply::Inspection(fixtures::inspection())),
+        }),
+    );
+    assert_eq!(st.backup.inspection, Some(fixtures::inspection()));
+    let fx = press(&mut st, KeyCode::Char('p'));
+    assert!(!st.backup.inspecting);
+    assert!(fx.is_empty());
+}
+
+#[test]
 fn restore_goes_straight_on_when_the_device_holds_the_key() {
     let mut st = fixtures::logged_in();
     let fx = run(&mut st, "backup restore");

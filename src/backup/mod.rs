@@ -15,6 +15,7 @@ pub mod download;
 pub mod encode;
 pub mod health;
 pub mod held;
+pub mod inspect;
 pub mod key_file;
 pub mod local_key;
 pub mod manage;

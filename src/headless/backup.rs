@@ -392,6 +392,17 @@ pub async fn run(
             }
             s.finish(FINISH_WITHIN).await;
         }
+        BackupAction::Inspect { json } => {
+            let mut s = Session::open(settings, secrets).await?;
+            let Reply::Inspection(i) = s.call(W::BackupInspect).await? else {
+                return Err(unexpected());
+            };
+            if json {
+                print_json(&i)?;
+            } else {
+                crate::outln!("{}", crate::backup::inspect::table(&i).trim_end());
+            }
+        }
         BackupAction::Status { json } => {
             let mut s = Session::open(settings, secrets).await?;
             let Reply::BackupStatus(st) = s.call(W::BackupStatus).await? else {

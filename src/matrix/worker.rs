@@ -159,6 +159,8 @@ pub enum Command {
         version: String,
     },
     BackupStatus,
+    /// The backup overview: per room and per version.
+    BackupInspect,
     /// Restore every key of the current backup; unlocks secret storage with
     /// the input first when this device lacks the key. Progress arrives as
     /// `Update::Restore`.
@@ -245,6 +247,7 @@ pub enum Reply {
     /// A reset: the new version, and what became of the one it replaced.
     BackupReset(super::backup_jobs::Reset),
     BackupStatus(BackupStatus),
+    Inspection(crate::backup::inspect::Inspection),
     Progress(Progress),
     Restored(RestoreReport),
     Migrated {
@@ -853,6 +856,14 @@ async fn dispatch(st: &mut State, op: OpId, cmd: Command) {
                 }
                 uploader.kick();
                 Ok(Reply::Done)
+            })
+        }
+        Command::BackupInspect => {
+            let (crypto, trust) = (st.crypto.clone(), st.trust.clone());
+            job(st, op, async move {
+                crate::backup::inspect::inspect(&c, &crypto, &trust)
+                    .await
+                    .map(Reply::Inspection)
             })
         }
         Command::BackupStatus => {

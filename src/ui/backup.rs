@@ -79,7 +79,89 @@ fn health_rows(out: &mut Vec<Line<'_>>, w: u16, st: &AppState, theme: &Theme, h:
     out.push(Line::from(""));
 }
 
+/// The second page: per room and per version (`backup inspect`).
+fn render_inspection(st: &AppState, theme: &Theme, f: &mut Frame, area: Rect) {
+    let b = &st.backup;
+    let w = area.width;
+    let mut out = vec![Line::from(Span::styled(
+        " Key backup: per room and per version",
+        theme.title(),
+    ))];
+    out.push(Line::from(""));
+    let Some(i) = &b.inspection else {
+        let text = match &b.inspect_error {
+            Some(e) => format!("  cannot inspect the backup: {e}"),
+            None => format!("  {} reading the backup…", super::spinner(st)),
+        };
+        out.push(Line::from(Span::styled(text, theme.dim())));
+        lines(f, area, out);
+        return;
+    };
+    out.push(Line::from(Span::styled(
+        "  Versions on the server",
+        theme.title(),
+    )));
+    if i.versions.is_empty() {
+        out.push(Line::from("  none"));
+    }
+    for v in &i.versions {
+        let (opens, style) = match v.opens {
+            Some(true) => ("our key opens it", theme.fg(theme.good)),
+            Some(false) => ("our key does not open it", theme.fg(theme.warn)),
+            None => ("not checked", theme.dim()),
+        };
+        let label = if v.current {
+            format!("{} (current)", v.version)
+        } else {
+            v.version.clone()
+        };
+        row(
+            &mut out,
+            w,
+            &label,
+            format!("{} · {} keys · {opens}", v.algorithm, v.count),
+            style,
+        );
+    }
+    out.push(Line::from(""));
+    let name_w = (w as usize).saturating_sub(46).clamp(8, 40);
+    out.push(Line::from(Span::styled(
+        format!(
+            "  {:<name_w$} {:>6} {:>7} {:>8} {:>10} {:>7}",
+            "Room", "here", "backup", "trusted", "untrusted", "fixable"
+        ),
+        theme.title(),
+    )));
+    for r in &i.rooms {
+        let missing = r.held > r.in_backup;
+        let style = if r.fixable > 0 || missing {
+            theme.fg(theme.warn)
+        } else {
+            Style::default()
+        };
+        out.push(Line::from(Span::styled(
+            format!(
+                "  {:<name_w$} {:>6} {:>7} {:>8} {:>10} {:>7}",
+                super::widgets::truncate(&r.name, name_w),
+                r.held,
+                r.in_backup,
+                r.restored_trusted,
+                r.restored_untrusted,
+                r.fixable
+            ),
+            style,
+        )));
+    }
+    if i.rooms.is_empty() {
+        out.push(Line::from("  no rooms"));
+    }
+    lines(f, area, out);
+}
+
 pub fn render(st: &AppState, theme: &Theme, f: &mut Frame, area: Rect) {
+    if st.backup.inspecting {
+        return render_inspection(st, theme, f, area);
+    }
     let b = &st.backup;
     let w = area.width;
     let mut out = vec![];

@@ -287,8 +287,16 @@ fn bottom_line(st: &AppState, theme: &Theme, f: &mut Frame, area: Rect) -> Optio
             (k(A::Restore), "restore"),
             (k(A::Create), "create"),
             (k(A::Upload), "upload"),
-            (k(A::UseCurrent), "use current"),
-            (k(A::Reset), "reset/migrate"),
+            (k(A::UseCurrent), "adopt"),
+            (k(A::Reset), "reset"),
+            (
+                k(A::Inspect),
+                if st.backup.inspecting {
+                    "status"
+                } else {
+                    "rooms"
+                },
+            ),
             (k(A::Refresh), "refresh"),
         ],
         Screen::Recovery if st.recovery.new_key.is_some() => {

@@ -98,6 +98,10 @@ fn backup_states() {
     st.backup.message = None;
     st.backup.status = Some(fixtures::replaced_backup());
     snap("backup_replaced", &st);
+    st.backup.inspecting = true;
+    snap("backup_inspect_loading", &st);
+    st.backup.inspection = Some(fixtures::inspection());
+    snap("backup_inspect", &st);
 }
 
 /// The status bar and the backup screen render one verdict: in every

@@ -354,3 +354,74 @@ async fn inspect_shows_rooms_and_versions_as_they_are() {
     assert!(text.contains("Inspected"), "{text}");
     assert!(text.contains("(current)"), "{text}");
 }
+
+/// A backup made under MSC3270's proposed name (keepsake's default before)
+/// keeps working after the default changed; `backup reset` says it switches
+/// names and makes the new version under the readable unstable one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_backup_under_the_proposed_name_keeps_working_and_reset_switches() {
+    let hs = common::homeserver();
+    let alice = hs.register("alice").await;
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path();
+    let config = data.join("config.toml");
+    std::fs::write(
+        &config,
+        "secrets = \"file\"\nbackup_algorithm = \"m.megolm_backup.v1.aes-hmac-sha2\"\n",
+    )
+    .unwrap();
+    common::login(data, "a1", &hs, &alice);
+    let (key, old) = common::setup_backup(data, "a1");
+    assert_eq!(
+        status(data, "a1")["server_algorithm"],
+        "m.megolm_backup.v1.aes-hmac-sha2"
+    );
+    // The default again: the old backup is still read and written.
+    common::use_file_secrets(data);
+    let room = ok_json(data, "a1", &["create-room", "Old name", "--json"], "")["room_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    ok(data, "a1", &["send", &room, "still backed up"], "");
+    let st = status(data, "a1");
+    assert_eq!(st["health"], "healthy", "{st}");
+    assert_eq!(st["version"], old.as_str(), "{st}");
+    assert_eq!(st["server_count"], 1, "{st}");
+    common::login(data, "a2", &hs, &alice);
+    let r = ok_json(
+        data,
+        "a2",
+        &["backup", "restore", "--stdin", "--json"],
+        &format!("{key}\n"),
+    );
+    assert_eq!(r["imported"], 1, "{r}");
+
+    let r = common::keepsake(
+        data,
+        Some("a1"),
+        &["backup", "reset", "--yes", "--stdin", "--json"],
+        &format!("{key}\n"),
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stderr.contains(
+            "The current version is m.megolm_backup.v1.aes-hmac-sha2; the new one is org.matrix.msc3270.v1.aes-hmac-sha2"
+        ),
+        "{}",
+        r.stderr
+    );
+    // a2, the account's other device, runs keepsake: it reads the backup.
+    assert!(
+        r.stderr.contains("run keepsake and read the new backup"),
+        "{}",
+        r.stderr
+    );
+    let st = status(data, "a1");
+    assert_eq!(
+        st["server_algorithm"], "org.matrix.msc3270.v1.aes-hmac-sha2",
+        "{st}"
+    );
+    assert_ne!(st["server_version"], old.as_str(), "{st}");
+    ok(data, "a1", &["backup", "upload", "--wait"], "");
+    assert_eq!(status(data, "a1")["health"], "healthy");
+}

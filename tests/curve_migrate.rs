@@ -354,13 +354,20 @@ async fn matrix_sdk_recovery_beside_keepsake() {
     assert_eq!(st["health"], "replaced", "{st}");
     assert_eq!(st["local_sessions"], 1, "{st}");
     // Taking it over brings keepsake's keys back into a backup.
-    let m = ok_json(
+    let m = common::keepsake(
         data,
-        "e1",
+        Some("e1"),
         &["backup", "migrate", "--stdin", "--yes", "--json"],
         &format!("{key}\n"),
     );
-    eprintln!("keepsake migrate: {m}");
+    assert_eq!(m.code, 0, "{}", m.stderr);
+    // The other client's device is named as one that cannot read it.
+    let other = client.device_id().unwrap().to_string();
+    assert!(
+        m.stderr.contains("cannot read a symmetric backup") && m.stderr.contains(&other),
+        "{}",
+        m.stderr
+    );
     ok(data, "e1", &["backup", "upload", "--wait"], "");
     let st = backup_status(data, "e1");
     assert_eq!(st["health"], "healthy", "{st}");

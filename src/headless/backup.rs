@@ -180,23 +180,31 @@ pub async fn run(
         }
         BackupAction::Reset { stdin, yes, json } => {
             let mut s = Session::open(settings, secrets).await?;
-            let mut question = "This replaces the backup. First every key of the current backup is restored onto this device (if that fails, nothing changes); its key stays in secret storage, so `keepsake backup restore --version N` can still read it until that version is deleted. Then a new backup with a new key is made, and every key on this device is uploaded to it.".to_owned();
+            let question = "This replaces the backup. First every key of the current backup is restored onto this device (if that fails, nothing changes); its key stays in secret storage, so `keepsake backup restore --version N` can still read it until that version is deleted. Then a new backup with a new key is made, and every key on this device is uploaded to it.";
             let status = match s.call(W::BackupStatus).await? {
                 Reply::BackupStatus(st) => Some(st),
                 _ => None,
             };
-            if let Some(cur) = status
+            let switch = if let Some(cur) = status
                 .as_ref()
                 .and_then(|st| st.server_algorithm.as_deref())
                 && cur != settings.backup_algorithm
             {
-                question.push_str(&format!(
-                    "\nThe current version is {cur}; the new one is {} (`backup_algorithm` in the config chooses).",
+                Some(format!(
+                    "The current version is {cur}; the new one is {} (`backup_algorithm` in the config chooses).",
                     settings.backup_algorithm
-                ));
-            }
-            let warning = readers_warning(&mut s).await;
-            ask_or_note(yes, &question, warning.as_deref(), "reset")?;
+                ))
+            } else {
+                None
+            };
+            // Both are said with --yes too, as notes.
+            let warning = [switch, readers_warning(&mut s).await]
+                .into_iter()
+                .flatten()
+                .collect::<Vec<_>>()
+                .join("\n");
+            let warning = (!warning.is_empty()).then_some(warning);
+            ask_or_note(yes, question, warning.as_deref(), "reset")?;
             let input = key_or_passphrase(stdin)?;
             let Reply::BackupReset(r) = s
                 .call(W::BackupReset {

@@ -590,6 +590,19 @@ async fn a_session_filed_under_other_rooms_never_costs_its_own_room() {
     assert_eq!(item["trust"], "backup_trusted", "{item}");
 }
 
+/// The room a2's store files `sid` under, looked up as room `c`'s session.
+async fn held_under(data: &std::path::Path, c: &RoomId, sid: &str) -> OwnedRoomId {
+    use matrix_sdk_crypto::store::CryptoStore;
+    let acc = common::open_account(data, "a2").await;
+    acc.crypto_store
+        .get_inbound_group_session(c, sid)
+        .await
+        .unwrap()
+        .expect("the session is still held under its room")
+        .room_id()
+        .to_owned()
+}
+
 /// The crypto store files a session under one room and replaces a row by
 /// session id alone: a copy of a held session offered under another room
 /// (here only there, and no event of this device shows it used) must not
@@ -599,7 +612,6 @@ async fn a_session_filed_under_other_rooms_never_costs_its_own_room() {
 async fn a_held_session_is_never_replaced_by_a_copy_under_another_room() {
     use matrix_sdk::config::SyncSettings;
     use matrix_sdk::ruma::events::room::message::RoomMessageEventContent;
-    use matrix_sdk_crypto::store::CryptoStore;
     use std::time::Duration;
     const PASS: &str = "correct horse battery staple";
     let hs = common::homeserver();
@@ -685,16 +697,11 @@ async fn a_held_session_is_never_replaced_by_a_copy_under_another_room() {
     );
     assert_eq!(r["room_conflicts"], 1, "{r}");
     assert_eq!(r["imported"], 0, "{r}");
-    {
-        let acc = common::open_account(data, "a2").await;
-        let held = acc
-            .crypto_store
-            .get_inbound_group_session(&c_id, &sid)
-            .await
-            .unwrap()
-            .expect("C's session is still held under C");
-        assert_eq!(held.room_id(), c_id, "the held session was replaced");
-    }
+    assert_eq!(
+        held_under(data, &c_id, &sid).await,
+        c_id,
+        "the held session was replaced"
+    );
     // The same from a key file that files the session under another room.
     let mut keys = matrix_sdk_crypto::decrypt_room_key_export(
         std::io::Cursor::new(std::fs::read(&file).unwrap()),
@@ -723,16 +730,11 @@ async fn a_held_session_is_never_replaced_by_a_copy_under_another_room() {
         &format!("{PASS}\n"),
     );
     assert_eq!(r["room_conflicts"], 1, "{r}");
-    {
-        let acc = common::open_account(data, "a2").await;
-        let held = acc
-            .crypto_store
-            .get_inbound_group_session(&c_id, &sid)
-            .await
-            .unwrap()
-            .expect("C's session is still held under C");
-        assert_eq!(held.room_id(), c_id, "the key file replaced the session");
-    }
+    assert_eq!(
+        held_under(data, &c_id, &sid).await,
+        c_id,
+        "the key file replaced the session"
+    );
     ok(data, "a2", &["sync", "--once"], "");
     let h = ok_json(data, "a2", &["history", &c, "--json"], "");
     assert!(

@@ -17,12 +17,8 @@ use matrix_sdk::ruma::events::room::message::RoomMessageEventContent;
 
 const MESSAGES: usize = 3;
 
-/// Carol's first device is plain matrix-sdk: an encrypted room, a few
-/// messages, and `recovery().enable()`. Returns the room and recovery key.
-async fn element_like_account(
-    hs: &common::Homeserver,
-    carol: &common::TestUser,
-) -> (String, String) {
+/// A plain matrix-sdk client (what Element X runs on), logged in and synced.
+async fn plain_client(hs: &common::Homeserver, user: &common::TestUser) -> Client {
     let client = Client::builder()
         .homeserver_url(&hs.url)
         .build()
@@ -30,11 +26,21 @@ async fn element_like_account(
         .unwrap();
     client
         .matrix_auth()
-        .login_username(&carol.localpart, &carol.password)
+        .login_username(&user.localpart, &user.password)
         .send()
         .await
         .unwrap();
     client.sync_once(SyncSettings::default()).await.unwrap();
+    client
+}
+
+/// Carol's first device is plain matrix-sdk: an encrypted room, a few
+/// messages, and `recovery().enable()`. Returns the room and recovery key.
+async fn element_like_account(
+    hs: &common::Homeserver,
+    carol: &common::TestUser,
+) -> (String, String) {
+    let client = plain_client(hs, carol).await;
     let mut req = create_room::v3::Request::new();
     req.initial_state = vec![
         InitialStateEvent::with_empty_state_key(
@@ -292,18 +298,7 @@ async fn matrix_sdk_recovery_beside_keepsake() {
     assert_eq!(backup_status(data, "e1")["health"], "healthy");
 
     // The other client: plain matrix-sdk, the same account.
-    let client = Client::builder()
-        .homeserver_url(&hs.url)
-        .build()
-        .await
-        .unwrap();
-    client
-        .matrix_auth()
-        .login_username(&erin.localpart, &erin.password)
-        .send()
-        .await
-        .unwrap();
-    client.sync_once(SyncSettings::default()).await.unwrap();
+    let client = plain_client(&hs, &erin).await;
     let enabled = client
         .encryption()
         .recovery()

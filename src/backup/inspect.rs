@@ -6,8 +6,6 @@
 
 use std::collections::HashSet;
 
-use matrix_sdk::ruma::api::client::backup::get_backup_keys_for_room;
-use matrix_sdk::ruma::api::error::ErrorKind;
 use matrix_sdk::{Client, SqliteCryptoStore};
 use matrix_sdk_crypto::store::CryptoStore;
 use serde::Serialize;
@@ -124,23 +122,13 @@ pub async fn inspect(
                 }
             }
         }
-        let mut in_backup: HashSet<String> = HashSet::new();
-        if let Some(c) = &current {
-            let req =
-                get_backup_keys_for_room::v3::Request::new(c.version.clone(), room_id.clone());
-            let r = server::with_retries(2, || async {
-                client
-                    .send(req.clone())
-                    .with_request_config(server::request_config())
-                    .await
-            })
-            .await;
-            match r {
-                Ok(r) => in_backup.extend(r.sessions.into_keys()),
-                Err(e) if e.client_api_error_kind() == Some(&ErrorKind::NotFound) => {}
-                Err(e) => return Err(format!("cannot read the backup of {room_id}: {e}")),
-            }
-        }
+        let in_backup: HashSet<String> = match &current {
+            Some(c) => server::room_keys(client, &c.version, &room_id)
+                .await?
+                .into_keys()
+                .collect(),
+            None => HashSet::new(),
+        };
         view.in_backup = in_backup.len();
         if let Ok((cache, _handles)) = room.event_cache().await
             && let Ok(events) = cache.events().await

@@ -13,9 +13,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use matrix_sdk::Client;
 use matrix_sdk::SqliteCryptoStore;
 use matrix_sdk::event_cache::DecryptionRetryRequest;
-use matrix_sdk::ruma::api::client::backup::{
-    KeyBackupData, get_backup_keys_for_room, get_backup_keys_for_session,
-};
+use matrix_sdk::ruma::api::client::backup::KeyBackupData;
 use matrix_sdk::ruma::serde::Raw;
 use matrix_sdk::ruma::{OwnedRoomId, RoomId};
 use matrix_sdk_crypto::olm::{BackedUpRoomKey, ExportedRoomKey, InboundGroupSession};
@@ -494,50 +492,13 @@ pub async fn restore_sessions(
     let mut found = BTreeMap::new();
     if session_ids.len() > ROOM_FETCH_ABOVE {
         // Many keys of one room: one request for the room is cheaper.
-        let req =
-            get_backup_keys_for_room::v3::Request::new(version.to_owned(), room_id.to_owned());
-        let r = server::with_retries(2, || async {
-            client
-                .send(req.clone())
-                .with_request_config(server::request_config())
-                .await
-        })
-        .await;
-        match r {
-            Ok(r) => found = r.sessions,
-            Err(e)
-                if e.client_api_error_kind()
-                    == Some(&matrix_sdk::ruma::api::error::ErrorKind::NotFound) => {}
-            Err(e) => return Err(format!("cannot fetch keys from the backup: {e}")),
-        }
+        found = server::room_keys(client, version, room_id).await?;
         found.retain(|sid, _| session_ids.contains(sid));
-    }
-    let one_by_one: &[String] = if session_ids.len() > ROOM_FETCH_ABOVE {
-        &[]
     } else {
-        session_ids
-    };
-    for sid in one_by_one {
-        let req = get_backup_keys_for_session::v3::Request::new(
-            version.to_owned(),
-            room_id.to_owned(),
-            sid.clone(),
-        );
-        let r = server::with_retries(2, || async {
-            client
-                .send(req.clone())
-                .with_request_config(server::request_config())
-                .await
-        })
-        .await;
-        match r {
-            Ok(r) => {
-                found.insert(sid.clone(), r.key_data);
+        for sid in session_ids {
+            if let Some(k) = server::session_key(client, version, room_id, sid).await? {
+                found.insert(sid.clone(), k);
             }
-            Err(e)
-                if e.client_api_error_kind()
-                    == Some(&matrix_sdk::ruma::api::error::ErrorKind::NotFound) => {}
-            Err(e) => return Err(format!("cannot fetch a key from the backup: {e}")),
         }
     }
     let mut imp = Importer::new(key, to, version).await?;

@@ -4,7 +4,7 @@
 
 use matrix_sdk::Client;
 use matrix_sdk::ruma::api::client::backup::{
-    BackupAlgorithm, create_backup_version, get_backup_info, get_latest_backup_info,
+    BackupAlgorithm, KeyBackupData, create_backup_version, get_backup_info, get_latest_backup_info,
 };
 use matrix_sdk::ruma::api::error::{ErrorKind, RetryAfter};
 use matrix_sdk::ruma::serde::Raw;
@@ -277,6 +277,55 @@ pub async fn add_keys(
         .await
         .map(|r| (r.etag, r.count.into()))
         .map_err(|e| classify(&e))
+}
+
+/// The entries of one room in `version` (empty when the backup has none).
+pub async fn room_keys(
+    client: &Client,
+    version: &str,
+    room_id: &matrix_sdk::ruma::RoomId,
+) -> Result<std::collections::BTreeMap<String, Raw<KeyBackupData>>, String> {
+    use matrix_sdk::ruma::api::client::backup::get_backup_keys_for_room;
+    let req = get_backup_keys_for_room::v3::Request::new(version.to_owned(), room_id.to_owned());
+    let r = with_retries(2, || async {
+        client
+            .send(req.clone())
+            .with_request_config(request_config())
+            .await
+    })
+    .await;
+    match r {
+        Ok(r) => Ok(r.sessions),
+        Err(e) if e.client_api_error_kind() == Some(&ErrorKind::NotFound) => Ok(Default::default()),
+        Err(e) => Err(format!("cannot read the backup of {room_id}: {e}")),
+    }
+}
+
+/// One session's entry in `version`, if the backup has it.
+pub async fn session_key(
+    client: &Client,
+    version: &str,
+    room_id: &matrix_sdk::ruma::RoomId,
+    session_id: &str,
+) -> Result<Option<Raw<KeyBackupData>>, String> {
+    use matrix_sdk::ruma::api::client::backup::get_backup_keys_for_session;
+    let req = get_backup_keys_for_session::v3::Request::new(
+        version.to_owned(),
+        room_id.to_owned(),
+        session_id.to_owned(),
+    );
+    let r = with_retries(2, || async {
+        client
+            .send(req.clone())
+            .with_request_config(request_config())
+            .await
+    })
+    .await;
+    match r {
+        Ok(r) => Ok(Some(r.key_data)),
+        Err(e) if e.client_api_error_kind() == Some(&ErrorKind::NotFound) => Ok(None),
+        Err(e) => Err(format!("cannot fetch a key from the backup: {e}")),
+    }
 }
 
 /// Deletes a version and every key in it.

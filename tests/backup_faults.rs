@@ -167,6 +167,8 @@ async fn a_failing_backup_server_is_reported_not_retried_for_minutes() {
     let r = common::keepsake(data, Some("alice"), &["backup", "status", "--json"], "");
     let said = format!("{}{}", r.stdout, r.stderr);
     assert!(said.contains("503"), "the fault is named: {said}");
+    let st: Value = serde_json::from_str(&r.stdout).unwrap_or_default();
+    assert_eq!(st["health"], "error", "{said}");
     let served = proxy.served();
     // The uploader's pass at start and the status call, each tried at most
     // three times.
@@ -184,6 +186,20 @@ async fn a_failing_backup_server_is_reported_not_retried_for_minutes() {
     assert!(
         said.contains("429") || said.to_lowercase().contains("too many"),
         "the rate limit is named: {said}"
+    );
+
+    // No answer at all: offline, and the keys wait.
+    proxy.clear();
+    proxy.always("GET", "/_matrix/client/v3/room_keys/version", Fault::Drop);
+    let r = common::keepsake(data, Some("alice"), &["backup", "status", "--json"], "");
+    let st: Value = serde_json::from_str(&r.stdout).unwrap_or_default();
+    assert_eq!(st["health"], "offline", "{} {}", r.stdout, r.stderr);
+    assert!(
+        st["advice"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("when the homeserver is back"),
+        "{st}"
     );
 }
 

@@ -8,7 +8,7 @@
 //! set runs N = 10,000 (`KEEPSAKE_BENCH_SESSIONS` changes it, e.g. 100000).
 //! Under `cargo test` it runs once with N = 200.
 
-#[path = "../tests/common/mod.rs"]
+#[path = "../tests/it/common/mod.rs"]
 mod common;
 
 use common::bench_sessions as sessions;

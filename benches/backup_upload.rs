@@ -11,7 +11,7 @@
 //! `wait_for_steady_state()` with no delay between batches (its fastest
 //! setting; the default sleeps 100 ms per batch of 100).
 
-#[path = "../tests/common/mod.rs"]
+#[path = "../tests/it/common/mod.rs"]
 mod common;
 
 use common::{bench_sessions as sessions, ok};

@@ -2,7 +2,7 @@
 //! that reads what a server, a file or another device hands us. Each takes
 //! raw bytes and must neither panic nor hang, whatever they hold; the
 //! committed corpora under `fuzz/corpus/` are replayed by
-//! `tests/fuzz_corpora.rs` on every test run.
+//! `tests/it/fuzz_corpora.rs` on every test run.
 
 use std::io::Cursor;
 

@@ -2,10 +2,9 @@
 //! the rooms it had finished, ends with every key, imports nothing twice and
 //! uploads nothing back (the server's etag does not move). The fresh device
 //! unlocks with the passphrase, not the recovery key.
+use crate::common;
 
-mod common;
-
-use common::{backup_status, ok, ok_json};
+use crate::common::{backup_status, ok, ok_json};
 
 use std::io::{BufRead, BufReader};
 use std::process::Stdio;

@@ -1,6 +1,7 @@
 //! The fuzzing corpora (`fuzz/corpus/<target>/`, grown by `scripts/fuzz`)
 //! replayed through every target: none panics on any input the fuzzer kept.
 //! Every target has a corpus: a missing one fails here, it is not skipped.
+use crate::common;
 
 use std::path::Path;
 
@@ -43,5 +44,3 @@ async fn valid_inputs_go_through_their_targets() {
     keepsake::fuzzing::open_entry_structured(&plain);
     keepsake::fuzzing::session_json(&plain);
 }
-
-mod common;

@@ -1,7 +1,6 @@
 //! login / whoami / logout through the real binary against the real Synapse,
 //! with the secrets in the real kernel keyring (no D-Bus here).
-
-mod common;
+use crate::common;
 
 use serde_json::{Value, json};
 

@@ -1,10 +1,9 @@
 //! Restore on a fresh device against the real Synapse: alice's history comes
 //! back decrypted, and damaged entries in the backup are skipped and counted
 //! by reason without costing anything else.
+use crate::common;
 
-mod common;
-
-use common::{backup_status, ok, ok_json};
+use crate::common::{backup_status, ok, ok_json};
 
 use std::collections::BTreeMap;
 

@@ -3,10 +3,9 @@
 //! the recovery key, marking those keys untrusted ("asymmetric backup"),
 //! then migrates it into a symmetric backup; a fresh device restores
 //! everything from that one, the old keys still untrusted.
+use crate::common;
 
-mod common;
-
-use common::{backup_status, ok, ok_json};
+use crate::common::{backup_status, ok, ok_json};
 
 use matrix_sdk::Client;
 use matrix_sdk::config::SyncSettings;

@@ -1,8 +1,7 @@
 //! Every headless command, run many times over: none ever prints a panic
 //! (a worker cut off mid-write by the runtime's shutdown did, about one run
 //! in ten) and each exits 0.
-
-mod common;
+use crate::common;
 
 fn no_panic(r: &common::Run, what: &str) {
     assert_eq!(r.code, 0, "{what}: {}", r.stderr);

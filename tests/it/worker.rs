@@ -1,8 +1,7 @@
 //! The worker driven the way the TUI drives it: commands sent without
 //! waiting, results and live changes read from its update stream. Real
 //! Synapse; bob is a second keepsake profile run through the binary.
-
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

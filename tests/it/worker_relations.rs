@@ -1,7 +1,6 @@
 //! Replies, edits, reactions and redactions through the worker, as the TUI
 //! sends them, and how they come back in the timeline's items. Real Synapse.
-
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

@@ -3,10 +3,9 @@
 //! the backup counts; then on a fresh device unlock with the recovery key,
 //! restore, and read the history with its trust marks. Every wait polls the
 //! screen with a deadline; there are no fixed sleeps.
+use crate::common;
 
-mod common;
-
-use common::tmux::Tmux;
+use crate::common::tmux::Tmux;
 use std::path::Path;
 
 /// Esc out of the composer, and wait until it is out: a key sent right

@@ -1,7 +1,6 @@
 //! alice and bob, each a keepsake profile in one data dir, against the real
 //! Synapse: an encrypted room, invitation, join, messages both ways, leave.
-
-mod common;
+use crate::common;
 
 use serde_json::Value;
 

@@ -1,9 +1,8 @@
 //! The password prompt as a person meets it: keepsake runs in a real terminal
 //! (tmux), asks for the password, does not echo it, and logs in.
+use crate::common;
 
-mod common;
-
-use common::tmux::Tmux;
+use crate::common::tmux::Tmux;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn login_asks_for_the_password_without_echo() {

@@ -1,8 +1,7 @@
 //! Proves the test harness against the real Synapse: two users, matrix-sdk
 //! login, sync, an encrypted room, a message sent by one and decrypted by the
 //! other.
-
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

@@ -1,6 +1,6 @@
 //! The Secret Service backend against a real gnome-keyring on a private D-Bus
 //! session bus (Debian packages dbus-daemon, gnome-keyring, libsecret-tools;
-//! `scripts/deps` installs them). Its own test binary because it sets
+//! `scripts/deps` installs them). It sets
 //! DBUS_SESSION_BUS_ADDRESS for the process.
 
 use std::io::Write;
@@ -46,7 +46,7 @@ fn start_secret_service() -> Daemons {
     let mut lines = text.lines();
     let address = lines.next().expect("bus address").trim().to_owned();
     let bus_pid: u32 = lines.next().expect("bus pid").trim().parse().unwrap();
-    // SAFETY: single-test binary; set before any thread reads the environment.
+    // SAFETY: every test in this binary holds `env_lock` while it runs.
     unsafe {
         std::env::set_var("DBUS_SESSION_BUS_ADDRESS", &address);
         std::env::set_var("XDG_DATA_HOME", home.path());
@@ -80,6 +80,7 @@ fn start_secret_service() -> Daemons {
 
 #[test]
 fn secret_service_is_preferred_and_really_holds_the_secret() {
+    let _env = crate::env_lock();
     let _daemons = start_secret_service();
     let dir = tempfile::tempdir().unwrap();
     let profile = dir.path().join("profiles/alice");

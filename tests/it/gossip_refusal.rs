@@ -2,8 +2,7 @@
 //! from another user, or from an unverified device of ours, is refused.
 //! alice's first device runs the worker in this process; the requests are
 //! raw `m.secret.request` to-device messages, as any client could send.
-
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 use std::time::Duration;

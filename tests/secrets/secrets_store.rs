@@ -7,6 +7,7 @@ use keepsake::secrets::{Backend, SecretName, SecretStore, join_session_keyring};
 
 #[test]
 fn file_backend_round_trip_is_private_and_atomic() {
+    let _env = crate::env_lock();
     let dir = tempfile::tempdir().unwrap();
     let profile = dir.path().join("profiles/default");
     let (store, warning) = SecretStore::open(&profile, SecretsBackend::File).unwrap();
@@ -54,6 +55,7 @@ fn file_backend_round_trip_is_private_and_atomic() {
 
 #[test]
 fn corrupt_secrets_file_is_a_clear_error() {
+    let _env = crate::env_lock();
     let dir = tempfile::tempdir().unwrap();
     let (store, _) = SecretStore::open(dir.path(), SecretsBackend::File).unwrap();
     store.set(SecretName::Session, "x").unwrap();
@@ -64,13 +66,14 @@ fn corrupt_secrets_file_is_a_clear_error() {
 
 #[test]
 fn kernel_keyring_round_trip_across_stores() {
+    let _env = crate::env_lock();
     // Session keyrings are per thread credentials: join in this test thread,
     // and do every keyring call from it.
     join_session_keyring();
     let dir = tempfile::tempdir().unwrap();
     let profile = dir.path().join("p");
     // No D-Bus in this test process, so auto picks the kernel keyring.
-    // SAFETY: this test binary's other tests do not read this variable.
+    // SAFETY: every test in this binary holds `env_lock` while it runs.
     unsafe { std::env::remove_var("DBUS_SESSION_BUS_ADDRESS") };
     let (store, warning) = SecretStore::open(&profile, SecretsBackend::Keyring).unwrap();
     assert_eq!(store.backend(), Backend::KernelKeyring);
@@ -105,8 +108,9 @@ fn kernel_keyring_round_trip_across_stores() {
 /// Secret Service it takes the announced 0600 file.
 #[test]
 fn auto_prefers_a_durable_place_to_the_kernel_keyring() {
+    let _env = crate::env_lock();
     join_session_keyring();
-    // SAFETY: this test binary's other tests do not read this variable.
+    // SAFETY: every test in this binary holds `env_lock` while it runs.
     unsafe { std::env::remove_var("DBUS_SESSION_BUS_ADDRESS") };
     let dir = tempfile::tempdir().unwrap();
     let (store, warning) = SecretStore::open(&dir.path().join("p"), SecretsBackend::Auto).unwrap();

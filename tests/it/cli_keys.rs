@@ -2,10 +2,9 @@
 //! format; a fresh device imports them (a wrong passphrase changes nothing)
 //! and reads the history, marked untrusted unless the user vouches for the
 //! file.
+use crate::common;
 
-mod common;
-
-use common::{backup_status, ok, ok_json};
+use crate::common::{backup_status, ok, ok_json};
 
 const PASS: &str = "file passphrase";
 

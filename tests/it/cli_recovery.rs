@@ -1,10 +1,9 @@
 //! Secret storage and cross-signing against the real Synapse: alice sets up
 //! recovery on one device and unlocks two more, one with the recovery key and
 //! one with the passphrase; wrong secrets are refused and change nothing.
+use crate::common;
 
-mod common;
-
-use common::ok_json;
+use crate::common::ok_json;
 
 fn run(data: &std::path::Path, profile: &str, args: &[&str], stdin: &str) -> common::Run {
     common::keepsake(data, Some(profile), args, stdin)

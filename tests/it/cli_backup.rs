@@ -2,10 +2,9 @@
 //! (her own outbound ones and those bob shares with her) is on the server,
 //! and each decrypts with the key through keepsake's crypto module into the
 //! very session key alice's store holds.
+use crate::common;
 
-mod common;
-
-use common::{backup_status as status, ok, ok_json};
+use crate::common::{backup_status as status, ok, ok_json};
 
 use std::collections::BTreeSet;
 

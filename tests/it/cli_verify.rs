@@ -2,10 +2,9 @@
 //! the real Synapse: alice's new device verifies itself with her first one
 //! (to-device) and then holds the cross-signing keys and, by gossip, the
 //! backup key; alice verifies bob (in a direct room).
+use crate::common;
 
-mod common;
-
-use common::ok_json;
+use crate::common::ok_json;
 
 use std::path::PathBuf;
 use std::thread::JoinHandle;

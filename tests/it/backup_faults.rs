@@ -1,14 +1,13 @@
 //! The uploader loses nothing: killed mid-upload, throttled and failed by
 //! the server, and overtaken by another device that replaced the backup.
 //! Real Synapse; faults come from a proxy on loopback.
+use crate::common;
 
-mod common;
-
-use common::{backup_status as status, ok, ok_json};
+use crate::common::{backup_status as status, ok, ok_json};
 
 use std::time::Duration;
 
-use common::proxy::{Fault, Proxy};
+use crate::common::proxy::{Fault, Proxy};
 use matrix_sdk::ruma::OwnedRoomId;
 use serde_json::Value;
 

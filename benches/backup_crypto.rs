@@ -9,6 +9,9 @@
 //! encrypts the already serialised JSON. Both decrypt benchmarks verify the
 //! MAC, decrypt and parse the session JSON.
 
+// Test and benchmark code may stop at the first surprise.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use std::hint::black_box;
 
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};

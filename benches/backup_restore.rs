@@ -8,6 +8,9 @@
 //! set runs N = 10,000 (`KEEPSAKE_BENCH_SESSIONS` changes it, e.g. 100000).
 //! Under `cargo test` it runs once with N = 200.
 
+// Test and benchmark code may stop at the first surprise.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 #[path = "../tests/it/common/mod.rs"]
 mod common;
 

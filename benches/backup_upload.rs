@@ -11,6 +11,9 @@
 //! `wait_for_steady_state()` with no delay between batches (its fastest
 //! setting; the default sleeps 100 ms per batch of 100).
 
+// Test and benchmark code may stop at the first surprise.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 #[path = "../tests/it/common/mod.rs"]
 mod common;
 

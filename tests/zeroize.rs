@@ -6,6 +6,9 @@
 //! what `Zeroizing` misses, above all a `String` or `Vec` that grew by
 //! reallocating and freed its old buffer unwiped.
 
+// Test and benchmark code may stop at the first surprise.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};

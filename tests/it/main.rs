@@ -5,6 +5,9 @@
 //! own binaries because they change the whole process: `zeroize` (a global
 //! allocator) and `secrets` (D-Bus and keyring environment variables).
 
+// Test and benchmark code may stop at the first surprise.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 mod common;
 
 mod backup_faults;

@@ -5,6 +5,9 @@
 //! variables for the whole process; each holds [`ENV`] while it runs so that
 //! no two of them see each other's environment.
 
+// Test and benchmark code may stop at the first surprise.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use std::sync::{Mutex, MutexGuard};
 
 mod secrets_secret_service;

@@ -20,7 +20,8 @@ use std::io::Write;
 use std::time::{Duration, Instant};
 
 use keepsake::backup::upload::UploadState;
-use keepsake::matrix::worker::{Update, Worker};
+use keepsake::matrix::protocol::Update;
+use keepsake::matrix::worker::Worker;
 use matrix_sdk::encryption::{BackupDownloadStrategy, EncryptionSettings};
 use matrix_sdk::ruma::OwnedRoomId;
 use matrix_sdk::store::StoreConfig;

@@ -22,7 +22,8 @@ use common::{bench_sessions as sessions, ok};
 use std::time::{Duration, Instant};
 
 use keepsake::backup::upload::UploadState;
-use keepsake::matrix::worker::{Update, Worker};
+use keepsake::matrix::protocol::Update;
+use keepsake::matrix::worker::Worker;
 use matrix_sdk::Client;
 use matrix_sdk::ruma::OwnedRoomId;
 use matrix_sdk::ruma::api::client::backup::get_latest_backup_info;

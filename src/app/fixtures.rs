@@ -156,7 +156,7 @@ pub fn logged_in() -> AppState {
     st.me = Some("@alice:example.org".into());
     st.rooms = rooms();
     st.rooms_loaded = true;
-    st.sync = Some(crate::matrix::worker::SyncState::Synced);
+    st.sync = Some(crate::matrix::protocol::SyncState::Synced);
     st.backup.status = Some(healthy_backup());
     st
 }

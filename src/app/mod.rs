@@ -18,8 +18,8 @@ use std::time::Duration;
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseEvent, MouseEventKind};
 
 use crate::backup::upload::UploadState;
+use crate::matrix::protocol::{self as p, Command, Outcome, Secret, Update};
 use crate::matrix::verify::VerifyState;
-use crate::matrix::worker::{Command, Reply, Secret, Update};
 
 use command::{BackupAction, CmdAction, RecoveryAction};
 use input::TextInput;
@@ -65,21 +65,25 @@ pub enum Effect {
     Quit,
 }
 
+impl Effect {
+    /// A command for the worker.
+    pub fn worker(cmd: impl Into<Command>) -> Effect {
+        Effect::Worker(cmd.into())
+    }
+}
+
 /// The commands to send once logged in: who we are, rooms, sync, and what
 /// the status bar shows about backup and recovery.
 pub fn startup() -> Vec<Effect> {
-    [
-        Command::WhoAmI,
-        Command::Rooms,
-        Command::StartSync {
+    vec![
+        Effect::worker(p::account::WhoAmI),
+        Effect::worker(p::rooms::List),
+        Effect::worker(p::account::StartSync {
             long_poll: LONG_POLL,
-        },
-        Command::BackupStatus,
-        Command::RecoveryStatus,
+        }),
+        Effect::worker(p::backup::Status),
+        Effect::worker(p::recovery::Status),
     ]
-    .into_iter()
-    .map(Effect::Worker)
-    .collect()
 }
 
 /// Applies one message.
@@ -284,21 +288,23 @@ fn prompt_key(st: &mut AppState, k: KeyEvent, fx: &mut Vec<Effect>) {
             st.prompt = None;
             st.typed_secrets.remember(secret.expose());
             let algorithm = st.backup_algorithm.clone();
-            let cmd = match purpose {
+            let cmd: Command = match purpose {
                 PromptFor::RecoveryUnlock => {
                     st.recovery.busy = Some("unlocking");
                     st.recovery.message = None;
-                    Command::RecoveryUnlock {
+                    p::recovery::Unlock {
                         key_or_passphrase: secret,
                     }
+                    .into()
                 }
                 PromptFor::BackupCreate => {
                     st.backup.busy = Some("creating a backup");
                     st.backup.message = None;
-                    Command::BackupCreate {
+                    p::backup::Create {
                         key_or_passphrase: secret,
                         algorithm,
                     }
+                    .into()
                 }
                 PromptFor::BackupReset => {
                     st.backup.message = None;
@@ -310,16 +316,18 @@ fn prompt_key(st: &mut AppState, k: KeyEvent, fx: &mut Vec<Effect>) {
                         // An Element-style backup: move it into a symmetric
                         // one rather than leave its keys behind.
                         st.backup.busy = Some("migrating the curve25519 backup");
-                        Command::BackupMigrate {
+                        p::backup::Migrate {
                             key_or_passphrase: secret,
                             algorithm,
                         }
+                        .into()
                     } else {
                         st.backup.busy = Some("resetting the backup");
-                        Command::BackupReset {
+                        p::backup::Reset {
                             key_or_passphrase: secret,
                             algorithm,
                         }
+                        .into()
                     }
                 }
                 PromptFor::BackupRestore => {
@@ -341,7 +349,7 @@ fn start_restore(st: &mut AppState, secret: Option<Secret>, fx: &mut Vec<Effect>
     st.backup.restoring = true;
     st.backup.restore = None;
     st.backup.message = None;
-    fx.push(Effect::Worker(Command::BackupRestore {
+    fx.push(Effect::worker(p::backup::Restore {
         key_or_passphrase: secret,
         version: None,
     }));
@@ -427,10 +435,10 @@ fn verify_key(st: &mut AppState, k: KeyEvent, fx: &mut Vec<Effect>) {
             // the accept key accepts (never Enter, never the confirm key).
             if keys.is(Action::Accept, &k) {
                 d.busy = true;
-                fx.push(Effect::Worker(Command::VerifyAccept(flow)));
+                fx.push(Effect::worker(p::verify::Accept(flow)));
             } else if keys.is(Action::Back, &k) {
                 st.verification = None;
-                fx.push(Effect::Worker(Command::VerifyCancel(flow)));
+                fx.push(Effect::worker(p::verify::Cancel(flow)));
             }
         }
         VerifyState::Emoji { .. } => {
@@ -444,19 +452,19 @@ fn verify_key(st: &mut AppState, k: KeyEvent, fx: &mut Vec<Effect>) {
                     return notice(st, "compare the emoji with the other device first", true);
                 }
                 d.busy = true;
-                fx.push(Effect::Worker(Command::VerifyConfirm(flow)));
+                fx.push(Effect::worker(p::verify::Confirm(flow)));
             } else if keys.is(Action::Mismatch, &k) {
                 d.busy = true;
-                fx.push(Effect::Worker(Command::VerifyMismatch(flow)));
+                fx.push(Effect::worker(p::verify::Mismatch(flow)));
             } else if keys.is(Action::Back, &k) {
                 st.verification = None;
-                fx.push(Effect::Worker(Command::VerifyCancel(flow)));
+                fx.push(Effect::worker(p::verify::Cancel(flow)));
             }
         }
         VerifyState::Requested | VerifyState::Ready | VerifyState::Confirmed => {
             if keys.is(Action::Back, &k) {
                 st.verification = None;
-                fx.push(Effect::Worker(Command::VerifyCancel(flow)));
+                fx.push(Effect::worker(p::verify::Cancel(flow)));
             }
         }
     }
@@ -495,7 +503,7 @@ fn confirm_key(st: &mut AppState, k: KeyEvent, fx: &mut Vec<Effect>) {
             reason,
         } => {
             notice(st, "redacting the message…", false);
-            fx.push(Effect::Worker(Command::Redact {
+            fx.push(Effect::worker(p::timeline::Redact {
                 room,
                 event_id,
                 reason,
@@ -503,18 +511,16 @@ fn confirm_key(st: &mut AppState, k: KeyEvent, fx: &mut Vec<Effect>) {
         }
         ConfirmAct::Decline { room, name } => {
             notice(st, format!("declining {name}…"), false);
-            fx.push(Effect::Worker(Command::Leave { room }));
+            fx.push(Effect::worker(p::rooms::Leave { room }));
         }
         ConfirmAct::Leave { room, name } => {
             if st.room.as_ref().is_some_and(|r| r.id == room) {
                 st.room = None;
                 st.screen = Screen::Rooms;
-                fx.push(Effect::Worker(Command::CloseTimeline {
-                    room: room.clone(),
-                }));
+                fx.push(Effect::worker(p::timeline::Close { room: room.clone() }));
             }
             notice(st, format!("leaving {name}…"), false);
-            fx.push(Effect::Worker(Command::Leave { room }));
+            fx.push(Effect::worker(p::rooms::Leave { room }));
         }
         ConfirmAct::Quit => st.quit = true,
         ConfirmAct::BackupReset => ask(st, PromptFor::BackupReset),
@@ -616,10 +622,10 @@ fn answer_incoming(st: &mut AppState, accept: bool, fx: &mut Vec<Effect>) {
             busy: true,
             shown_at: st.ticks,
         });
-        fx.push(Effect::Worker(Command::VerifyAccept(i.flow)));
+        fx.push(Effect::worker(p::verify::Accept(i.flow)));
     } else {
         notice(st, "declined the verification request", false);
-        fx.push(Effect::Worker(Command::VerifyCancel(i.flow)));
+        fx.push(Effect::worker(p::verify::Cancel(i.flow)));
     }
 }
 
@@ -753,18 +759,20 @@ fn send(st: &mut AppState, fx: &mut Vec<Effect>) {
     let Some(room) = &st.room else { return };
     let text = st.composer.take().to_string();
     let room = room.id.clone();
-    let cmd = match std::mem::replace(&mut st.compose_mode, ComposeMode::New) {
-        ComposeMode::New => Command::SendText { room, text },
-        ComposeMode::Reply { event_id, .. } => Command::SendReply {
+    let cmd: Command = match std::mem::replace(&mut st.compose_mode, ComposeMode::New) {
+        ComposeMode::New => p::rooms::SendText { room, text }.into(),
+        ComposeMode::Reply { event_id, .. } => p::timeline::Reply {
             room,
             in_reply_to: event_id,
             text,
-        },
-        ComposeMode::Edit { event_id } => Command::Edit {
+        }
+        .into(),
+        ComposeMode::Edit { event_id } => p::timeline::Edit {
             room,
             event_id,
             text,
-        },
+        }
+        .into(),
     };
     if let Some(r) = &mut st.room {
         r.sel = None;
@@ -817,7 +825,7 @@ fn step(cur: usize, n: usize, up: bool, by: usize) -> usize {
 fn maybe_paginate(r: &mut OpenRoom, fx: &mut Vec<Effect>) {
     if !r.paginating && !r.reached_start {
         r.paginating = true;
-        fx.push(Effect::Worker(Command::PaginateBack {
+        fx.push(Effect::worker(p::timeline::PaginateBack {
             room: r.id.clone(),
             count: PAGE_EVENTS,
         }));
@@ -829,21 +837,21 @@ fn go(st: &mut AppState, screen: Screen, fx: &mut Vec<Effect>) {
     match screen {
         Screen::Backup => {
             st.backup.loading = true;
-            fx.push(Effect::Worker(Command::BackupStatus));
+            fx.push(Effect::worker(p::backup::Status));
             // Our own devices, for the warning before a reset or migration
             // (which of them cannot read a symmetric backup).
             if st.devices.user.is_none() {
-                fx.push(Effect::Worker(Command::Devices { user: None }));
+                fx.push(Effect::worker(p::devices::List { user: None }));
             }
         }
         Screen::Recovery => {
             st.recovery.loading = true;
-            fx.push(Effect::Worker(Command::RecoveryStatus));
+            fx.push(Effect::worker(p::recovery::Status));
         }
         Screen::Devices => {
             st.devices.loading = true;
             st.devices.error = None;
-            fx.push(Effect::Worker(Command::Devices {
+            fx.push(Effect::worker(p::devices::List {
                 user: st.devices.user.clone(),
             }));
         }
@@ -857,17 +865,17 @@ fn open_room(st: &mut AppState, fx: &mut Vec<Effect>) {
         return;
     };
     if r.membership == "invited" {
-        fx.push(Effect::Worker(Command::Join { room: r.room_id }));
+        fx.push(Effect::worker(p::rooms::Join { room: r.room_id }));
         return notice(st, format!("joining {}…", r.name), false);
     }
     if st.room.as_ref().is_none_or(|o| o.id != r.room_id) {
         if let Some(old) = st.room.take() {
-            fx.push(Effect::Worker(Command::CloseTimeline { room: old.id }));
+            fx.push(Effect::worker(p::timeline::Close { room: old.id }));
         }
         st.room = Some(OpenRoom::new(&r.room_id, &r.name, r.encrypted));
         st.compose_mode = ComposeMode::New;
         drop(st.composer.take());
-        fx.push(Effect::Worker(Command::OpenTimeline {
+        fx.push(Effect::worker(p::timeline::Open {
             room: r.room_id.clone(),
         }));
     } else if let Some(open) = &mut st.room {
@@ -952,7 +960,7 @@ fn screen_key(st: &mut AppState, k: &KeyEvent, fx: &mut Vec<Effect>) -> bool {
                     let room = r.room_id.clone();
                     let name = r.name.clone();
                     if a == A::AcceptInvite {
-                        fx.push(Effect::Worker(Command::Join { room }));
+                        fx.push(Effect::worker(p::rooms::Join { room }));
                         notice(st, format!("joining {name}…"), false);
                     } else {
                         ask_confirm(
@@ -987,7 +995,7 @@ fn screen_key(st: &mut AppState, k: &KeyEvent, fx: &mut Vec<Effect>) -> bool {
                     st.backup.inspecting = !st.backup.inspecting;
                     if st.backup.inspecting {
                         st.backup.inspect_error = None;
-                        fx.push(Effect::Worker(Command::BackupInspect));
+                        fx.push(Effect::worker(p::backup::Inspect));
                     }
                 }
                 Some(A::Restore) => restore_or_ask(st, fx),
@@ -998,17 +1006,17 @@ fn screen_key(st: &mut AppState, k: &KeyEvent, fx: &mut Vec<Effect>) -> bool {
                 }
                 Some(A::Upload) => {
                     st.backup.message = None;
-                    fx.push(Effect::Worker(Command::BackupUpload));
+                    fx.push(Effect::worker(p::backup::Upload));
                 }
                 Some(A::UseCurrent) => {
                     st.backup.busy = Some("adopting the server's version");
                     st.backup.message = None;
-                    fx.push(Effect::Worker(Command::BackupUseCurrent));
+                    fx.push(Effect::worker(p::backup::UseCurrent));
                 }
                 Some(A::Refresh) => {
                     go(st, Screen::Backup, fx);
                     if st.backup.inspecting {
-                        fx.push(Effect::Worker(Command::BackupInspect));
+                        fx.push(Effect::worker(p::backup::Inspect));
                     }
                 }
                 Some(A::Back) => back(st),
@@ -1072,7 +1080,7 @@ fn screen_key(st: &mut AppState, k: &KeyEvent, fx: &mut Vec<Effect>) -> bool {
                         notice(st, "this is the device you are using", false);
                     } else {
                         let own = st.me.as_deref() == Some(d.user_id.as_str());
-                        fx.push(Effect::Worker(Command::VerifyRequest {
+                        fx.push(Effect::worker(p::verify::Request {
                             user: (!own).then_some(d.user_id.clone()),
                             device: Some(d.device_id.clone()),
                         }));
@@ -1108,7 +1116,7 @@ fn back(st: &mut AppState) {
 fn recovery_setup(st: &mut AppState, fx: &mut Vec<Effect>) {
     st.recovery.busy = Some("setting up recovery");
     st.recovery.message = None;
-    fx.push(Effect::Worker(Command::RecoverySetup {
+    fx.push(Effect::worker(p::recovery::Setup {
         password: None,
         passphrase: None,
     }));
@@ -1176,7 +1184,7 @@ fn timeline_key(st: &mut AppState, k: &KeyEvent, fx: &mut Vec<Effect>) -> bool {
             let has_key = st.backup.status.as_ref().is_some_and(|s| s.key_present);
             if let (Some(item), true) = (utd, has_key) {
                 // The key is here: fetch just this message's session.
-                fx.push(Effect::Worker(Command::BackupFetch {
+                fx.push(Effect::worker(p::backup::Fetch {
                     room: room.to_owned(),
                     session_ids: item.session_id.iter().cloned().collect(),
                 }));
@@ -1210,7 +1218,7 @@ fn react(st: &mut AppState, key: &str, fx: &mut Vec<Effect>) {
             .and_then(|i| i.event_id.clone())
             .map(|e| (r.id.clone(), e))
     }) {
-        Some((room, event_id)) => fx.push(Effect::Worker(Command::React {
+        Some((room, event_id)) => fx.push(Effect::worker(p::timeline::React {
             room,
             event_id,
             key: key.to_owned(),
@@ -1257,7 +1265,7 @@ fn run_command(st: &mut AppState, a: CmdAction, fx: &mut Vec<Effect>) {
         CmdAction::Rooms => go(st, Screen::Rooms, fx),
         CmdAction::Join(room) => {
             notice(st, format!("joining {room}…"), false);
-            fx.push(Effect::Worker(Command::Join { room }));
+            fx.push(Effect::worker(p::rooms::Join { room }));
         }
         CmdAction::Leave(room) => {
             // The room on screen: the highlighted one on the room list, the
@@ -1288,13 +1296,13 @@ fn run_command(st: &mut AppState, a: CmdAction, fx: &mut Vec<Effect>) {
         CmdAction::Invite { user, room } => match room.or(current) {
             Some(room) => {
                 notice(st, format!("inviting {user}…"), false);
-                fx.push(Effect::Worker(Command::Invite { room, user }));
+                fx.push(Effect::worker(p::rooms::Invite { room, user }));
             }
             None => notice(st, "which room? open one or :invite USER ROOM", true),
         },
         CmdAction::Create { name, encrypted } => {
             notice(st, format!("creating {name}…"), false);
-            fx.push(Effect::Worker(Command::CreateRoom {
+            fx.push(Effect::worker(p::rooms::Create {
                 name,
                 invites: vec![],
                 alias: None,
@@ -1303,7 +1311,7 @@ fn run_command(st: &mut AppState, a: CmdAction, fx: &mut Vec<Effect>) {
         }
         CmdAction::Verify { user, device } => {
             notice(st, "asking for verification…", false);
-            fx.push(Effect::Worker(Command::VerifyRequest { user, device }));
+            fx.push(Effect::worker(p::verify::Request { user, device }));
         }
         CmdAction::Devices(user) => {
             st.devices.user = user;
@@ -1320,10 +1328,10 @@ fn run_command(st: &mut AppState, a: CmdAction, fx: &mut Vec<Effect>) {
                     let q = reset_question(st);
                     ask_confirm(st, q, ConfirmAct::BackupReset);
                 }
-                BackupAction::Upload => fx.push(Effect::Worker(Command::BackupUpload)),
+                BackupAction::Upload => fx.push(Effect::worker(p::backup::Upload)),
                 BackupAction::UseCurrent => {
                     st.backup.busy = Some("adopting the server's version");
-                    fx.push(Effect::Worker(Command::BackupUseCurrent));
+                    fx.push(Effect::worker(p::backup::UseCurrent));
                 }
             }
         }
@@ -1342,9 +1350,9 @@ fn run_command(st: &mut AppState, a: CmdAction, fx: &mut Vec<Effect>) {
 
 fn worker_update(st: &mut AppState, u: Update, fx: &mut Vec<Effect>) {
     match u {
-        Update::Finished { op, result } => {
-            let what = st.pending.remove(&op).unwrap_or(Pending::Other);
-            finished(st, what, result, fx);
+        Update::Done { op, outcome } => {
+            let sent = st.pending.remove(&op);
+            finished(st, sent, outcome, fx);
         }
         Update::Sync(s) => st.sync = Some(s),
         Update::Rooms(rooms) => {
@@ -1360,7 +1368,7 @@ fn worker_update(st: &mut AppState, u: Update, fx: &mut Vec<Effect>) {
             // The devices screen shows the new state without a refresh.
             if done {
                 st.devices.loading = true;
-                fx.push(Effect::Worker(Command::Devices {
+                fx.push(Effect::worker(p::devices::List {
                     user: st.devices.user.clone(),
                 }));
             }
@@ -1374,7 +1382,7 @@ fn worker_update(st: &mut AppState, u: Update, fx: &mut Vec<Effect>) {
                     true,
                 ),
                 G::Received { device } => {
-                    fx.push(Effect::Worker(Command::BackupStatus));
+                    fx.push(Effect::worker(p::backup::Status));
                     (format!("received the backup key from {device}"), false)
                 }
                 G::Ignored { reason } => (format!("ignored a backup key: {reason}"), true),
@@ -1390,62 +1398,69 @@ fn worker_update(st: &mut AppState, u: Update, fx: &mut Vec<Effect>) {
                 .is_some_and(|o| o.state == UploadState::Uploading);
             st.backup.upload = Some(p);
             if settled && was_busy {
-                fx.push(Effect::Worker(Command::BackupStatus));
+                fx.push(Effect::worker(p::backup::Status));
             }
         }
         Update::Restore(p) => st.backup.restore = Some(p),
     }
 }
 
-fn finished(st: &mut AppState, what: Pending, result: Result<Reply, String>, fx: &mut Vec<Effect>) {
-    match (what, result) {
-        (Pending::Rooms, Ok(Reply::Rooms(rooms))) => {
+/// The room a timeline command was for (its outcome does not say).
+fn room_of(sent: Option<&Command>) -> Option<&str> {
+    use p::timeline::Cmd;
+    match sent {
+        Some(Command::Timeline(Cmd::Open(o))) => Some(&o.room),
+        Some(Command::Timeline(Cmd::PaginateBack(b))) => Some(&b.room),
+        _ => None,
+    }
+}
+
+/// A command's outcome; `sent` is the command as it was sent.
+fn finished(st: &mut AppState, sent: Option<Command>, outcome: Outcome, fx: &mut Vec<Effect>) {
+    use p::verify as v;
+    use p::{account as a, backup as b, devices as d, recovery as rc, rooms as r, timeline as t};
+    let room = room_of(sent.as_ref()).map(str::to_owned);
+    match outcome {
+        Outcome::Rooms(r::Done::List(Ok(rooms))) => {
             if !st.rooms_synced {
                 set_rooms(st, rooms);
             }
         }
-        (Pending::WhoAmI, Ok(Reply::Who(w))) => st.me = Some(w.user_id),
-        (Pending::Send, Ok(_)) => {}
-        (Pending::Join, Ok(Reply::RoomId(id))) => {
+        Outcome::Account(a::Done::WhoAmI(Ok(w))) => st.me = Some(w.user_id),
+        Outcome::Rooms(r::Done::Join(Ok(id))) => {
             // The sync loop sends the new room list.
             notice(st, format!("joined {id}"), false);
         }
-        (Pending::Leave, Ok(_)) => {
-            notice(st, "left the room", false);
-        }
-        (Pending::Invite, Ok(_)) => notice(st, "invited", false),
-        (Pending::Create, Ok(Reply::RoomId(id))) => {
-            notice(st, format!("created {id}"), false);
-        }
-        (Pending::OpenTimeline(room), Err(e)) => {
+        Outcome::Rooms(r::Done::Leave(Ok(()))) => notice(st, "left the room", false),
+        Outcome::Rooms(r::Done::Invite(Ok(()))) => notice(st, "invited", false),
+        Outcome::Rooms(r::Done::Create(Ok(id))) => notice(st, format!("created {id}"), false),
+        Outcome::Timeline(t::Done::Open(Err(e))) => {
             if let Some(r) = &mut st.room
-                && r.id == room
+                && Some(&r.id) == room.as_ref()
             {
                 r.loading = false;
             }
             notice(st, format!("cannot open the room: {e}"), true);
         }
-        (Pending::OpenTimeline(_), Ok(_)) => {}
-        (Pending::Paginate(room), res) => {
+        Outcome::Timeline(t::Done::PaginateBack(res)) => {
             if let Some(r) = &mut st.room
-                && r.id == room
+                && Some(&r.id) == room.as_ref()
             {
                 r.paginating = false;
                 match res {
-                    Ok(Reply::ReachedStart(done)) => r.reached_start = done,
+                    Ok(done) => r.reached_start = done,
                     Err(e) => {
                         r.reached_start = true;
                         notice(st, format!("cannot load older messages: {e}"), true);
                     }
-                    Ok(_) => {}
                 }
             }
         }
-        (Pending::RecoveryStatus, Ok(Reply::RecoveryStatus(s))) => {
+        Outcome::Recovery(rc::Done::Status(Ok(s))) => {
             st.recovery.loading = false;
             st.recovery.status = Some(s);
         }
-        (Pending::RecoverySetup, Ok(Reply::RecoveryKey(k))) => {
+        Outcome::Recovery(rc::Done::Setup(Ok(k)) | rc::Done::Reset(Ok(k))) => {
             st.recovery.busy = None;
             // The backup in the same step, with the key just made (as the
             // CLI's `recovery setup` does), unless the account has one.
@@ -1457,16 +1472,16 @@ fn finished(st: &mut AppState, what: Pending, result: Result<Reply, String>, fx:
             if !has_backup {
                 st.backup.busy = Some("creating a backup");
                 st.backup.message = None;
-                fx.push(Effect::Worker(Command::BackupCreate {
+                fx.push(Effect::worker(p::backup::Create {
                     key_or_passphrase: k.clone(),
                     algorithm: st.backup_algorithm.clone(),
                 }));
             }
             st.recovery.new_key = Some(k);
             st.screen = Screen::Recovery;
-            fx.push(Effect::Worker(Command::RecoveryStatus));
+            fx.push(Effect::worker(p::recovery::Status));
         }
-        (Pending::RecoveryUnlock, Ok(Reply::Unlocked(u))) => {
+        Outcome::Recovery(rc::Done::Unlock(Ok(u))) => {
             st.recovery.busy = None;
             let mut text = String::from("unlocked");
             if u.device_verified {
@@ -1477,34 +1492,36 @@ fn finished(st: &mut AppState, what: Pending, result: Result<Reply, String>, fx:
             }
             st.recovery.message = Some(Ok(text.clone()));
             notice(st, text, false);
-            fx.push(Effect::Worker(Command::RecoveryStatus));
-            fx.push(Effect::Worker(Command::BackupStatus));
+            fx.push(Effect::worker(p::recovery::Status));
+            fx.push(Effect::worker(p::backup::Status));
             if let Some((room, session_ids)) = st.fetch_after_unlock.take() {
                 notice(st, "fetching this message's key from the backup…", false);
-                fx.push(Effect::Worker(Command::BackupFetch { room, session_ids }));
+                fx.push(Effect::worker(p::backup::Fetch { room, session_ids }));
             }
         }
-        (Pending::RecoverySetup | Pending::RecoveryUnlock, Err(e)) => {
+        Outcome::Recovery(
+            rc::Done::Setup(Err(e)) | rc::Done::Reset(Err(e)) | rc::Done::Unlock(Err(e)),
+        ) => {
             st.fetch_after_unlock = None;
             st.recovery.busy = None;
-            st.recovery.message = Some(Err(e.clone()));
-            notice(st, e, true);
+            st.recovery.message = Some(Err(e.to_string()));
+            notice(st, e.to_string(), true);
         }
-        (Pending::BackupInspect, Ok(Reply::Inspection(i))) => {
+        Outcome::Backup(b::Done::Inspect(Ok(i))) => {
             st.backup.inspection = Some(i);
             st.backup.inspect_error = None;
         }
-        (Pending::BackupInspect, Err(e)) => st.backup.inspect_error = Some(e),
-        (Pending::Devices, Ok(Reply::Devices(list))) => {
+        Outcome::Backup(b::Done::Inspect(Err(e))) => st.backup.inspect_error = Some(e.to_string()),
+        Outcome::Devices(d::Done::List(Ok(list))) => {
             st.devices.loading = false;
             st.devices.sel = st.devices.sel.min(list.len().saturating_sub(1));
             st.devices.list = list;
         }
-        (Pending::Devices, Err(e)) => {
+        Outcome::Devices(d::Done::List(Err(e))) => {
             st.devices.loading = false;
-            st.devices.error = Some(e);
+            st.devices.error = Some(e.to_string());
         }
-        (Pending::VerifyRequest, Ok(Reply::Flow(flow))) => {
+        Outcome::Verify(v::Done::Request(Ok(flow))) => {
             st.verification = Some(VerifyDialog {
                 flow,
                 self_verification: false,
@@ -1513,90 +1530,109 @@ fn finished(st: &mut AppState, what: Pending, result: Result<Reply, String>, fx:
                 shown_at: st.ticks,
             });
         }
-        (Pending::VerifyStep, Ok(_)) => {
+        Outcome::Verify(done) => {
             if let Some(d) = &mut st.verification {
                 d.busy = false;
             }
-        }
-        (Pending::VerifyStep | Pending::VerifyRequest, Err(e)) => {
-            if let Some(d) = &mut st.verification {
-                d.busy = false;
+            if let Some(e) = done.error() {
+                notice(st, e.to_string(), true);
             }
-            notice(st, e, true);
         }
-        (Pending::BackupStatus, Ok(Reply::BackupStatus(s))) => {
+        Outcome::Backup(b::Done::Status(Ok(s))) => {
             st.backup.loading = false;
             st.backup.status = Some(s);
         }
-        (Pending::BackupStatus, Err(e)) => {
+        Outcome::Backup(b::Done::Status(Err(e))) => {
             st.backup.loading = false;
-            st.backup.message = Some(Err(e));
+            st.backup.message = Some(Err(e.to_string()));
         }
-        (Pending::BackupRestore, res) => {
+        Outcome::Backup(b::Done::Restore(res)) => {
             st.backup.restoring = false;
             match res {
-                Ok(Reply::Restored(r)) => {
-                    let mut text = format!(
-                        "restored {} of {} keys from version {} ({} trusted, {} untrusted)",
-                        r.imported, r.total, r.version, r.trusted, r.untrusted
-                    );
-                    // What was not taken, and why, in the same line.
-                    let skipped: usize = r.skipped.values().sum();
-                    for (n, what) in [
-                        (skipped, "damaged entries skipped"),
-                        (r.room_conflicts, "filed under the wrong room, skipped"),
-                        (
-                            r.rooms_unreadable.len(),
-                            "rooms unreadable, tried again next time",
-                        ),
-                    ] {
-                        if n > 0 {
-                            text.push_str(&format!("; {n} {what}"));
-                        }
-                    }
+                Ok(r) => {
+                    let text = restored_text(&r);
                     st.backup.message = Some(Ok(text.clone()));
                     st.backup.last_restore = Some(r);
                     notice(st, text, false);
                 }
-                Ok(_) => {}
                 Err(e) => {
-                    st.backup.message = Some(Err(e.clone()));
+                    st.backup.message = Some(Err(e.to_string()));
                     notice(st, format!("restore failed: {e}"), true);
                 }
             }
-            fx.push(Effect::Worker(Command::BackupStatus));
+            fx.push(Effect::worker(p::backup::Status));
         }
-        (Pending::BackupChange, res) => {
+        Outcome::Backup(
+            done @ (b::Done::Create(_)
+            | b::Done::UseCurrent(_)
+            | b::Done::Reset(_)
+            | b::Done::Migrate(_)
+            | b::Done::Delete(_)),
+        ) => {
             st.backup.busy = None;
-            st.backup.message = Some(match res {
-                Ok(Reply::BackupCreated(c)) => Ok(format!(
-                    "using backup version {} ({})",
-                    c.version, c.algorithm
-                )),
-                Ok(Reply::BackupReset(r)) => Ok(match r.replaced.and_then(|o| o.restored) {
-                    Some(rep) => format!(
-                        "restored {} keys of version {} first; uploading every key to the new version {}",
-                        rep.imported, rep.version, r.created.version
-                    ),
-                    None => format!(
-                        "uploading every key to the new version {}",
-                        r.created.version
-                    ),
-                }),
-                Ok(Reply::Migrated { restored, created }) => Ok(format!(
-                    "restored {} keys from the curve25519 backup; uploading them to the new version {}",
-                    restored.imported, created.version
-                )),
-                Ok(_) => Ok("done".into()),
-                Err(e) => Err(e),
-            });
-            fx.push(Effect::Worker(Command::BackupStatus));
+            st.backup.message = Some(backup_changed(done));
+            fx.push(Effect::worker(p::backup::Status));
         }
-        (Pending::BackupUpload, Ok(_)) => {
+        Outcome::Backup(b::Done::Upload(Ok(())) | b::Done::Flush(Ok(_))) => {
             st.backup.message = Some(Ok("uploading what is pending".into()));
         }
-        (_, Err(e)) => notice(st, e, true),
-        (_, Ok(_)) => {}
+        other => {
+            if let Some(e) = other.error() {
+                notice(st, e.to_string(), true);
+            }
+        }
+    }
+}
+
+/// One line for a finished restore: what came back, and what was not
+/// taken and why.
+fn restored_text(r: &crate::backup::restore::RestoreReport) -> String {
+    let mut text = format!(
+        "restored {} of {} keys from version {} ({} trusted, {} untrusted)",
+        r.imported, r.total, r.version, r.trusted, r.untrusted
+    );
+    let skipped: usize = r.skipped.values().sum();
+    for (n, what) in [
+        (skipped, "damaged entries skipped"),
+        (r.room_conflicts, "filed under the wrong room, skipped"),
+        (
+            r.rooms_unreadable.len(),
+            "rooms unreadable, tried again next time",
+        ),
+    ] {
+        if n > 0 {
+            text.push_str(&format!("; {n} {what}"));
+        }
+    }
+    text
+}
+
+/// What a change to the backup (create, adopt, reset, migrate, delete) did.
+fn backup_changed(done: p::backup::Done) -> Result<String, String> {
+    use p::backup::Done;
+    match done {
+        Done::Create(Ok(c)) | Done::UseCurrent(Ok(c)) => Ok(format!(
+            "using backup version {} ({})",
+            c.version, c.algorithm
+        )),
+        Done::Reset(Ok(r)) => Ok(match r.replaced.and_then(|o| o.restored) {
+            Some(rep) => format!(
+                "restored {} keys of version {} first; uploading every key to the new version {}",
+                rep.imported, rep.version, r.created.version
+            ),
+            None => format!(
+                "uploading every key to the new version {}",
+                r.created.version
+            ),
+        }),
+        Done::Migrate(Ok(m)) => Ok(format!(
+            "restored {} keys from the curve25519 backup; uploading them to the new version {}",
+            m.restored.imported, m.created.version
+        )),
+        Done::Delete(Ok(())) => Ok("done".into()),
+        other => Err(other
+            .error()
+            .map_or_else(|| "done".to_owned(), ToString::to_string)),
     }
 }
 

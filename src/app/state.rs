@@ -8,10 +8,10 @@ use crate::backup::status::BackupStatus;
 use crate::backup::upload::Progress;
 use crate::matrix::devices::DeviceInfo;
 use crate::matrix::history::HistoryItem;
+use crate::matrix::protocol::{Command, OpId, Secret, SyncState};
 use crate::matrix::recovery::RecoveryStatus;
 use crate::matrix::rooms::RoomSummary;
 use crate::matrix::verify::{Flow, VerifyState};
-use crate::matrix::worker::{OpId, Secret, SyncState};
 
 use super::input::TextInput;
 use super::keys::KeyMap;
@@ -274,80 +274,6 @@ pub struct Notice {
     pub error: bool,
 }
 
-/// What a sent command was, so its result can be routed.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Pending {
-    Rooms,
-    WhoAmI,
-    Send,
-    Join,
-    Leave,
-    Invite,
-    Create,
-    OpenTimeline(String),
-    Paginate(String),
-    RecoveryStatus,
-    RecoverySetup,
-    RecoveryUnlock,
-    Devices,
-    VerifyRequest,
-    VerifyStep,
-    BackupStatus,
-    BackupInspect,
-    BackupRestore,
-    BackupChange,
-    BackupUpload,
-    Other,
-}
-
-impl Pending {
-    pub fn of(cmd: &crate::matrix::worker::Command) -> Pending {
-        use crate::matrix::worker::Command as C;
-        match cmd {
-            C::Rooms => Pending::Rooms,
-            C::WhoAmI => Pending::WhoAmI,
-            C::SendText { .. }
-            | C::SendReply { .. }
-            | C::Edit { .. }
-            | C::React { .. }
-            | C::Redact { .. } => Pending::Send,
-            C::Join { .. } => Pending::Join,
-            C::Leave { .. } => Pending::Leave,
-            C::Invite { .. } => Pending::Invite,
-            C::CreateRoom { .. } => Pending::Create,
-            C::OpenTimeline { room } => Pending::OpenTimeline(room.clone()),
-            C::PaginateBack { room, .. } => Pending::Paginate(room.clone()),
-            C::RecoveryStatus => Pending::RecoveryStatus,
-            C::RecoverySetup { .. } | C::RecoveryReset { .. } => Pending::RecoverySetup,
-            C::RecoveryUnlock { .. } => Pending::RecoveryUnlock,
-            C::Devices { .. } => Pending::Devices,
-            C::VerifyRequest { .. } => Pending::VerifyRequest,
-            C::VerifyAccept(_)
-            | C::VerifyConfirm(_)
-            | C::VerifyMismatch(_)
-            | C::VerifyCancel(_) => Pending::VerifyStep,
-            C::BackupStatus => Pending::BackupStatus,
-            C::BackupInspect => Pending::BackupInspect,
-            C::BackupRestore { .. } => Pending::BackupRestore,
-            C::BackupCreate { .. }
-            | C::BackupReset { .. }
-            | C::BackupUseCurrent
-            | C::BackupMigrate { .. }
-            | C::BackupDelete { .. } => Pending::BackupChange,
-            C::BackupUpload | C::BackupFlush => Pending::BackupUpload,
-            C::SyncOnce
-            | C::StartSync { .. }
-            | C::StopSync
-            | C::History { .. }
-            | C::CloseTimeline { .. } => Pending::Other,
-            // Commands the worker grows later route as `Other` until the
-            // TUI knows them.
-            #[allow(unreachable_patterns)]
-            _ => Pending::Other,
-        }
-    }
-}
-
 /// The whole TUI state.
 #[derive(Debug, Clone)]
 pub struct AppState {
@@ -387,7 +313,8 @@ pub struct AppState {
     pub notice: Option<Notice>,
     /// The tick the notice appeared at (notices fade after a while).
     pub notice_at: u64,
-    pub pending: HashMap<OpId, Pending>,
+    /// Commands sent and not answered yet, as sent.
+    pub pending: HashMap<OpId, Command>,
     pub keys: KeyMap,
     /// Local time's offset from UTC, for timestamps.
     pub utc_offset: i32,
@@ -487,8 +414,8 @@ impl AppState {
     }
 
     /// Records a command the runtime handed to the worker under `op`.
-    pub fn sent(&mut self, op: OpId, what: Pending) {
-        self.pending.insert(op, what);
+    pub fn sent(&mut self, op: OpId, cmd: Command) {
+        self.pending.insert(op, cmd);
     }
 
     pub fn busy(&self) -> bool {

@@ -4,8 +4,8 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use super::fixtures::{self, *};
 use super::*;
+use crate::matrix::protocol::{Error, OpId, Request};
 use crate::matrix::verify::{VerifyState, VerifyUpdate};
-use crate::matrix::worker::OpId;
 
 fn press(st: &mut AppState, code: KeyCode) -> Vec<Effect> {
     update(st, Msg::Key(KeyEvent::new(code, KeyModifiers::NONE)))
@@ -23,11 +23,19 @@ fn sent(st: &mut AppState, fx: &[Effect]) -> Vec<OpId> {
     for (n, e) in fx.iter().enumerate() {
         if let Effect::Worker(c) = e {
             let op = 1000 + n as OpId + st.pending.len() as OpId * 100;
-            st.sent(op, Pending::of(c));
+            st.sent(op, c.clone());
             ops.push(op);
         }
     }
     ops
+}
+
+/// The worker's answer to `op`, sent as the command `R`.
+fn done<R: Request>(op: OpId, r: Result<R::Output, Error>) -> Msg {
+    Msg::Worker(Update::Done {
+        op,
+        outcome: R::done(r),
+    })
 }
 
 /// Answers the question on screen with "y", after reading it.
@@ -100,10 +108,12 @@ fn enter_in_the_composer_sends_and_alt_enter_breaks_the_line() {
     let fx = press(&mut st, KeyCode::Enter);
     assert_eq!(
         fx,
-        vec![Effect::Worker(Command::SendText {
-            room: "!general:example.org".into(),
-            text: "hi\n**there**".into()
-        })]
+        vec![Effect::Worker(Command::Rooms(p::rooms::Cmd::SendText(
+            p::rooms::SendText {
+                room: "!general:example.org".into(),
+                text: "hi\n**there**".into()
+            }
+        )))]
     );
     assert!(st.composer.is_empty());
     // Nothing to send: nothing happens.
@@ -124,11 +134,11 @@ fn reply_and_edit_from_the_selected_message() {
     let fx = press(&mut st, KeyCode::Enter);
     assert_eq!(
         worker_cmds(&fx),
-        vec![&Command::Edit {
+        vec![&Command::from(p::timeline::Edit {
             room: "!general:example.org".into(),
             event_id: "$ev6".into(),
             text: "**markdown** reply,\non two lines!".into()
-        }]
+        })]
     );
     press(&mut st, KeyCode::Esc);
     press(&mut st, KeyCode::Char('k'));
@@ -138,11 +148,11 @@ fn reply_and_edit_from_the_selected_message() {
     let fx = press(&mut st, KeyCode::Enter);
     assert_eq!(
         worker_cmds(&fx),
-        vec![&Command::SendReply {
+        vec![&Command::from(p::timeline::Reply {
             room: "!general:example.org".into(),
             in_reply_to: "$ev5".into(),
             text: "yes".into()
-        }]
+        })]
     );
 }
 
@@ -156,20 +166,16 @@ fn the_backup_screen_asks_for_a_fresh_status() {
     assert_eq!(
         fx,
         vec![
-            Effect::Worker(Command::BackupStatus),
-            Effect::Worker(Command::Devices { user: None })
+            Effect::worker(p::backup::Status),
+            Effect::Worker(Command::Devices(p::devices::Cmd::List(p::devices::List {
+                user: None
+            })))
         ]
     );
     let ops = sent(&mut st, &fx);
     let mut s = fixtures::healthy_backup();
     s.backed_up = 40;
-    update(
-        &mut st,
-        Msg::Worker(Update::Finished {
-            op: ops[0],
-            result: Ok(Reply::BackupStatus(s.clone())),
-        }),
-    );
+    update(&mut st, done::<p::backup::Status>(ops[0], Ok(s.clone())));
     assert!(!st.backup.loading);
     assert_eq!(st.backup.status, Some(s));
     // The command line reaches it too.
@@ -178,7 +184,7 @@ fn the_backup_screen_asks_for_a_fresh_status() {
     typed(&mut st, "backup");
     let fx = press(&mut st, KeyCode::Enter);
     assert_eq!(st.screen, Screen::Backup);
-    assert_eq!(fx[0], Effect::Worker(Command::BackupStatus));
+    assert_eq!(fx[0], Effect::worker(p::backup::Status));
 }
 
 #[test]
@@ -196,10 +202,12 @@ fn restore_asks_for_the_key_when_the_device_lacks_it_and_shows_progress() {
     let fx = press(&mut st, KeyCode::Enter);
     assert_eq!(
         fx,
-        vec![Effect::Worker(Command::BackupRestore {
-            key_or_passphrase: Some(Secret::new(FAKE_RECOVERY_KEY)),
-            version: None,
-        })]
+        vec![Effect::Worker(Command::Backup(p::backup::Cmd::Restore(
+            p::backup::Restore {
+                key_or_passphrase: Some(Secret::new(FAKE_RECOVERY_KEY)),
+                version: None,
+            }
+        )))]
     );
     assert!(st.prompt.is_none());
     assert!(st.backup.restoring);
@@ -217,15 +225,9 @@ fn restore_asks_for_the_key_when_the_device_lacks_it_and_shows_progress() {
         untrusted: 10,
         ..Default::default()
     };
-    let fx = update(
-        &mut st,
-        Msg::Worker(Update::Finished {
-            op: ops[0],
-            result: Ok(Reply::Restored(report)),
-        }),
-    );
+    let fx = update(&mut st, done::<p::backup::Restore>(ops[0], Ok(report)));
     assert!(!st.backup.restoring);
-    assert_eq!(fx, vec![Effect::Worker(Command::BackupStatus)]);
+    assert_eq!(fx, vec![Effect::worker(p::backup::Status)]);
     assert!(matches!(&st.backup.message, Some(Ok(m)) if m.contains("restored 400 of 400")));
 }
 
@@ -235,14 +237,11 @@ fn p_on_the_backup_screen_shows_the_overview_and_back() {
     press(&mut st, KeyCode::Char('2'));
     let fx = press(&mut st, KeyCode::Char('p'));
     assert!(st.backup.inspecting);
-    assert_eq!(worker_cmds(&fx), vec![&Command::BackupInspect]);
+    assert_eq!(worker_cmds(&fx), vec![&Command::from(p::backup::Inspect)]);
     let ops = sent(&mut st, &fx);
     update(
         &mut st,
-        Msg::Worker(Update::Finished {
-            op: ops[0],
-            result: Ok(Reply::Inspection(fixtures::inspection())),
-        }),
+        done::<p::backup::Inspect>(ops[0], Ok(fixtures::inspection())),
     );
     assert_eq!(st.backup.inspection, Some(fixtures::inspection()));
     let fx = press(&mut st, KeyCode::Char('p'));
@@ -257,12 +256,12 @@ fn restore_goes_straight_on_when_the_device_holds_the_key() {
     assert_eq!(
         worker_cmds(&fx),
         vec![
-            &Command::BackupStatus,
-            &Command::Devices { user: None },
-            &Command::BackupRestore {
+            &Command::from(p::backup::Status),
+            &Command::from(p::devices::List { user: None }),
+            &Command::from(p::backup::Restore {
                 key_or_passphrase: None,
                 version: None,
-            }
+            })
         ]
     );
 }
@@ -300,8 +299,12 @@ fn an_incoming_verification_is_accepted_and_the_emoji_confirmed() {
     assert_eq!(st.composer.text(), "yes ok, a y");
     sent.extend(press(&mut st, KeyCode::Enter));
     assert!(
-        sent.iter()
-            .all(|e| matches!(e, Effect::Worker(Command::SendText { .. }))),
+        sent.iter().all(|e| matches!(
+            e,
+            Effect::Worker(Command::Rooms(p::rooms::Cmd::SendText(
+                p::rooms::SendText { .. }
+            )))
+        )),
         "{sent:?}"
     );
     assert!(st.verification.is_none());
@@ -312,14 +315,20 @@ fn an_incoming_verification_is_accepted_and_the_emoji_confirmed() {
     assert_eq!(st.screen, Screen::Devices);
     let fx = press(&mut st, KeyCode::Enter);
     assert!(
-        !fx.iter()
-            .any(|e| matches!(e, Effect::Worker(Command::VerifyAccept(_)))),
+        !fx.iter().any(|e| matches!(
+            e,
+            Effect::Worker(Command::Verify(p::verify::Cmd::Accept(p::verify::Accept(
+                _
+            ))))
+        )),
         "{fx:?}"
     );
     let fx = press(&mut st, KeyCode::Char('a'));
     assert_eq!(
         fx,
-        vec![Effect::Worker(Command::VerifyAccept(fixtures::flow()))]
+        vec![Effect::Worker(Command::Verify(p::verify::Cmd::Accept(
+            p::verify::Accept(fixtures::flow())
+        )))]
     );
     update(
         &mut st,
@@ -336,7 +345,9 @@ fn an_incoming_verification_is_accepted_and_the_emoji_confirmed() {
     let fx = press(&mut st, KeyCode::Char('y'));
     assert_eq!(
         fx,
-        vec![Effect::Worker(Command::VerifyConfirm(fixtures::flow()))]
+        vec![Effect::Worker(Command::Verify(p::verify::Cmd::Confirm(
+            p::verify::Confirm(fixtures::flow())
+        )))]
     );
     assert!(st.verification.as_ref().is_some_and(|d| d.busy));
     update(&mut st, v(VerifyState::Done { device: None }));
@@ -368,7 +379,9 @@ fn a_withdrawn_request_goes_away_and_decline_cancels() {
     let fx = press(&mut st, KeyCode::Char('x'));
     assert_eq!(
         fx,
-        vec![Effect::Worker(Command::VerifyCancel(fixtures::flow()))]
+        vec![Effect::Worker(Command::Verify(p::verify::Cmd::Cancel(
+            p::verify::Cancel(fixtures::flow())
+        )))]
     );
     assert!(st.incoming_verification.is_none());
 }
@@ -388,7 +401,9 @@ fn a_mismatch_is_reported() {
     let fx = press(&mut st, KeyCode::Char('n'));
     assert_eq!(
         fx,
-        vec![Effect::Worker(Command::VerifyMismatch(fixtures::flow()))]
+        vec![Effect::Worker(Command::Verify(p::verify::Cmd::Mismatch(
+            p::verify::Mismatch(fixtures::flow())
+        )))]
     );
 }
 
@@ -399,10 +414,12 @@ fn scrolling_up_to_the_top_loads_older_messages_once() {
     let fx = press(&mut st, KeyCode::PageUp);
     assert_eq!(
         fx,
-        vec![Effect::Worker(Command::PaginateBack {
-            room: "!general:example.org".into(),
-            count: PAGE_EVENTS
-        })]
+        vec![Effect::Worker(Command::Timeline(
+            p::timeline::Cmd::PaginateBack(p::timeline::PaginateBack {
+                room: "!general:example.org".into(),
+                count: PAGE_EVENTS
+            })
+        ))]
     );
     assert!(press(&mut st, KeyCode::PageUp).is_empty());
 }
@@ -426,9 +443,11 @@ fn rooms_filter_and_invites() {
     let fx = yes(&mut st);
     assert_eq!(
         fx,
-        vec![Effect::Worker(Command::Leave {
-            room: "!party:example.org".into()
-        })]
+        vec![Effect::Worker(Command::Rooms(p::rooms::Cmd::Leave(
+            p::rooms::Leave {
+                room: "!party:example.org".into()
+            }
+        )))]
     );
     press(&mut st, KeyCode::Esc);
     assert_eq!(st.visible_rooms().len(), 4);
@@ -436,9 +455,11 @@ fn rooms_filter_and_invites() {
     let fx = press(&mut st, KeyCode::Enter);
     assert_eq!(
         fx,
-        vec![Effect::Worker(Command::OpenTimeline {
-            room: "!general:example.org".into()
-        })]
+        vec![Effect::Worker(Command::Timeline(p::timeline::Cmd::Open(
+            p::timeline::Open {
+                room: "!general:example.org".into()
+            }
+        )))]
     );
     assert_eq!(st.screen, Screen::Timeline);
 }
@@ -450,10 +471,7 @@ fn recovery_setup_shows_the_key_until_dismissed_and_copies_it() {
     let ops = sent(&mut st, &fx);
     update(
         &mut st,
-        Msg::Worker(Update::Finished {
-            op: ops[1],
-            result: Ok(Reply::RecoveryKey(Secret::new(FAKE_RECOVERY_KEY))),
-        }),
+        done::<p::recovery::Setup>(ops[1], Ok(Secret::new(FAKE_RECOVERY_KEY))),
     );
     assert!(st.recovery.new_key.is_some());
     // A terminal that cannot take it: no copy is claimed, the key stays.
@@ -513,7 +531,9 @@ fn the_mouse_wheel_scrolls_the_timeline_back() {
     assert_eq!(st.room.as_ref().unwrap().sel, Some(4));
     assert!(matches!(
         fx.as_slice(),
-        [Effect::Worker(Command::PaginateBack { .. })]
+        [Effect::Worker(Command::Timeline(
+            p::timeline::Cmd::PaginateBack(p::timeline::PaginateBack { .. })
+        ))]
     ));
     assert!(update(&mut st, wheel(MouseEventKind::ScrollUp)).is_empty());
     assert_eq!(st.room.as_ref().unwrap().sel, Some(1));
@@ -541,19 +561,13 @@ fn writing_again_follows_the_newest_messages() {
 #[test]
 fn a_late_rooms_reply_does_not_undo_what_sync_sent() {
     let mut st = AppState::new(keys::KeyMap::default());
-    sent(&mut st, &[Effect::Worker(Command::Rooms)]);
+    sent(&mut st, &[Effect::worker(p::rooms::List)]);
     let op = *st.pending.keys().next().unwrap();
     let fresh = fixtures::rooms();
     update(&mut st, Msg::Worker(Update::Rooms(fresh.clone())));
     let mut stale = fixtures::rooms();
     stale[0].encrypted = false;
-    update(
-        &mut st,
-        Msg::Worker(Update::Finished {
-            op,
-            result: Ok(Reply::Rooms(stale)),
-        }),
-    );
+    update(&mut st, done::<p::rooms::List>(op, Ok(stale)));
     assert_eq!(st.rooms, fresh);
 }
 
@@ -568,10 +582,10 @@ fn fetch_on_an_undecryptable_message_asks_the_backup_for_its_key() {
     let fx = press(&mut st, KeyCode::Char('f'));
     assert_eq!(
         worker_cmds(&fx),
-        vec![&Command::BackupFetch {
+        vec![&Command::from(p::backup::Fetch {
             room: "!general:example.org".into(),
             session_ids: vec!["sess".into()],
-        }]
+        })]
     );
     // Without the key on this device it asks for the recovery key, unlocks
     // with it, then fetches just this message's key: no whole restore.
@@ -585,32 +599,38 @@ fn fetch_on_an_undecryptable_message_asks_the_backup_for_its_key() {
     typed(&mut st, FAKE_RECOVERY_KEY);
     let fx = press(&mut st, KeyCode::Enter);
     assert!(
-        matches!(worker_cmds(&fx)[..], [Command::RecoveryUnlock { .. }]),
+        matches!(
+            worker_cmds(&fx)[..],
+            [Command::Recovery(p::recovery::Cmd::Unlock(
+                p::recovery::Unlock { .. }
+            ))]
+        ),
         "{fx:?}"
     );
     let ops = sent(&mut st, &fx);
     let fx = update(
         &mut st,
-        Msg::Worker(Update::Finished {
-            op: ops[0],
-            result: Ok(Reply::Unlocked(crate::matrix::recovery::Unlocked {
+        done::<p::recovery::Unlock>(
+            ops[0],
+            Ok(crate::matrix::recovery::Unlocked {
                 device_verified: true,
                 backup_key: true,
-            })),
-        }),
+            }),
+        ),
     );
     let cmds = worker_cmds(&fx);
     assert!(
-        cmds.contains(&&Command::BackupFetch {
+        cmds.contains(&&Command::from(p::backup::Fetch {
             room: "!general:example.org".into(),
             session_ids: vec!["sess".into()],
-        }),
+        })),
         "{fx:?}"
     );
     assert!(
-        !cmds
-            .iter()
-            .any(|c| matches!(c, Command::BackupRestore { .. })),
+        !cmds.iter().any(|c| matches!(
+            c,
+            Command::Backup(p::backup::Cmd::Restore(p::backup::Restore { .. }))
+        )),
         "{fx:?}"
     );
 }
@@ -640,7 +660,10 @@ fn reset_on_a_curve25519_backup_migrates_it() {
     assert!(
         matches!(
             worker_cmds(&fx)[..],
-            [Command::BackupMigrate { key_or_passphrase, .. }]
+            [Command::Backup(p::backup::Cmd::Migrate(p::backup::Migrate {
+                key_or_passphrase,
+                ..
+            }))]
                 if key_or_passphrase.expose() == FAKE_RECOVERY_KEY
         ),
         "{fx:?}"
@@ -659,7 +682,12 @@ fn reset_on_a_curve25519_backup_migrates_it() {
     typed(&mut st, FAKE_RECOVERY_KEY);
     let fx = press(&mut st, KeyCode::Enter);
     assert!(
-        matches!(worker_cmds(&fx)[..], [Command::BackupReset { .. }]),
+        matches!(
+            worker_cmds(&fx)[..],
+            [Command::Backup(p::backup::Cmd::Reset(
+                p::backup::Reset { .. }
+            ))]
+        ),
         "{fx:?}"
     );
 }
@@ -718,9 +746,10 @@ fn a_command_typed_into_the_composer_runs_and_is_not_sent() {
     typed(&mut st, ":backup restore");
     let fx = press(&mut st, KeyCode::Enter);
     assert!(
-        !worker_cmds(&fx)
-            .iter()
-            .any(|c| matches!(c, Command::SendText { .. })),
+        !worker_cmds(&fx).iter().any(|c| matches!(
+            c,
+            Command::Rooms(p::rooms::Cmd::SendText(p::rooms::SendText { .. }))
+        )),
         "{fx:?}"
     );
     assert!(st.composer.is_empty());
@@ -735,7 +764,7 @@ fn a_command_typed_into_the_composer_runs_and_is_not_sent() {
         assert!(
             worker_cmds(&fx)
                 .iter()
-                .any(|c| matches!(c, Command::SendText { text: t, .. } if t == text)),
+                .any(|c| matches!(c, Command::Rooms(p::rooms::Cmd::SendText(p::rooms::SendText { text: t, .. })) if t == text)),
             "{text:?}: {fx:?}"
         );
     }
@@ -765,7 +794,12 @@ fn redacting_asks_first_naming_the_message_and_typed_ahead_keys_cancel() {
     press(&mut st, KeyCode::Char('X'));
     let fx = yes(&mut st);
     assert!(
-        matches!(worker_cmds(&fx)[..], [Command::Redact { .. }]),
+        matches!(
+            worker_cmds(&fx)[..],
+            [Command::Timeline(p::timeline::Cmd::Redact(
+                p::timeline::Redact { .. }
+            ))]
+        ),
         "{fx:?}"
     );
     // Any other key says no.
@@ -802,7 +836,10 @@ fn leave_acts_on_the_room_shown_and_asks() {
         st.confirm
     );
     let fx = yes(&mut st);
-    assert_eq!(worker_cmds(&fx), vec![&Command::Leave { room: hid }]);
+    assert_eq!(
+        worker_cmds(&fx),
+        vec![&Command::from(p::rooms::Leave { room: hid })]
+    );
 }
 
 #[test]

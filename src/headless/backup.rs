@@ -4,13 +4,13 @@ use std::io::IsTerminal;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use super::{FINISH_WITHIN, Session, out, print_json, stdin_secret, unexpected};
+use super::{FINISH_WITHIN, Session, out, print_json, stdin_secret};
 use crate::backup::health::{Health, Verdict};
 use crate::backup::status::BackupStatus;
 use crate::backup::upload::{Progress, UploadState};
 use crate::cli::BackupAction;
 use crate::config::Settings;
-use crate::matrix::worker::{Command as W, Reply, Secret, Update};
+use crate::matrix::protocol::{self as p, Secret, Update};
 use crate::prompt;
 use crate::secrets::SecretStore;
 
@@ -47,8 +47,8 @@ fn confirm(question: &str, word: &str) -> Result<(), String> {
 /// symmetric backup; `None` if there are none (or the list is unavailable:
 /// the act still asks first).
 async fn readers_warning(s: &mut Session) -> Option<String> {
-    match s.call(W::Devices { user: None }).await {
-        Ok(Reply::Devices(list)) => crate::backup::readers::warning(&list),
+    match s.call(p::devices::List { user: None }).await {
+        Ok(list) => crate::backup::readers::warning(&list),
         _ => None,
     }
 }
@@ -161,15 +161,12 @@ pub async fn run(
         BackupAction::Create { stdin, json } => {
             let input = key_or_passphrase(stdin)?;
             let mut s = Session::open(settings, secrets).await?;
-            let Reply::BackupCreated(c) = s
-                .call(W::BackupCreate {
+            let c = s
+                .call(p::backup::Create {
                     key_or_passphrase: input,
                     algorithm: settings.backup_algorithm.clone(),
                 })
-                .await?
-            else {
-                return Err(unexpected());
-            };
+                .await?;
             let text = format!("created backup version {} ({})", c.version, c.algorithm);
             out(
                 json,
@@ -181,10 +178,7 @@ pub async fn run(
         BackupAction::Reset { stdin, yes, json } => {
             let mut s = Session::open(settings, secrets).await?;
             let question = "This replaces the backup. First every key of the current backup is restored onto this device (if that fails, nothing changes); its key stays in secret storage, so `keepsake backup restore --version N` can still read it until that version is deleted. Then a new backup with a new key is made, and every key on this device is uploaded to it.";
-            let status = match s.call(W::BackupStatus).await? {
-                Reply::BackupStatus(st) => Some(st),
-                _ => None,
-            };
+            let status = Some(s.call(p::backup::Status).await?);
             let switch = if let Some(cur) = status
                 .as_ref()
                 .and_then(|st| st.server_algorithm.as_deref())
@@ -206,15 +200,12 @@ pub async fn run(
             let warning = (!warning.is_empty()).then_some(warning);
             ask_or_note(yes, question, warning.as_deref(), "reset")?;
             let input = key_or_passphrase(stdin)?;
-            let Reply::BackupReset(r) = s
-                .call(W::BackupReset {
+            let r = s
+                .call(p::backup::Reset {
                     key_or_passphrase: input,
                     algorithm: settings.backup_algorithm.clone(),
                 })
-                .await?
-            else {
-                return Err(unexpected());
-            };
+                .await?;
             let mut text = String::new();
             if let Some(old) = &r.replaced {
                 match &old.restored {
@@ -254,15 +245,12 @@ pub async fn run(
                 "migrate",
             )?;
             let input = key_or_passphrase(stdin)?;
-            let Reply::Migrated { restored, created } = s
-                .call(W::BackupMigrate {
+            let p::backup::Migrated { restored, created } = s
+                .call(p::backup::Migrate {
                     key_or_passphrase: input,
                     algorithm: settings.backup_algorithm.clone(),
                 })
-                .await?
-            else {
-                return Err(unexpected());
-            };
+                .await?;
             let text = format!(
                 "restored {} of {} keys from the curve25519 backup version {}; new symmetric backup version {} ({}); uploading every key to it",
                 restored.imported,
@@ -280,9 +268,7 @@ pub async fn run(
         }
         BackupAction::UseCurrent { json } => {
             let mut s = Session::open(settings, secrets).await?;
-            let Reply::BackupCreated(c) = s.call(W::BackupUseCurrent).await? else {
-                return Err(unexpected());
-            };
+            let c = s.call(p::backup::UseCurrent).await?;
             let text = format!(
                 "uploading to backup version {} ({})",
                 c.version, c.algorithm
@@ -304,7 +290,7 @@ pub async fn run(
                 )?;
             }
             let mut s = Session::open(settings, secrets).await?;
-            s.call(W::BackupDelete {
+            s.call(p::backup::Delete {
                 version: version.clone(),
             })
             .await?;
@@ -316,9 +302,7 @@ pub async fn run(
             json,
         } => {
             let mut s = Session::open(settings, secrets).await?;
-            let Reply::BackupStatus(st) = s.call(W::BackupStatus).await? else {
-                return Err(unexpected());
-            };
+            let st = s.call(p::backup::Status).await?;
             // Asked only when this device's key may not open the version:
             // none, one that fails the current version, or an older one.
             let input = if st.key_present && st.key_matches != Some(false) && version.is_none() {
@@ -344,18 +328,15 @@ pub async fn run(
                     );
                 }
             };
-            let Reply::Restored(r) = s
+            let r = s
                 .call_watching(
-                    W::BackupRestore {
+                    p::backup::Restore {
                         key_or_passphrase: input,
                         version,
                     },
                     watch,
                 )
-                .await?
-            else {
-                return Err(unexpected());
-            };
+                .await?;
             if json {
                 print_json(&r)?;
             } else {
@@ -402,9 +383,7 @@ pub async fn run(
         }
         BackupAction::Inspect { json } => {
             let mut s = Session::open(settings, secrets).await?;
-            let Reply::Inspection(i) = s.call(W::BackupInspect).await? else {
-                return Err(unexpected());
-            };
+            let i = s.call(p::backup::Inspect).await?;
             if json {
                 print_json(&i)?;
             } else {
@@ -413,9 +392,7 @@ pub async fn run(
         }
         BackupAction::Status { json } => {
             let mut s = Session::open(settings, secrets).await?;
-            let Reply::BackupStatus(st) = s.call(W::BackupStatus).await? else {
-                return Err(unexpected());
-            };
+            let st = s.call(p::backup::Status).await?;
             let health = st.health(None);
             if json {
                 let mut v = serde_json::to_value(&st).map_err(|e| e.to_string())?;
@@ -438,9 +415,7 @@ pub async fn run(
             let deadline = tokio::time::Instant::now() + Duration::from_secs(timeout);
             let mut last: Option<String> = None;
             let p = loop {
-                let Reply::Progress(p) = s.call(W::BackupFlush).await? else {
-                    return Err(unexpected());
-                };
+                let p = s.call(p::backup::Flush).await?;
                 if let Some(why) = blocked(&p) {
                     return Err(why);
                 }

@@ -2,10 +2,10 @@
 
 use std::process::ExitCode;
 
-use super::{FINISH_WITHIN, Session, out, stdin_secret, unexpected};
+use super::{FINISH_WITHIN, Session, out, stdin_secret};
 use crate::cli::KeysAction;
 use crate::config::Settings;
-use crate::matrix::worker::{Command as W, Reply, Secret};
+use crate::matrix::protocol::{self as p, Secret};
 use crate::prompt;
 use crate::secrets::SecretStore;
 
@@ -49,15 +49,12 @@ pub async fn run(
             }
             let pass = passphrase(passphrase_stdin, true)?;
             let mut s = Session::open(settings, secrets).await?;
-            let Reply::KeysExported(n) = s
-                .call(W::KeysExport {
+            let n = s
+                .call(p::backup::KeysExport {
                     path: file.clone(),
                     passphrase: pass,
                 })
-                .await?
-            else {
-                return Err(unexpected());
-            };
+                .await?;
             out(
                 json,
                 serde_json::json!({ "exported": n, "file": file }),
@@ -73,16 +70,13 @@ pub async fn run(
         } => {
             let pass = passphrase(passphrase_stdin, false)?;
             let mut s = Session::open(settings, secrets).await?;
-            let Reply::KeysImported(r) = s
-                .call(W::KeysImport {
+            let r = s
+                .call(p::backup::KeysImport {
                     path: file,
                     passphrase: pass,
                     trusted: trust,
                 })
-                .await?
-            else {
-                return Err(unexpected());
-            };
+                .await?;
             let how = if r.trusted { "trusted" } else { "untrusted" };
             let mut text = format!("imported {} of {} keys ({how})", r.imported, r.total);
             if r.room_conflicts > 0 {

@@ -17,7 +17,8 @@ use zeroize::Zeroizing;
 
 use crate::config::Settings;
 use crate::matrix::account;
-use crate::matrix::worker::{Command, Reply, Update, Worker};
+use crate::matrix::protocol::{self as p, Error, Request, Update};
+use crate::matrix::worker::Worker;
 use crate::secrets::SecretStore;
 
 /// A restored account's worker, synced once so the store is current.
@@ -40,29 +41,29 @@ impl Session {
             updates,
             held: VecDeque::new(),
         };
-        s.call(Command::SyncOnce).await?;
+        s.call(p::account::SyncOnce).await?;
         Ok(s)
     }
 
     /// Sends a command and waits for its reply, holding other updates for
     /// [`next_update`](Self::next_update).
-    pub async fn call(&mut self, cmd: Command) -> Result<Reply, String> {
+    pub async fn call<R: Request>(&mut self, req: R) -> Result<R::Output, Error> {
         let held = &mut self.held;
         self.worker
-            .call(&mut self.updates, cmd, |u| held.push_back(u))
+            .call(&mut self.updates, req, |u| held.push_back(u))
             .await
     }
 
     /// [`call`](Self::call), showing each other update to `watch` as it
     /// arrives (progress, say) before holding it.
-    pub async fn call_watching(
+    pub async fn call_watching<R: Request>(
         &mut self,
-        cmd: Command,
+        req: R,
         mut watch: impl FnMut(&Update),
-    ) -> Result<Reply, String> {
+    ) -> Result<R::Output, Error> {
         let held = &mut self.held;
         self.worker
-            .call(&mut self.updates, cmd, |u| {
+            .call(&mut self.updates, req, |u| {
                 watch(&u);
                 held.push_back(u)
             })
@@ -83,16 +84,16 @@ impl Session {
     pub async fn finish(mut self, within: Duration) {
         let deadline = tokio::time::Instant::now() + within;
         loop {
-            let flushed = tokio::time::timeout_at(deadline, self.call(Command::BackupFlush)).await;
+            let flushed = tokio::time::timeout_at(deadline, self.call(p::backup::Flush)).await;
             match flushed {
-                Ok(Ok(Reply::Progress(p))) if p.settled() => return,
-                Ok(Ok(Reply::Progress(p))) => {
+                Ok(Ok(p)) if p.settled() => return,
+                Ok(Ok(p)) => {
                     if tokio::time::Instant::now() >= deadline {
                         return left(p.pending);
                     }
                     tokio::time::sleep(Duration::from_secs(1)).await;
                 }
-                Ok(_) => return,
+                Ok(Err(_)) => return,
                 Err(_) => return left(0),
             }
         }
@@ -110,10 +111,6 @@ fn left(pending: usize) {
 
 /// How long a one-shot command waits for its new sessions to be backed up.
 pub const FINISH_WITHIN: Duration = Duration::from_secs(10);
-
-pub fn unexpected() -> String {
-    "internal error: the worker answered with an unexpected reply".into()
-}
 
 /// One JSON value on one line of stdout.
 pub fn print_json(v: &impl serde::Serialize) -> Result<(), String> {

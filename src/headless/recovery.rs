@@ -4,11 +4,11 @@ use std::process::ExitCode;
 
 use zeroize::Zeroizing;
 
-use super::{Session, out, print_json, stdin_secret, unexpected};
+use super::{Session, out, print_json, stdin_secret};
 use crate::cli::RecoveryAction;
 use crate::config::Settings;
-use crate::matrix::recovery::{RecoveryError, group_key};
-use crate::matrix::worker::{Command as W, Reply, Secret};
+use crate::matrix::protocol::{self as p, ErrorKind, Secret};
+use crate::matrix::recovery::group_key;
 use crate::prompt;
 use crate::secrets::SecretStore;
 
@@ -106,40 +106,34 @@ pub async fn run(
             let pass = passphrase(ask, passphrase_stdin)?;
             let has = pass.is_some();
             let mut s = Session::open(settings, secrets).await?;
-            let setup = |password| W::RecoverySetup {
+            let setup = |password| p::recovery::Setup {
                 password,
                 passphrase: pass.clone(),
             };
-            let reply = match s.call(setup(password)).await {
+            let key = match s.call(setup(password)).await {
                 // Asked only when the server wants it (not for a first upload).
-                Err(e) if e == RecoveryError::PasswordNeeded.to_string() => {
+                Err(e) if e.kind == ErrorKind::PasswordNeeded => {
                     let pw = prompt::secret("Account password: ", "password", "--password-stdin")?;
                     s.call(setup(Some(Secret(pw)))).await?
                 }
                 r => r?,
-            };
-            let Reply::RecoveryKey(key) = reply else {
-                return Err(unexpected());
             };
             // The backup in the same step (as Element's setup does), with
             // the key just made: nothing is asked twice.
             let backup = if no_backup {
                 SetupBackup::Skipped
             } else {
-                let Reply::BackupStatus(st) = s.call(W::BackupStatus).await? else {
-                    return Err(unexpected());
-                };
+                let st = s.call(p::backup::Status).await?;
                 match (st.server_version, st.server_algorithm) {
                     (Some(version), Some(algorithm)) => SetupBackup::Exists { version, algorithm },
                     _ => match s
-                        .call(W::BackupCreate {
+                        .call(p::backup::Create {
                             key_or_passphrase: Secret(key.0.clone()),
                             algorithm: settings.backup_algorithm.clone(),
                         })
                         .await
                     {
-                        Ok(Reply::BackupCreated(c)) => SetupBackup::Created(c),
-                        Ok(_) => return Err(unexpected()),
+                        Ok(c) => SetupBackup::Created(c),
                         // The key must still be shown: secret storage
                         // holds the new key already.
                         Err(e) => {
@@ -162,24 +156,18 @@ pub async fn run(
             let pass = passphrase(ask, passphrase_stdin)?;
             let has = pass.is_some();
             let mut s = Session::open(settings, secrets).await?;
-            let Reply::RecoveryKey(key) = s.call(W::RecoveryReset { passphrase: pass }).await?
-            else {
-                return Err(unexpected());
-            };
+            let key = s.call(p::recovery::Reset { passphrase: pass }).await?;
             show_key(&key, has, &SetupBackup::Skipped, json);
             s.finish(super::FINISH_WITHIN).await;
         }
         RecoveryAction::Unlock { stdin, json } => {
             let input = super::backup::key_or_passphrase(stdin)?;
             let mut s = Session::open(settings, secrets).await?;
-            let Reply::Unlocked(u) = s
-                .call(W::RecoveryUnlock {
+            let u = s
+                .call(p::recovery::Unlock {
                     key_or_passphrase: input,
                 })
-                .await?
-            else {
-                return Err(unexpected());
-            };
+                .await?;
             let text = format!(
                 "unlocked: this device is {}; {}",
                 if u.device_verified {
@@ -202,9 +190,7 @@ pub async fn run(
         }
         RecoveryAction::Status { json } => {
             let mut s = Session::open(settings, secrets).await?;
-            let Reply::RecoveryStatus(st) = s.call(W::RecoveryStatus).await? else {
-                return Err(unexpected());
-            };
+            let st = s.call(p::recovery::Status).await?;
             if json {
                 print_json(&st)?;
             } else {
@@ -237,9 +223,7 @@ pub async fn devices(
     json: bool,
 ) -> Result<ExitCode, String> {
     let mut s = Session::open(settings, secrets).await?;
-    let Reply::Devices(list) = s.call(W::Devices { user }).await? else {
-        return Err(unexpected());
-    };
+    let list = s.call(p::devices::List { user }).await?;
     if json {
         print_json(&list)?;
     } else {

@@ -3,10 +3,10 @@
 
 use std::process::ExitCode;
 
-use super::{Session, out, print_json, unexpected};
+use super::{Session, out, print_json};
 use crate::cli::Command;
 use crate::config::Settings;
-use crate::matrix::worker::{Command as W, Reply, SyncState, Update};
+use crate::matrix::protocol::{self as p, SyncState, Update};
 use crate::secrets::SecretStore;
 
 /// Room commands: restore the session, start the worker, sync once so the
@@ -20,9 +20,7 @@ pub async fn run(
     let mut s = Session::open(settings, secrets).await?;
     match cmd {
         Command::Rooms { json } => {
-            let Reply::Rooms(list) = s.call(W::Rooms).await? else {
-                return Err(unexpected());
-            };
+            let list = s.call(p::rooms::List).await?;
             if json {
                 print_json(&list)?;
             } else {
@@ -44,21 +42,18 @@ pub async fn run(
             unencrypted,
             json,
         } => {
-            let Reply::RoomId(id) = s
-                .call(W::CreateRoom {
+            let id = s
+                .call(p::rooms::Create {
                     name,
                     invites,
                     alias,
                     encrypted: !unencrypted,
                 })
-                .await?
-            else {
-                return Err(unexpected());
-            };
+                .await?;
             out(json, serde_json::json!({ "room_id": id }), id);
         }
         Command::Invite { room, user, json } => {
-            s.call(W::Invite {
+            s.call(p::rooms::Invite {
                 room: room.clone(),
                 user: user.clone(),
             })
@@ -70,9 +65,7 @@ pub async fn run(
             );
         }
         Command::Join { room, json } => {
-            let Reply::RoomId(id) = s.call(W::Join { room }).await? else {
-                return Err(unexpected());
-            };
+            let id = s.call(p::rooms::Join { room }).await?;
             out(
                 json,
                 serde_json::json!({ "room_id": id }),
@@ -80,7 +73,7 @@ pub async fn run(
             );
         }
         Command::Leave { room, json } => {
-            s.call(W::Leave { room: room.clone() }).await?;
+            s.call(p::rooms::Leave { room: room.clone() }).await?;
             out(
                 json,
                 serde_json::json!({ "left": room }),
@@ -88,15 +81,11 @@ pub async fn run(
             );
         }
         Command::Send { room, text, json } => {
-            let Reply::EventId(id) = s.call(W::SendText { room, text }).await? else {
-                return Err(unexpected());
-            };
+            let id = s.call(p::rooms::SendText { room, text }).await?;
             out(json, serde_json::json!({ "event_id": id }), id);
         }
         Command::History { room, limit, json } => {
-            let Reply::History(items) = s.call(W::History { room, limit }).await? else {
-                return Err(unexpected());
-            };
+            let items = s.call(p::timeline::History { room, limit }).await?;
             if json {
                 print_json(&items)?;
             } else {
@@ -120,7 +109,7 @@ pub async fn run(
                 crate::outln!("synced");
             } else {
                 crate::errln!("keepsake: syncing; press Ctrl-C to stop");
-                s.worker.send(W::StartSync {
+                s.worker.send(p::account::StartSync {
                     long_poll: std::time::Duration::from_secs(30),
                 });
                 let follow = async {

@@ -9,11 +9,11 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use super::{Session, unexpected};
+use super::Session;
 use crate::config::Settings;
 use crate::matrix::gossip::GossipEvent;
+use crate::matrix::protocol::{self as p, OpId, Update};
 use crate::matrix::verify::{Flow, VerifyState, VerifyUpdate};
-use crate::matrix::worker::{Command as W, OpId, Reply, Update};
 use crate::secrets::SecretStore;
 
 pub struct VerifyArgs {
@@ -68,7 +68,7 @@ pub async fn run(
     a: VerifyArgs,
 ) -> Result<ExitCode, String> {
     let mut s = Session::open(settings, secrets).await?;
-    s.worker.send(W::StartSync {
+    s.worker.send(p::account::StartSync {
         long_poll: Duration::from_secs(1),
     });
     let deadline = Instant::now() + Duration::from_secs(a.timeout);
@@ -78,15 +78,12 @@ pub async fn run(
             crate::outln!("waiting for a verification request…");
         }
     } else {
-        let Reply::Flow(f) = s
-            .call(W::VerifyRequest {
+        let f = s
+            .call(p::verify::Request {
                 user: a.user.clone(),
                 device: a.device.clone(),
             })
-            .await?
-        else {
-            return Err(unexpected());
-        };
+            .await?;
         flow = Some(f);
     }
     // Results of the commands we send along the way; a failure ends the run.
@@ -112,19 +109,22 @@ pub async fn run(
                         && !joined.contains(&r.room_id)
                     {
                         joined.push(r.room_id.clone());
-                        pending.push(s.worker.send(W::Join { room: r.room_id }));
+                        pending.push(s.worker.send(p::rooms::Join { room: r.room_id }));
                     }
                 }
                 continue;
             }
-            Update::Finished { op, result: Err(e) } if pending.contains(&op) => return Err(e),
+            Update::Done { op, outcome } if pending.contains(&op) => match outcome.error() {
+                Some(e) => return Err(e.to_string()),
+                None => continue,
+            },
             _ => continue,
         };
         if flow.is_none() {
             let from_wanted = a.user.as_deref().is_none_or(|w| w == v.flow.user);
             if matches!(v.state, VerifyState::Incoming { .. }) && from_wanted {
                 flow = Some(v.flow.clone());
-                pending.push(s.worker.send(W::VerifyAccept(v.flow.clone())));
+                pending.push(s.worker.send(p::verify::Accept(v.flow.clone())));
             } else {
                 continue;
             }
@@ -160,9 +160,9 @@ pub async fn run(
                 step(a.json, &v, format!("emoji: {line}"));
                 let f = v.flow.clone();
                 if a.yes || ask_match().await? {
-                    pending.push(s.worker.send(W::VerifyConfirm(f)));
+                    pending.push(s.worker.send(p::verify::Confirm(f)));
                 } else {
-                    let _ = s.call(W::VerifyMismatch(f)).await;
+                    let _ = s.call(p::verify::Mismatch(f)).await;
                     return Err("the emoji do not match: verification cancelled".into());
                 }
             }
@@ -194,8 +194,8 @@ pub async fn run(
     }
     // What the verification queued (signatures, secrets for the other
     // device) goes out with one last sync before we exit.
-    s.call(W::StopSync).await?;
-    s.call(W::SyncOnce).await?;
+    s.call(p::account::StopSync).await?;
+    s.call(p::account::SyncOnce).await?;
     s.finish(super::FINISH_WITHIN).await;
     Ok(ExitCode::SUCCESS)
 }
@@ -208,17 +208,10 @@ async fn share_backup_key(
     json: bool,
     other: Option<String>,
 ) -> Result<(), String> {
-    let status = async |s: &mut Session| match s.call(W::RecoveryStatus).await? {
-        Reply::RecoveryStatus(st) => Ok(st),
-        _ => Err(unexpected()),
-    };
-    let st = status(s).await?;
+    let st = s.call(p::recovery::Status).await?;
     // A key that does not open the server's current version (another
     // device reset the backup) is as good as none: wait for the current one.
-    let stale = matches!(
-        s.call(W::BackupStatus).await?,
-        Reply::BackupStatus(b) if b.key_matches == Some(false)
-    );
+    let stale = s.call(p::backup::Status).await?.key_matches == Some(false);
     let have_key = st.backup_key_present && !stale;
     let serving = have_key && st.cross_signing_complete;
     // The gossip handler stores the key before it reports it, so a status
@@ -268,14 +261,14 @@ async fn share_backup_key(
             _ => continue,
         }
         if !serving && key_settled {
-            let st = status(s).await?;
+            let st = s.call(p::recovery::Status).await?;
             if st.cross_signing_complete {
                 return Ok(());
             }
         }
     }
     if !serving {
-        let st = status(s).await?;
+        let st = s.call(p::recovery::Status).await?;
         if !st.cross_signing_complete {
             crate::errln!(
                 "keepsake: the cross-signing keys did not arrive; keep your other device online, or use `keepsake recovery unlock`"

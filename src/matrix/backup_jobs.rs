@@ -5,13 +5,13 @@ use matrix_sdk::encryption::secret_storage::SecretStore;
 use matrix_sdk::ruma::events::secret::request::SecretName;
 use matrix_sdk::{Client, SqliteCryptoStore};
 use serde::Serialize;
-use tokio::sync::mpsc;
 use zeroize::Zeroizing;
 
+use super::Report;
 use super::recovery;
-use super::worker::{Secret, Update};
+use super::secret::Secret;
 use crate::backup::manage::{self, Created};
-use crate::backup::restore::{self, Opener, RestoreReport};
+use crate::backup::restore::{self, Opener, RestoreProgress, RestoreReport};
 use crate::backup::server::{self, VersionInfo};
 use crate::backup::trust::TrustTable;
 use crate::backup::upload::Uploader;
@@ -34,7 +34,8 @@ pub struct Parts {
     pub base: matrix_sdk_base::BaseClient,
     pub trust: TrustTable,
     pub uploader: Uploader,
-    pub updates: mpsc::UnboundedSender<Update>,
+    /// Where a restore reports its progress.
+    pub progress: Report<RestoreProgress>,
 }
 
 /// What opens `v` with `secret`, if anything does.
@@ -141,9 +142,9 @@ pub async fn restore(
         held: &held,
         current: only.is_none(),
     };
-    let updates = p.updates.clone();
+    let progress = p.progress.clone();
     let tell = move |pr| {
-        let _ = updates.send(Update::Restore(pr));
+        progress(pr);
     };
     let report = restore::restore(&to, &opener, &target, &tell).await?;
     // A device that uploads nowhere yet uploads to the current symmetric
@@ -242,9 +243,9 @@ pub async fn reset(p: &Parts, input: &Secret, algorithm: &str) -> Result<Reset, 
                 held: &held,
                 current: true,
             };
-            let updates = p.updates.clone();
+            let progress = p.progress.clone();
             let tell = move |pr| {
-                let _ = updates.send(Update::Restore(pr));
+                progress(pr);
             };
             let report = restore::restore(&to, &opener, &current, &tell)
                 .await

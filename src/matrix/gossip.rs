@@ -22,10 +22,9 @@ use matrix_sdk::ruma::events::secret::send::ToDeviceSecretSendEvent;
 use matrix_sdk::ruma::serde::Raw;
 use matrix_sdk_base::crypto::CollectStrategy;
 use serde::{Deserialize, Serialize};
-use tokio::sync::mpsc;
 use zeroize::Zeroizing;
 
-use super::worker::Update;
+use super::Report;
 use crate::backup::local_key;
 use crate::backup::upload::Uploader;
 use crate::crypto::BackupKey;
@@ -47,16 +46,16 @@ pub enum GossipEvent {
     Ignored { reason: String },
 }
 
-fn report(updates: &mpsc::UnboundedSender<Update>, e: GossipEvent) {
+fn report(updates: &Report<GossipEvent>, e: GossipEvent) {
     tracing::info!(event = ?e, "backup key gossip");
-    let _ = updates.send(Update::Gossip(e));
+    updates(e);
 }
 
 /// Registers both handlers on the client.
 pub fn install(
     client: &Client,
     crypto: SqliteCryptoStore,
-    updates: mpsc::UnboundedSender<Update>,
+    updates: Report<GossipEvent>,
     uploader: Uploader,
 ) {
     let (c2, u2) = (crypto.clone(), updates.clone());
@@ -81,7 +80,7 @@ async fn serve(
     ev: ToDeviceSecretRequestEvent,
     client: Client,
     crypto: SqliteCryptoStore,
-    updates: mpsc::UnboundedSender<Update>,
+    updates: Report<GossipEvent>,
 ) {
     let RequestAction::Request(action) = &ev.content.action else {
         return;
@@ -167,7 +166,7 @@ async fn receive(
     info: Option<EncryptionInfo>,
     client: Client,
     crypto: SqliteCryptoStore,
-    updates: mpsc::UnboundedSender<Update>,
+    updates: Report<GossipEvent>,
 ) -> bool {
     let Ok(ev) = ev.deserialize_as_unchecked::<SecretSend>() else {
         return false;
@@ -251,7 +250,7 @@ async fn receive(
     true
 }
 
-fn report_ignored(updates: &mpsc::UnboundedSender<Update>, e: GossipEvent) -> bool {
+fn report_ignored(updates: &Report<GossipEvent>, e: GossipEvent) -> bool {
     report(updates, e);
     false
 }

@@ -8,9 +8,8 @@ use matrix_sdk::encryption::verification::{
 };
 use matrix_sdk::ruma::{OwnedDeviceId, OwnedUserId};
 use serde::Serialize;
-use tokio::sync::mpsc;
 
-use super::worker::Update;
+use super::Report;
 
 /// Names one verification: the other user and the flow (transaction or
 /// event) id.
@@ -60,18 +59,16 @@ pub struct VerifyUpdate {
 }
 
 fn send(
-    updates: &mpsc::UnboundedSender<Update>,
+    updates: &Report<VerifyUpdate>,
     flow: &Flow,
     self_verification: bool,
     state: VerifyState,
 ) -> bool {
-    updates
-        .send(Update::Verification(VerifyUpdate {
-            flow: flow.clone(),
-            self_verification,
-            state,
-        }))
-        .is_ok()
+    updates(VerifyUpdate {
+        flow: flow.clone(),
+        self_verification,
+        state,
+    })
 }
 
 fn parse_user(s: &str) -> Result<OwnedUserId, String> {
@@ -134,7 +131,7 @@ pub fn flow_of(req: &VerificationRequest) -> Flow {
 /// Follows a request until it ends, sending every state it passes through.
 /// The side that sent the request starts the emoji exchange once the other
 /// side is ready; the other side accepts it.
-pub async fn follow(req: VerificationRequest, updates: mpsc::UnboundedSender<Update>) {
+pub async fn follow(req: VerificationRequest, updates: Report<VerifyUpdate>) {
     let flow = flow_of(&req);
     let own = req.is_self_verification();
     let mut changes = req.changes();
@@ -208,12 +205,7 @@ pub async fn follow(req: VerificationRequest, updates: mpsc::UnboundedSender<Upd
     }
 }
 
-async fn follow_sas(
-    sas: SasVerification,
-    flow: Flow,
-    own: bool,
-    updates: mpsc::UnboundedSender<Update>,
-) {
+async fn follow_sas(sas: SasVerification, flow: Flow, own: bool, updates: Report<VerifyUpdate>) {
     if !sas.we_started()
         && let Err(e) = sas.accept().await
     {

@@ -24,10 +24,11 @@ use ratatui::backend::CrosstermBackend;
 use tokio::sync::mpsc;
 
 use crate::app::keys::KeyMap;
-use crate::app::{self, AppState, Effect, Msg, Pending};
+use crate::app::{self, AppState, Effect, Msg};
 use crate::config::Settings;
 use crate::matrix::account::{self, Account, AccountError};
-use crate::matrix::worker::{Secret, Worker};
+use crate::matrix::protocol::Secret;
+use crate::matrix::worker::Worker;
 use crate::secrets::SecretStore;
 use crate::ui::{self, Theme};
 
@@ -249,9 +250,8 @@ async fn run_loop(
             match fx {
                 Effect::Worker(cmd) => match worker {
                     Some(w) => {
-                        let what = Pending::of(&cmd);
-                        let op = w.send(cmd);
-                        state.sent(op, what);
+                        let op = w.send(cmd.clone());
+                        state.sent(op, cmd);
                     }
                     None => tracing::debug!("no worker yet for a command"),
                 },
@@ -305,7 +305,7 @@ async fn run_loop(
     // Keys made in this run (a message just sent) go to the backup before
     // we leave, within a short limit; the next start uploads the rest.
     if let Some(w) = &worker {
-        let op = w.send(crate::matrix::worker::Command::BackupFlush);
+        let op = w.send(crate::matrix::protocol::backup::Flush);
         state.notice = Some(app::Notice {
             text: "uploading new keys to the backup before quitting…".into(),
             error: false,
@@ -313,9 +313,8 @@ async fn run_loop(
         let _ = terminal.draw(|f| ui::render(state, theme, f));
         let _ = tokio::time::timeout(QUIT_FLUSH, async {
             while let Some(ev) = inbox.recv().await {
-                if let Event2::App(Msg::Worker(crate::matrix::worker::Update::Finished {
-                    op: o,
-                    ..
+                if let Event2::App(Msg::Worker(crate::matrix::protocol::Update::Done {
+                    op: o, ..
                 })) = ev
                     && o == op
                 {

@@ -24,7 +24,7 @@ use ratatui::widgets::Paragraph;
 use crate::app::keys::Action;
 use crate::app::{AppState, Focus, Screen};
 use crate::backup::health::Health;
-use crate::matrix::worker::SyncState;
+use crate::matrix::protocol::SyncState;
 pub use theme::Theme;
 use widgets::{centered, dialog, input_line, truncate};
 

@@ -9,8 +9,8 @@ use crate::app::fixtures::{self, *};
 use crate::app::input::TextInput;
 use crate::app::keys::KeyMap;
 use crate::app::{LoginForm, Notice, Prompt, PromptFor, VerifyDialog};
+use crate::matrix::protocol::Secret;
 use crate::matrix::verify::VerifyState;
-use crate::matrix::worker::Secret;
 
 fn draw(st: &AppState, w: u16, h: u16) -> String {
     let mut term = Terminal::new(TestBackend::new(w, h)).expect("a test terminal");

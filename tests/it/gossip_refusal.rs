@@ -8,7 +8,8 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use keepsake::matrix::gossip::GossipEvent;
-use keepsake::matrix::worker::{Command, Update, Worker};
+use keepsake::matrix::protocol::{self as p, Update};
+use keepsake::matrix::worker::Worker;
 use matrix_sdk::Client;
 use matrix_sdk::ruma::api::client::to_device::send_event_to_device;
 use matrix_sdk::ruma::events::ToDeviceEventType;
@@ -55,7 +56,7 @@ async fn backup_key_requests_from_strangers_and_unverified_devices_are_refused()
         a1.client.device_id().unwrap().to_owned(),
     );
     let (worker, mut updates) = Worker::spawn(a1);
-    worker.send(Command::StartSync {
+    worker.send(p::account::StartSync {
         long_poll: Duration::from_secs(2),
     });
 

@@ -5,7 +5,8 @@ use crate::common;
 
 use std::time::Duration;
 
-use keepsake::matrix::worker::{Command, Reply, SyncState, Update, Worker};
+use keepsake::matrix::protocol::{self as p, Error, OpId, Request, SyncState, Update};
+use keepsake::matrix::worker::Worker;
 use tokio::sync::mpsc::UnboundedReceiver;
 
 /// Reads updates until `pred` matches one, failing after a minute.
@@ -26,20 +27,20 @@ async fn wait_for(
     }
 }
 
-/// The result of command `op`, once it arrives.
-async fn result_of(
+/// The result of command `op` (an `R`), once it arrives.
+async fn result_of<R: Request>(
     updates: &mut UnboundedReceiver<Update>,
     what: &str,
-    op: keepsake::matrix::worker::OpId,
-) -> Result<Reply, String> {
+    op: OpId,
+) -> Result<R::Output, Error> {
     match wait_for(
         updates,
         what,
-        |u| matches!(u, Update::Finished { op: o, .. } if *o == op),
+        |u| matches!(u, Update::Done { op: o, .. } if *o == op),
     )
     .await
     {
-        Update::Finished { result, .. } => result,
+        Update::Done { outcome, .. } => R::output(outcome),
         _ => unreachable!("wait_for returns the update it matched"),
     }
 }
@@ -66,25 +67,25 @@ async fn worker_syncs_follows_a_timeline_and_sends() {
     run("bob", &["sync", "--once"]);
 
     let (worker, mut updates) = Worker::spawn(common::open_account(&data, "alice").await);
-    let op = worker.send(Command::CreateRoom {
+    let op = worker.send(p::rooms::Create {
         name: "Worker room".into(),
         invites: vec![bob.user_id.clone()],
         alias: None,
         encrypted: true,
     });
-    let room = match result_of(&mut updates, "the room", op).await {
-        Ok(Reply::RoomId(id)) => id,
+    let room = match result_of::<p::rooms::Create>(&mut updates, "the room", op).await {
+        Ok(id) => id,
         other => panic!("create-room: {other:?}"),
     };
 
-    worker.send(Command::StartSync {
+    worker.send(p::account::StartSync {
         long_poll: Duration::from_secs(2),
     });
     wait_for(&mut updates, "the room list", |u| {
         matches!(u, Update::Rooms(list) if list.iter().any(|r| r.room_id == room && r.encrypted))
     })
     .await;
-    worker.send(Command::OpenTimeline { room: room.clone() });
+    worker.send(p::timeline::Open { room: room.clone() });
 
     // bob joins and writes while alice's worker keeps syncing.
     run("bob", &["join", &room]);
@@ -94,23 +95,23 @@ async fn worker_syncs_follows_a_timeline_and_sends() {
     })
     .await;
 
-    let op = worker.send(Command::SendText {
+    let op = worker.send(p::rooms::SendText {
         room: room.clone(),
         text: "hello from alice".into(),
     });
     let mut sent = None;
     wait_for(&mut updates, "alice's own message, sent", |u| {
-        if let Update::Finished { op: o, result } = u
+        if let Update::Done { op: o, outcome } = u
             && *o == op
         {
-            sent = Some(result.clone());
+            sent = Some(p::rooms::SendText::output(outcome.clone()));
         }
         sent.is_some() && timeline_has(u, &room, "hello from alice")
             || matches!(&sent, Some(Err(_)))
     })
     .await;
     assert!(
-        matches!(sent, Some(Ok(Reply::EventId(ref id))) if id.starts_with('$')),
+        matches!(sent, Some(Ok(ref id)) if id.starts_with('$')),
         "{sent:?}"
     );
 
@@ -118,37 +119,40 @@ async fn worker_syncs_follows_a_timeline_and_sends() {
     let history = run("bob", &["history", &room, "--json"]);
     assert!(history.contains("hello from alice"), "{history}");
 
-    let op = worker.send(Command::PaginateBack {
+    let op = worker.send(p::timeline::PaginateBack {
         room: room.clone(),
         count: 50,
     });
-    match result_of(&mut updates, "pagination", op).await {
-        Ok(Reply::ReachedStart(_)) => {}
+    match result_of::<p::timeline::PaginateBack>(&mut updates, "pagination", op).await {
+        Ok(_) => {}
         other => panic!("paginate: {other:?}"),
     }
 
     // Errors come back as the command's result, in the CLI's words.
-    let op = worker.send(Command::SendText {
+    let op = worker.send(p::rooms::SendText {
         room: "!nope:localhost".into(),
         text: "x".into(),
     });
-    match result_of(&mut updates, "the error", op).await {
+    match result_of::<p::rooms::SendText>(&mut updates, "the error", op).await {
         Err(e) => assert_eq!(
-            e,
+            e.to_string(),
             "unknown room !nope:localhost: not a room you are in or invited to"
         ),
         other => panic!("expected an error: {other:?}"),
     }
-    let op = worker.send(Command::PaginateBack {
+    let op = worker.send(p::timeline::PaginateBack {
         room: "!closed:localhost".into(),
         count: 5,
     });
-    match result_of(&mut updates, "the error", op).await {
-        Err(e) => assert_eq!(e, "the timeline of !closed:localhost is not open"),
+    match result_of::<p::timeline::PaginateBack>(&mut updates, "the error", op).await {
+        Err(e) => assert_eq!(
+            e.to_string(),
+            "the timeline of !closed:localhost is not open"
+        ),
         other => panic!("expected an error: {other:?}"),
     }
 
-    worker.send(Command::StopSync);
+    worker.send(p::account::StopSync);
     wait_for(&mut updates, "sync stopped", |u| {
         matches!(u, Update::Sync(SyncState::Stopped))
     })

@@ -5,7 +5,8 @@ use crate::common;
 use std::time::Duration;
 
 use keepsake::matrix::history::HistoryItem;
-use keepsake::matrix::worker::{Command, OpId, Reply, Update, Worker};
+use keepsake::matrix::protocol::{self as p, Error, OpId, Request, Update};
+use keepsake::matrix::worker::Worker;
 use tokio::sync::mpsc::UnboundedReceiver;
 
 /// The newest timeline of `room` for which `pred` holds, within a minute.
@@ -30,17 +31,20 @@ async fn timeline_where(
     }
 }
 
-async fn result_of(updates: &mut UnboundedReceiver<Update>, op: OpId) -> Result<Reply, String> {
+async fn result_of<R: Request>(
+    updates: &mut UnboundedReceiver<Update>,
+    op: OpId,
+) -> Result<R::Output, Error> {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
     loop {
         let u = tokio::time::timeout_at(deadline, updates.recv())
             .await
             .expect("timed out waiting for a result")
             .expect("the worker stopped");
-        if let Update::Finished { op: o, result } = u
+        if let Update::Done { op: o, outcome } = u
             && o == op
         {
-            return result;
+            return R::output(outcome);
         }
     }
 }
@@ -54,34 +58,37 @@ async fn reply_edit_react_and_redact() {
     common::use_file_secrets(&data);
     common::login(&data, "a", &hs, &alice);
     let (worker, mut updates) = Worker::spawn(common::open_account(&data, "a").await);
-    let op = worker.send(Command::CreateRoom {
+    let op = worker.send(p::rooms::Create {
         name: "Relations".into(),
         invites: vec![],
         alias: None,
         encrypted: true,
     });
-    let room = match result_of(&mut updates, op).await {
-        Ok(Reply::RoomId(id)) => id,
+    let room = match result_of::<p::rooms::Create>(&mut updates, op).await {
+        Ok(id) => id,
         other => panic!("create-room: {other:?}"),
     };
     // Replies and the rest act on the open timeline; without it, a clear error.
-    let op = worker.send(Command::React {
+    let op = worker.send(p::timeline::React {
         room: room.clone(),
         event_id: "$nope".into(),
         key: "👍".into(),
     });
-    let err = result_of(&mut updates, op).await.unwrap_err();
+    let err = result_of::<p::timeline::React>(&mut updates, op)
+        .await
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("is not open"), "{err}");
 
     // The remote echoes (with event ids) come through sync, as in the TUI.
-    worker.send(Command::StartSync {
+    worker.send(p::account::StartSync {
         long_poll: Duration::from_secs(1),
     });
-    let op = worker.send(Command::OpenTimeline { room: room.clone() });
-    result_of(&mut updates, op)
+    let op = worker.send(p::timeline::Open { room: room.clone() });
+    result_of::<p::timeline::Open>(&mut updates, op)
         .await
         .expect("open the timeline");
-    worker.send(Command::SendText {
+    worker.send(p::rooms::SendText {
         room: room.clone(),
         text: "first".into(),
     });
@@ -98,24 +105,30 @@ async fn reply_edit_react_and_redact() {
         .expect("the first message's id");
     assert!(items.iter().all(|i| i.own));
 
-    let op = worker.send(Command::SendReply {
+    let op = worker.send(p::timeline::Reply {
         room: room.clone(),
         in_reply_to: first.clone(),
         text: "a reply".into(),
     });
-    result_of(&mut updates, op).await.expect("reply");
-    let op = worker.send(Command::React {
+    result_of::<p::timeline::Reply>(&mut updates, op)
+        .await
+        .expect("reply");
+    let op = worker.send(p::timeline::React {
         room: room.clone(),
         event_id: first.clone(),
         key: "🎉".into(),
     });
-    result_of(&mut updates, op).await.expect("react");
-    let op = worker.send(Command::Edit {
+    result_of::<p::timeline::React>(&mut updates, op)
+        .await
+        .expect("react");
+    let op = worker.send(p::timeline::Edit {
         room: room.clone(),
         event_id: first.clone(),
         text: "first, edited".into(),
     });
-    result_of(&mut updates, op).await.expect("edit");
+    result_of::<p::timeline::Edit>(&mut updates, op)
+        .await
+        .expect("edit");
     timeline_where(&mut updates, &room, "reply, reaction and edit", |items| {
         let reply = items.iter().any(|i| {
             i.body.as_deref() == Some("a reply") && i.in_reply_to.as_deref() == Some(first.as_str())
@@ -130,12 +143,14 @@ async fn reply_edit_react_and_redact() {
     })
     .await;
 
-    let op = worker.send(Command::Redact {
+    let op = worker.send(p::timeline::Redact {
         room: room.clone(),
         event_id: first.clone(),
         reason: Some("test".into()),
     });
-    result_of(&mut updates, op).await.expect("redact");
+    result_of::<p::timeline::Redact>(&mut updates, op)
+        .await
+        .expect("redact");
     timeline_where(&mut updates, &room, "the redaction", |items| {
         items.iter().any(|i| {
             i.event_id.as_deref() == Some(first.as_str()) && i.redacted && i.body.is_none()

@@ -1,0 +1,682 @@
+//! The one protocol between the worker and its front ends (the TUI and the
+//! headless commands).
+//!
+//! A front end sends a [`Command`] and gets back [`Update::Done`] with the
+//! [`Outcome`] of exactly that command: every command is a struct in its
+//! domain's module (`backup::Status`, `rooms::Join`, ...) whose
+//! [`Request::Output`] names what it yields, so nothing matches on "which
+//! reply shape came back". Other updates (sync state, room lists, timelines,
+//! progress, verifications) arrive unasked.
+//!
+//! Errors are [`Error`]: what happened, in words, and an [`ErrorKind`] a
+//! front end can act on (the TUI asks for the account password on
+//! [`ErrorKind::PasswordNeeded`]; `--json` prints the kind and the process
+//! exits with the kind's code). Each front end phrases its own advice.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use super::devices::DeviceInfo;
+use super::gossip::GossipEvent;
+use super::history::HistoryItem;
+use super::recovery::{RecoveryStatus, Unlocked};
+use super::rooms::RoomSummary;
+pub use super::secret::Secret;
+use super::verify::{Flow, VerifyUpdate};
+use crate::backup::inspect::Inspection;
+use crate::backup::key_file::ImportReport;
+use crate::backup::manage::Created;
+use crate::backup::restore::{RestoreProgress, RestoreReport};
+use crate::backup::status::BackupStatus;
+use crate::backup::upload::Progress;
+use serde::Serialize;
+
+/// Identifies one command's run, so its outcome can be matched to it.
+pub type OpId = u64;
+
+/// What kind of failure an [`Error`] is: what a front end may react to.
+/// The names are stable: `--json` prints them as `error`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorKind {
+    /// The input is not valid (a malformed id, an unknown algorithm).
+    Invalid,
+    /// No such room, event, user, device, file or backup version.
+    NotFound,
+    /// The server refused: not allowed, or not permitted by power levels.
+    Forbidden,
+    /// The server wants the account password to go on.
+    PasswordNeeded,
+    /// The recovery key, passphrase or file passphrase does not open it.
+    WrongKey,
+    /// The account has no backup (or not one this device can use).
+    NoBackup,
+    /// Secret storage or the backup key is needed and not on this device.
+    KeyNeeded,
+    /// Another client changed what this job worked on; nothing was lost.
+    Conflict,
+    /// The homeserver could not be reached.
+    Network,
+    /// The homeserver answered with an error.
+    Server,
+    /// The access token is no longer valid: log in again.
+    LoggedOut,
+    /// The data (a backup entry, a key file) is damaged or not what it
+    /// claims to be.
+    Corrupt,
+    /// The worker stopped before answering.
+    Stopped,
+    /// Anything else.
+    Other,
+}
+
+impl ErrorKind {
+    /// The process exit code of a headless command failing with this kind
+    /// (documented in the README; 1 is kept for anything else).
+    pub fn exit_code(self) -> u8 {
+        match self {
+            ErrorKind::Other | ErrorKind::Stopped => 1,
+            ErrorKind::Invalid => 2,
+            ErrorKind::NotFound => 3,
+            ErrorKind::Forbidden => 4,
+            ErrorKind::PasswordNeeded => 5,
+            ErrorKind::WrongKey => 6,
+            ErrorKind::NoBackup => 7,
+            ErrorKind::KeyNeeded => 8,
+            ErrorKind::Conflict => 9,
+            ErrorKind::Network => 10,
+            ErrorKind::Server => 11,
+            ErrorKind::LoggedOut => 12,
+            ErrorKind::Corrupt => 13,
+        }
+    }
+
+    /// The stable name `--json` prints.
+    pub fn name(self) -> &'static str {
+        match self {
+            ErrorKind::Invalid => "invalid",
+            ErrorKind::NotFound => "not_found",
+            ErrorKind::Forbidden => "forbidden",
+            ErrorKind::PasswordNeeded => "password_needed",
+            ErrorKind::WrongKey => "wrong_key",
+            ErrorKind::NoBackup => "no_backup",
+            ErrorKind::KeyNeeded => "key_needed",
+            ErrorKind::Conflict => "conflict",
+            ErrorKind::Network => "network",
+            ErrorKind::Server => "server",
+            ErrorKind::LoggedOut => "logged_out",
+            ErrorKind::Corrupt => "corrupt",
+            ErrorKind::Stopped => "stopped",
+            ErrorKind::Other => "other",
+        }
+    }
+}
+
+/// A command's failure: what happened, and its kind.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct Error {
+    pub kind: ErrorKind,
+    pub message: String,
+}
+
+impl Error {
+    pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
+        Error {
+            kind,
+            message: message.into(),
+        }
+    }
+
+    pub fn stopped() -> Self {
+        Error::new(ErrorKind::Stopped, "the worker stopped")
+    }
+}
+
+/// Errors still phrased only in words are of kind `Other`.
+impl From<String> for Error {
+    fn from(message: String) -> Self {
+        Error::new(ErrorKind::Other, message)
+    }
+}
+
+impl From<&str> for Error {
+    fn from(message: &str) -> Self {
+        Error::new(ErrorKind::Other, message)
+    }
+}
+
+/// A command: a struct of one domain, with what it yields.
+pub trait Request: Into<Command> {
+    type Output;
+    /// This command's outcome, from the outcome the worker sent for it.
+    fn output(o: Outcome) -> Result<Self::Output, Error>;
+    /// Wraps this command's result as its outcome.
+    fn done(r: Result<Self::Output, Error>) -> Outcome;
+}
+
+/// Declares a domain: its `Cmd` enum (one variant per command struct), its
+/// `Done` enum (one result per command) and each command's [`Request`].
+macro_rules! domain {
+    ($variant:ident { $($cmd:ident => $out:ty),* $(,)? }) => {
+        #[derive(Debug, Clone, PartialEq, Eq)]
+        pub enum Cmd { $($cmd($cmd)),* }
+
+        #[derive(Debug, Clone, PartialEq, Eq)]
+        pub enum Done { $($cmd(Result<$out, Error>)),* }
+
+        impl Done {
+            /// The error, whatever the command was.
+            pub fn error(&self) -> Option<&Error> {
+                match self { $(Done::$cmd(r) => r.as_ref().err()),* }
+            }
+        }
+
+        $(
+            impl From<$cmd> for super::Command {
+                fn from(c: $cmd) -> Self {
+                    super::Command::$variant(Cmd::$cmd(c))
+                }
+            }
+            impl super::Request for $cmd {
+                type Output = $out;
+                fn output(o: super::Outcome) -> Result<$out, Error> {
+                    match o {
+                        super::Outcome::$variant(Done::$cmd(r)) => r,
+                        // The worker answers each command with its own
+                        // outcome; this is a bug, said as one.
+                        other => Err(Error::new(
+                            super::ErrorKind::Other,
+                            format!("internal error: {} answered with {other:?}", stringify!($cmd)),
+                        )),
+                    }
+                }
+                fn done(r: Result<$out, Error>) -> super::Outcome {
+                    super::Outcome::$variant(Done::$cmd(r))
+                }
+            }
+        )*
+    };
+}
+
+/// The account and its sync.
+pub mod account {
+    use super::*;
+
+    domain!(Account {
+        SyncOnce => (),
+        StartSync => (),
+        StopSync => (),
+        WhoAmI => crate::matrix::account::WhoAmI,
+    });
+
+    /// One sync that returns at once.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct SyncOnce;
+
+    /// Keep syncing in the background until [`StopSync`] (or the worker
+    /// ends); room lists and sync state arrive as updates. `long_poll` is
+    /// how long the server may hold each request open (30 s is usual; short
+    /// polls make `StopSync` prompt).
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct StartSync {
+        pub long_poll: Duration,
+    }
+
+    /// Stops the background sync after the response in hand is fully
+    /// processed (never in the middle of one), then answers.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct StopSync;
+
+    /// Who this profile is logged in as.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct WhoAmI;
+}
+
+/// Rooms: the list, membership, sending.
+pub mod rooms {
+    use super::*;
+
+    domain!(Rooms {
+        List => Vec<RoomSummary>,
+        Create => String,
+        Invite => (),
+        Join => String,
+        Leave => (),
+        SendText => String,
+    });
+
+    /// Every joined and invited room.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct List;
+
+    /// A new room; yields its id.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct Create {
+        pub name: String,
+        pub invites: Vec<String>,
+        pub alias: Option<String>,
+        pub encrypted: bool,
+    }
+
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct Invite {
+        pub room: String,
+        pub user: String,
+    }
+
+    /// Joins by id or alias; yields the room id.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct Join {
+        pub room: String,
+    }
+
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct Leave {
+        pub room: String,
+    }
+
+    /// A text message (markdown); yields its event id.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct SendText {
+        pub room: String,
+        pub text: String,
+    }
+}
+
+/// A room's messages: history, live timelines, replies, edits, reactions.
+pub mod timeline {
+    use super::*;
+
+    domain!(Timeline {
+        History => Vec<HistoryItem>,
+        Open => (),
+        PaginateBack => bool,
+        Close => (),
+        Reply => (),
+        Edit => (),
+        React => (),
+        Redact => (),
+    });
+
+    /// The last `limit` messages of a room, fetched afresh from the server.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct History {
+        pub room: String,
+        pub limit: usize,
+    }
+
+    /// Follow a room's live timeline: `Update::Timeline` on every change.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct Open {
+        pub room: String,
+    }
+
+    /// Load `count` more events before the oldest one shown; yields whether
+    /// the start of the room was reached.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct PaginateBack {
+        pub room: String,
+        pub count: u16,
+    }
+
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct Close {
+        pub room: String,
+    }
+
+    /// Reply to `in_reply_to` (markdown), in a room whose timeline is open.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct Reply {
+        pub room: String,
+        pub in_reply_to: String,
+        pub text: String,
+    }
+
+    /// Replace the text of one of our messages (markdown); timeline open.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct Edit {
+        pub room: String,
+        pub event_id: String,
+        pub text: String,
+    }
+
+    /// Add our reaction `key`, or take it back if we gave it; timeline open.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct React {
+        pub room: String,
+        pub event_id: String,
+        pub key: String,
+    }
+
+    /// Redact a message; timeline open.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct Redact {
+        pub room: String,
+        pub event_id: String,
+        pub reason: Option<String>,
+    }
+}
+
+/// Cross-signing and secret storage.
+pub mod recovery {
+    use super::*;
+
+    domain!(Recovery {
+        Status => RecoveryStatus,
+        Setup => Secret,
+        Unlock => Unlocked,
+        Reset => Secret,
+    });
+
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct Status;
+
+    /// Cross-signing and secret storage for the first time; yields the new
+    /// recovery key, to be shown once.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct Setup {
+        /// Only needed when the server asks for it.
+        pub password: Option<Secret>,
+        pub passphrase: Option<Secret>,
+    }
+
+    /// Open secret storage with a recovery key or passphrase.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct Unlock {
+        pub key_or_passphrase: Secret,
+    }
+
+    /// A new secret storage key; yields the new recovery key.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct Reset {
+        pub passphrase: Option<Secret>,
+    }
+}
+
+/// Devices of a user.
+pub mod devices {
+    use super::*;
+
+    domain!(Devices { List => Vec<DeviceInfo> });
+
+    /// The devices of `user` (default: ourselves).
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct List {
+        pub user: Option<String>,
+    }
+}
+
+/// Interactive (SAS emoji) verification.
+pub mod verify {
+    use super::*;
+
+    domain!(Verify {
+        Request => Flow,
+        Accept => (),
+        Confirm => (),
+        Mismatch => (),
+        Cancel => (),
+    });
+
+    /// Ask `user` (default: ourselves) or one of their devices to verify.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct Request {
+        pub user: Option<String>,
+        pub device: Option<String>,
+    }
+
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct Accept(pub Flow);
+
+    /// The emoji match.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct Confirm(pub Flow);
+
+    /// The emoji do not match: cancels as a mismatch.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct Mismatch(pub Flow);
+
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct Cancel(pub Flow);
+}
+
+/// The key backup and key files.
+pub mod backup {
+    use super::*;
+
+    domain!(Backup {
+        Create => Created,
+        Reset => crate::matrix::backup_jobs::Reset,
+        UseCurrent => Created,
+        Delete => (),
+        Status => BackupStatus,
+        Inspect => Inspection,
+        Restore => RestoreReport,
+        Migrate => Migrated,
+        Fetch => RestoreReport,
+        Upload => (),
+        Flush => Progress,
+        KeysExport => usize,
+        KeysImport => ImportReport,
+    });
+
+    /// A new symmetric backup; secret storage is opened with the input to
+    /// keep its key there.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct Create {
+        pub key_or_passphrase: Secret,
+        pub algorithm: String,
+    }
+
+    /// A new key and version replacing the current backup; everything is
+    /// uploaded again.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct Reset {
+        pub key_or_passphrase: Secret,
+        pub algorithm: String,
+    }
+
+    /// Adopt the server's current version if our key is its key.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct UseCurrent;
+
+    /// Delete this version from the server.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct Delete {
+        pub version: String,
+    }
+
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct Status;
+
+    /// The backup overview: per room and per version.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct Inspect;
+
+    /// Restore every key of the current backup; unlocks secret storage with
+    /// the input first when this device lacks the key. Progress arrives as
+    /// `Update::Restore`.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct Restore {
+        pub key_or_passphrase: Option<Secret>,
+        /// An older version instead of the current one.
+        pub version: Option<String>,
+    }
+
+    /// Restore the current curve25519 backup, then replace it with a new
+    /// symmetric one that every key is uploaded to.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct Migrate {
+        pub key_or_passphrase: Secret,
+        pub algorithm: String,
+    }
+
+    /// Fetch these sessions of a room from the backup now (the "fetch from
+    /// backup" action on an undecryptable message).
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct Fetch {
+        pub room: String,
+        pub session_ids: Vec<String>,
+    }
+
+    /// Upload what is pending now; progress arrives as `Update::Backup`.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct Upload;
+
+    /// Runs an upload pass that starts now and yields its outcome.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct Flush;
+
+    /// Write every key to a new key file encrypted with the passphrase;
+    /// yields how many keys were written.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct KeysExport {
+        pub path: PathBuf,
+        pub passphrase: Secret,
+    }
+
+    /// Import a key file; its keys are trusted only if `trusted`.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct KeysImport {
+        pub path: PathBuf,
+        pub passphrase: Secret,
+        pub trusted: bool,
+    }
+
+    /// What a migration did: the keys brought from the curve25519 backup,
+    /// and the symmetric backup that replaced it.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct Migrated {
+        pub restored: RestoreReport,
+        pub created: Created,
+    }
+}
+
+/// What a front end asks of the worker, by domain.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Command {
+    Account(account::Cmd),
+    Rooms(rooms::Cmd),
+    Timeline(timeline::Cmd),
+    Recovery(recovery::Cmd),
+    Devices(devices::Cmd),
+    Verify(verify::Cmd),
+    Backup(backup::Cmd),
+}
+
+/// A finished command's result: the variant of its domain and command.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    Account(account::Done),
+    Rooms(rooms::Done),
+    Timeline(timeline::Done),
+    Recovery(recovery::Done),
+    Devices(devices::Done),
+    Verify(verify::Done),
+    Backup(backup::Done),
+}
+
+impl Outcome {
+    /// The error, whatever the command was.
+    pub fn error(&self) -> Option<&Error> {
+        match self {
+            Outcome::Account(d) => d.error(),
+            Outcome::Rooms(d) => d.error(),
+            Outcome::Timeline(d) => d.error(),
+            Outcome::Recovery(d) => d.error(),
+            Outcome::Devices(d) => d.error(),
+            Outcome::Verify(d) => d.error(),
+            Outcome::Backup(d) => d.error(),
+        }
+    }
+}
+
+/// The background sync's state, for a status line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SyncState {
+    Running,
+    /// A sync response was processed.
+    Synced,
+    /// The last sync failed; it is retried after a pause.
+    Failing(String),
+    Stopped,
+}
+
+/// What the worker tells its front end.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Update {
+    /// The outcome of the command sent as `op`.
+    Done {
+        op: OpId,
+        outcome: Outcome,
+    },
+    Sync(SyncState),
+    /// The room list after a sync changed something.
+    Rooms(Vec<RoomSummary>),
+    /// The whole visible timeline of an open room, oldest first.
+    Timeline {
+        room: String,
+        items: Vec<HistoryItem>,
+    },
+    /// A verification changed state (incoming requests included).
+    Verification(VerifyUpdate),
+    /// The backup key was served to, or received from, another device.
+    Gossip(GossipEvent),
+    /// The uploader's progress, after every batch and every failure.
+    Backup(Progress),
+    /// A restore's progress, after every room.
+    Restore(RestoreProgress),
+}
+
+impl From<super::rooms::RoomError> for Error {
+    fn from(e: super::rooms::RoomError) -> Self {
+        use super::rooms::RoomError as E;
+        let kind = match &e {
+            E::UnknownRoom(_) => ErrorKind::NotFound,
+            E::BadRoom(_) | E::BadUser(_) => ErrorKind::Invalid,
+            E::Server(_) => ErrorKind::Server,
+        };
+        Error::new(kind, e.to_string())
+    }
+}
+
+impl From<super::recovery::RecoveryError> for Error {
+    fn from(e: super::recovery::RecoveryError) -> Self {
+        use super::recovery::RecoveryError as E;
+        let kind = match &e {
+            E::WrongKey | E::WrongPassword => ErrorKind::WrongKey,
+            E::BadRecoveryKey(_) => ErrorKind::Invalid,
+            E::NoSecretStorage | E::MissingCrossSigning | E::NotUnlocked | E::NoBackupKey => {
+                ErrorKind::KeyNeeded
+            }
+            E::AlreadySetUp | E::IdentityElsewhere => ErrorKind::Conflict,
+            E::PasswordNeeded => ErrorKind::PasswordNeeded,
+            E::Other(_) => ErrorKind::Other,
+        };
+        Error::new(kind, e.to_string())
+    }
+}
+
+impl From<super::account::AccountError> for Error {
+    fn from(e: super::account::AccountError) -> Self {
+        use super::account::AccountError as E;
+        let kind = match &e {
+            E::WrongPassword => ErrorKind::WrongKey,
+            E::Unreachable(_) => ErrorKind::Network,
+            E::SessionExpired | E::NotLoggedIn(_) => ErrorKind::LoggedOut,
+            E::InUse { .. } | E::AlreadyLoggedIn(..) => ErrorKind::Conflict,
+            E::SecretsLost { .. } => ErrorKind::KeyNeeded,
+            E::NoHomeserver | E::NoUser => ErrorKind::Invalid,
+            _ => ErrorKind::Other,
+        };
+        Error::new(kind, e.to_string())
+    }
+}
+
+/// Front ends still speaking in words (their own errors are strings).
+impl From<Error> for String {
+    fn from(e: Error) -> Self {
+        e.message
+    }
+}

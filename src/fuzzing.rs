@@ -10,7 +10,7 @@ use matrix_sdk::ruma::RoomId;
 use serde_json::value::RawValue;
 
 use crate::backup::download;
-use crate::backup::restore::{Opener, open_entry};
+use crate::backup::entry::{Opener, open_entry};
 use crate::backup::server::VersionInfo;
 use crate::crypto::session::BackedUpSession;
 use crate::crypto::ssss::{KeyDescription, SecretStorageKey};
@@ -104,7 +104,7 @@ pub fn auth_data(data: &[u8]) {
     };
     for algorithm in [
         crate::crypto::backup::ALGORITHM,
-        crate::backup::restore::CURVE25519_ALGORITHM,
+        crate::backup::entry::CURVE25519_ALGORITHM,
     ] {
         let v = VersionInfo {
             version: "1".into(),
@@ -114,7 +114,7 @@ pub fn auth_data(data: &[u8]) {
             etag: String::new(),
         };
         let _ = crate::backup::version::key_check(&key(), &v);
-        let _ = crate::backup::restore::curve25519_key(&[7; 32], &v);
+        let _ = crate::backup::entry::curve25519_key(&[7; 32], &v);
     }
 }
 

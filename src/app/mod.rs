@@ -310,7 +310,7 @@ fn prompt_key(st: &mut AppState, k: KeyEvent, fx: &mut Vec<Effect>) {
                     st.backup.message = None;
                     let curve = st.backup.status.as_ref().is_some_and(|s| {
                         s.server_algorithm.as_deref()
-                            == Some(crate::backup::restore::CURVE25519_ALGORITHM)
+                            == Some(crate::backup::entry::CURVE25519_ALGORITHM)
                     });
                     if curve {
                         // An Element-style backup: move it into a symmetric
@@ -360,7 +360,7 @@ fn reset_question(st: &AppState) -> String {
     let s = st.backup.status.as_ref();
     let version = s.and_then(|s| s.server_version.clone().or(s.version.clone()));
     let curve = s.and_then(|s| s.server_algorithm.as_deref())
-        == Some(crate::backup::restore::CURVE25519_ALGORITHM);
+        == Some(crate::backup::entry::CURVE25519_ALGORITHM);
     let q = match (version, curve) {
         (Some(v), true) => format!(
             "Migrate backup version {v} (curve25519) into a new symmetric backup? Its keys are restored here first, then uploaded to the new version (marked untrusted)."

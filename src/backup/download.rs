@@ -16,7 +16,7 @@ use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Visitor};
 use serde_json::value::RawValue;
 use tokio::sync::mpsc;
 
-use super::restore::{Opener, SkipReason, open_entry};
+use super::entry::{Opener, SkipReason, open_entry};
 
 /// Keys per chunk handed to the importer.
 const CHUNK: usize = 1000;

@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 
-use super::restore::CURVE25519_ALGORITHM;
+use super::entry::CURVE25519_ALGORITHM;
 use super::status::BackupStatus;
 use super::upload::{Progress, UploadState};
 use crate::crypto::backup::is_symmetric_algorithm;

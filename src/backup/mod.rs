@@ -13,6 +13,7 @@
 
 pub mod download;
 pub mod encode;
+pub mod entry;
 pub mod health;
 pub mod held;
 pub mod inspect;

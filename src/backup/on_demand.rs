@@ -95,7 +95,7 @@ impl OnDemand {
             held: &self.held,
             current: true,
         };
-        let opener = restore::Opener::Symmetric(key);
+        let opener = super::entry::Opener::Symmetric(key);
         let report =
             restore::restore_sessions(&to, &opener, &current.version, room_id, session_ids).await?;
         tracing::info!(

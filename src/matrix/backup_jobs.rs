@@ -10,8 +10,9 @@ use zeroize::Zeroizing;
 use super::Report;
 use super::recovery;
 use super::secret::Secret;
+use crate::backup::entry::{self, Opener};
 use crate::backup::manage::{self, Created};
-use crate::backup::restore::{self, Opener, RestoreProgress, RestoreReport};
+use crate::backup::restore::{self, RestoreProgress, RestoreReport};
 use crate::backup::server::{self, VersionInfo};
 use crate::backup::trust::TrustTable;
 use crate::backup::upload::Uploader;
@@ -40,8 +41,8 @@ pub struct Parts {
 
 /// What opens `v` with `secret`, if anything does.
 fn opener_for(secret: &SecretKey, v: &VersionInfo) -> Option<Opener> {
-    if v.algorithm == restore::CURVE25519_ALGORITHM {
-        return restore::curve25519_key(secret.as_bytes(), v).map(Opener::Curve25519);
+    if v.algorithm == entry::CURVE25519_ALGORITHM {
+        return entry::curve25519_key(secret.as_bytes(), v).map(Opener::Curve25519);
     }
     if !is_symmetric_algorithm(&v.algorithm) {
         return None;
@@ -51,7 +52,7 @@ fn opener_for(secret: &SecretKey, v: &VersionInfo) -> Option<Opener> {
 }
 
 fn known_algorithm(v: &VersionInfo) -> Result<(), String> {
-    if is_symmetric_algorithm(&v.algorithm) || v.algorithm == restore::CURVE25519_ALGORITHM {
+    if is_symmetric_algorithm(&v.algorithm) || v.algorithm == entry::CURVE25519_ALGORITHM {
         Ok(())
     } else {
         Err(format!(

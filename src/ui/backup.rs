@@ -11,8 +11,8 @@ use super::widgets::{lines, progress, wrap};
 use crate::app::AppState;
 use crate::app::keys::Action;
 use crate::app::time;
+use crate::backup::entry::CURVE25519_ALGORITHM;
 use crate::backup::health::Health;
-use crate::backup::restore::CURVE25519_ALGORITHM;
 use crate::backup::upload::UploadState;
 
 /// A labelled value, wrapped under its label when the screen is narrow.

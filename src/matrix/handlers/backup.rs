@@ -2,7 +2,7 @@
 
 use super::Handles;
 use crate::backup::manage;
-use crate::backup::{inspect, key_file, restore, server, status};
+use crate::backup::{entry, inspect, key_file, restore, server, status};
 use crate::matrix::backup_jobs;
 use crate::matrix::protocol::backup::{
     Cmd, Create, Delete, Fetch, Flush, Inspect, KeysExport, KeysImport, Migrate, Migrated, Reset,
@@ -44,7 +44,7 @@ pub fn handle(h: &Handles, op: OpId, cmd: Cmd) {
                 let current = server::current(&c).await?.ok_or_else(|| {
                     Error::new(ErrorKind::NoBackup, "this account has no backup to migrate")
                 })?;
-                if current.algorithm != restore::CURVE25519_ALGORITHM {
+                if current.algorithm != entry::CURVE25519_ALGORITHM {
                     return Err(Error::new(
                         ErrorKind::Invalid,
                         format!(

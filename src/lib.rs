@@ -12,6 +12,7 @@ pub mod backup;
 pub mod cli;
 pub mod config;
 pub mod crypto;
+pub mod error;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod headless;

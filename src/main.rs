@@ -6,20 +6,21 @@ use std::process::ExitCode;
 use clap::Parser;
 use keepsake::cli::{Cli, Command};
 use keepsake::config::{self, BaseDirs, Overrides, Settings};
+use keepsake::error::{Error, ErrorKind};
 use keepsake::matrix::account::{self, WhoAmI};
 use keepsake::secrets::SecretStore;
 
-fn runtime() -> Result<tokio::runtime::Runtime, String> {
+fn runtime() -> Result<tokio::runtime::Runtime, Error> {
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
-        .map_err(|e| format!("cannot start the async runtime: {e}"))
+        .map_err(|e| format!("cannot start the async runtime: {e}").into())
 }
 
 /// Runs one job on a fresh runtime, then shuts down in order: every worker
 /// stops (sync loop, uploader, timelines, client) before the runtime goes,
 /// so no store write is cut off half way.
-fn block_on<T>(job: impl std::future::Future<Output = T>) -> Result<T, String> {
+fn block_on<T>(job: impl std::future::Future<Output = T>) -> Result<T, Error> {
     let rt = runtime()?;
     let out = rt.block_on(async {
         let out = job.await;
@@ -30,7 +31,7 @@ fn block_on<T>(job: impl std::future::Future<Output = T>) -> Result<T, String> {
     Ok(out)
 }
 
-fn open_secrets(settings: &Settings) -> Result<SecretStore, String> {
+fn open_secrets(settings: &Settings) -> Result<SecretStore, Error> {
     let (store, warning) =
         SecretStore::open(&settings.profile_dir, settings.secrets).map_err(|e| e.to_string())?;
     if let Some(w) = warning {
@@ -76,14 +77,22 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match run(cli, started) {
         Ok(code) => code,
-        Err(message) => {
-            keepsake::errln!("keepsake: {message}");
-            ExitCode::FAILURE
+        Err(e) => {
+            keepsake::errln!("keepsake: {e}");
+            // Scripts asking for JSON get the error as JSON too, with a kind
+            // that does not change when the words do.
+            if std::env::args().any(|a| a == "--json") {
+                keepsake::outln!(
+                    "{}",
+                    serde_json::json!({ "error": e.kind.name(), "message": e.message })
+                );
+            }
+            ExitCode::from(e.kind.exit_code())
         }
     }
 }
 
-fn load_settings(cli: &Cli) -> Result<Settings, String> {
+fn load_settings(cli: &Cli) -> Result<Settings, Error> {
     let base = match &cli.data_dir {
         Some(dir) => BaseDirs::under(dir),
         None => BaseDirs::platform().ok_or("cannot find a home directory; pass --data-dir DIR")?,
@@ -95,16 +104,22 @@ fn load_settings(cli: &Cli) -> Result<Settings, String> {
     let text = match std::fs::read_to_string(&file) {
         Ok(t) => Some(t),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound && cli.config.is_none() => None,
-        Err(e) => return Err(format!("cannot read config {}: {e}", file.display())),
+        Err(e) => {
+            return Err(Error::new(
+                ErrorKind::Invalid,
+                format!("cannot read config {}: {e}", file.display()),
+            ));
+        }
     };
     let overrides = Overrides {
         profile: cli.profile.clone(),
         data_dir: cli.data_dir.clone(),
     };
-    config::resolve(&file, text.as_deref(), &overrides, &base).map_err(|e| e.to_string())
+    config::resolve(&file, text.as_deref(), &overrides, &base)
+        .map_err(|e| Error::new(ErrorKind::Invalid, e.to_string()))
 }
 
-fn run(cli: Cli, started: std::time::Instant) -> Result<ExitCode, String> {
+fn run(cli: Cli, started: std::time::Instant) -> Result<ExitCode, Error> {
     let settings = load_settings(&cli)?;
     let _log = keepsake::logging::init(&settings.log_dir, &settings.log_level)
         .map_err(|e| format!("cannot open the log in {}: {e}", settings.log_dir.display()))?;
@@ -134,14 +149,13 @@ fn run(cli: Cli, started: std::time::Instant) -> Result<ExitCode, String> {
                 user.as_deref(),
                 &password,
                 device_name.as_deref(),
-            ))?
-            .map_err(|e| e.to_string())?;
+            ))??;
             print_who(&who, json, "logged in as");
             Ok(ExitCode::SUCCESS)
         }
         Some(Command::Logout) => {
             let secrets = open_secrets(&settings)?;
-            block_on(account::logout(&settings, &secrets))?.map_err(|e| e.to_string())?;
+            block_on(account::logout(&settings, &secrets))??;
             keepsake::outln!("logged out of profile {}", settings.profile);
             Ok(ExitCode::SUCCESS)
         }
@@ -150,8 +164,7 @@ fn run(cli: Cli, started: std::time::Instant) -> Result<ExitCode, String> {
             let who = block_on(async {
                 let acc = account::restore(&settings, &secrets).await?;
                 account::whoami(&acc).await
-            })?
-            .map_err(|e| e.to_string())?;
+            })??;
             print_who(&who, json, "");
             Ok(ExitCode::SUCCESS)
         }

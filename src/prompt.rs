@@ -6,6 +6,8 @@ use crossterm::event::{Event, KeyCode, KeyEvent, KeyEventKind, KeyModifiers, rea
 use crossterm::terminal::{disable_raw_mode, enable_raw_mode};
 use zeroize::Zeroizing;
 
+use crate::error::{Error, ErrorKind};
+
 /// Restores the terminal even when reading fails or panics.
 struct RawMode;
 
@@ -18,10 +20,13 @@ impl Drop for RawMode {
 /// Shows `prompt` on stderr and reads a line with echo off. Ctrl-C or Esc
 /// cancels. Refuses when there is no terminal, pointing to `stdin_flag`, the
 /// option that reads `what` from standard input instead.
-pub fn secret(prompt: &str, what: &str, stdin_flag: &str) -> Result<Zeroizing<String>, String> {
+pub fn secret(prompt: &str, what: &str, stdin_flag: &str) -> Result<Zeroizing<String>, Error> {
     if !std::io::stdin().is_terminal() {
-        return Err(format!(
-            "no terminal to ask for the {what} on; pass it on standard input with {stdin_flag}"
+        return Err(Error::new(
+            ErrorKind::Invalid,
+            format!(
+                "no terminal to ask for the {what} on; pass it on standard input with {stdin_flag}"
+            ),
         ));
     }
     let mut err = std::io::stderr();
@@ -39,11 +44,11 @@ pub fn secret(prompt: &str, what: &str, stdin_flag: &str) -> Result<Zeroizing<St
                 ..
             })) => match code {
                 KeyCode::Enter => break Ok(()),
-                KeyCode::Esc => break Err("cancelled".to_owned()),
+                KeyCode::Esc => break Err(Error::new(ErrorKind::Cancelled, "cancelled")),
                 KeyCode::Char('c') | KeyCode::Char('d')
                     if modifiers.contains(KeyModifiers::CONTROL) =>
                 {
-                    break Err("cancelled".to_owned());
+                    break Err(Error::new(ErrorKind::Cancelled, "cancelled"));
                 }
                 KeyCode::Backspace => {
                     line.pop();
@@ -53,14 +58,14 @@ pub fn secret(prompt: &str, what: &str, stdin_flag: &str) -> Result<Zeroizing<St
             },
             Ok(Event::Paste(text)) => line.push_str(&text),
             Ok(_) => {}
-            Err(e) => break Err(format!("cannot read from the terminal: {e}")),
+            Err(e) => break Err(format!("cannot read from the terminal: {e}").into()),
         }
     };
     drop(guard);
     let _ = writeln!(err);
     result?;
     if line.is_empty() {
-        return Err(format!("no {what} given"));
+        return Err(Error::new(ErrorKind::Invalid, format!("no {what} given")));
     }
     Ok(line)
 }

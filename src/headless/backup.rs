@@ -10,12 +10,12 @@ use crate::backup::status::BackupStatus;
 use crate::backup::upload::{Progress, UploadState};
 use crate::cli::BackupAction;
 use crate::config::Settings;
-use crate::matrix::protocol::{self as p, Secret, Update};
+use crate::matrix::protocol::{self as p, Error, ErrorKind, Secret, Update};
 use crate::prompt;
 use crate::secrets::SecretStore;
 
 /// The recovery key or passphrase, from standard input or the terminal.
-pub fn key_or_passphrase(stdin: bool) -> Result<Secret, String> {
+pub fn key_or_passphrase(stdin: bool) -> Result<Secret, Error> {
     const WHAT: &str = "recovery key or passphrase";
     Ok(Secret(if stdin {
         stdin_secret(WHAT)?
@@ -25,9 +25,12 @@ pub fn key_or_passphrase(stdin: bool) -> Result<Secret, String> {
 }
 
 /// Asks the user to type `word` to go on; refuses without a terminal.
-fn confirm(question: &str, word: &str) -> Result<(), String> {
+fn confirm(question: &str, word: &str) -> Result<(), Error> {
     if !std::io::stdin().is_terminal() {
-        return Err("no terminal to confirm on; pass --yes".into());
+        return Err(Error::new(
+            ErrorKind::Invalid,
+            "no terminal to confirm on; pass --yes",
+        ));
     }
     eprint!(
         "{}",
@@ -38,7 +41,10 @@ fn confirm(question: &str, word: &str) -> Result<(), String> {
         .read_line(&mut line)
         .map_err(|e| format!("cannot read the answer: {e}"))?;
     if line.trim() != word {
-        return Err("not confirmed; nothing was changed".into());
+        return Err(Error::new(
+            ErrorKind::Cancelled,
+            "not confirmed; nothing was changed",
+        ));
     }
     Ok(())
 }
@@ -55,7 +61,7 @@ async fn readers_warning(s: &mut Session) -> Option<String> {
 
 /// Asks before a consequential act (the question, then the warning), or
 /// with `--yes` prints the warning as a note and goes on.
-fn ask_or_note(yes: bool, question: &str, warning: Option<&str>, word: &str) -> Result<(), String> {
+fn ask_or_note(yes: bool, question: &str, warning: Option<&str>, word: &str) -> Result<(), Error> {
     if yes {
         if let Some(w) = warning {
             eprintln!(
@@ -133,20 +139,26 @@ fn print_status(s: &BackupStatus, health: &Health) {
     }
 }
 
-fn blocked(p: &Progress) -> Option<String> {
+fn blocked(p: &Progress) -> Option<Error> {
     match p.state {
-        UploadState::NoBackup => {
-            Some("there is no backup to upload to; `keepsake backup create` makes one".into())
-        }
-        UploadState::NoKey => {
-            Some("this device does not hold the backup key; run `keepsake recovery unlock`".into())
-        }
-        UploadState::LoggedOut => Some(
-            "uploads stopped: the server no longer accepts this device's session; log in again (`keepsake logout`, then `keepsake login`)".into(),
-        ),
-        UploadState::Stale => Some(format!(
-            "uploads stopped: {}; `keepsake backup use-current` or `keepsake backup reset` decides",
-            p.last_error.as_deref().unwrap_or("the backup changed")
+        UploadState::NoBackup => Some(Error::new(
+            ErrorKind::NoBackup,
+            "there is no backup to upload to; `keepsake backup create` makes one",
+        )),
+        UploadState::NoKey => Some(Error::new(
+            ErrorKind::KeyNeeded,
+            "this device does not hold the backup key; run `keepsake recovery unlock`",
+        )),
+        UploadState::LoggedOut => Some(Error::new(
+            ErrorKind::LoggedOut,
+            "uploads stopped: the server no longer accepts this device's session; log in again (`keepsake logout`, then `keepsake login`)",
+        )),
+        UploadState::Stale => Some(Error::new(
+            ErrorKind::Conflict,
+            format!(
+                "uploads stopped: {}; `keepsake backup use-current` or `keepsake backup reset` decides",
+                p.last_error.as_deref().unwrap_or("the backup changed")
+            ),
         )),
         _ => None,
     }
@@ -156,7 +168,7 @@ pub async fn run(
     settings: &Settings,
     secrets: &SecretStore,
     action: BackupAction,
-) -> Result<ExitCode, String> {
+) -> Result<ExitCode, Error> {
     match action {
         BackupAction::Create { stdin, json } => {
             let input = key_or_passphrase(stdin)?;
@@ -429,9 +441,12 @@ pub async fn run(
                     last = p.last_error.clone();
                 }
                 if tokio::time::Instant::now() >= deadline {
-                    return Err(format!(
-                        "gave up after {timeout} s with {} sessions pending",
-                        p.pending
+                    return Err(Error::new(
+                        ErrorKind::Network,
+                        format!(
+                            "gave up after {timeout} s with {} sessions pending",
+                            p.pending
+                        ),
                     ));
                 }
                 // The uploader retries on its own schedule; its progress

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use super::{FINISH_WITHIN, Session, out, stdin_secret};
 use crate::cli::KeysAction;
 use crate::config::Settings;
-use crate::matrix::protocol::{self as p, Secret};
+use crate::matrix::protocol::{self as p, Error, ErrorKind, Secret};
 use crate::prompt;
 use crate::secrets::SecretStore;
 
@@ -13,7 +13,7 @@ const WHAT: &str = "key file passphrase";
 
 /// The passphrase: from stdin, or asked (twice for a new file, so a typo
 /// does not lock the user out of their own export).
-fn passphrase(stdin: bool, new_file: bool) -> Result<Secret, String> {
+fn passphrase(stdin: bool, new_file: bool) -> Result<Secret, Error> {
     if stdin {
         return Ok(Secret(stdin_secret(WHAT)?));
     }
@@ -34,7 +34,7 @@ pub async fn run(
     settings: &Settings,
     secrets: &SecretStore,
     action: KeysAction,
-) -> Result<ExitCode, String> {
+) -> Result<ExitCode, Error> {
     match action {
         KeysAction::Export {
             file,
@@ -42,9 +42,9 @@ pub async fn run(
             json,
         } => {
             if file.exists() {
-                return Err(format!(
-                    "{} already exists; not overwriting it",
-                    file.display()
+                return Err(Error::new(
+                    ErrorKind::Conflict,
+                    format!("{} already exists; not overwriting it", file.display()),
                 ));
             }
             let pass = passphrase(passphrase_stdin, true)?;

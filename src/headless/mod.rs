@@ -17,7 +17,7 @@ use zeroize::Zeroizing;
 
 use crate::config::Settings;
 use crate::matrix::account;
-use crate::matrix::protocol::{self as p, Error, Request, Update};
+use crate::matrix::protocol::{self as p, Error, ErrorKind, Request, Update};
 use crate::matrix::worker::Worker;
 use crate::secrets::SecretStore;
 
@@ -31,10 +31,8 @@ pub struct Session {
 }
 
 impl Session {
-    pub async fn open(settings: &Settings, secrets: &SecretStore) -> Result<Session, String> {
-        let acc = account::restore(settings, secrets)
-            .await
-            .map_err(|e| e.to_string())?;
+    pub async fn open(settings: &Settings, secrets: &SecretStore) -> Result<Session, Error> {
+        let acc = account::restore(settings, secrets).await?;
         let (worker, updates) = Worker::spawn(acc);
         let mut s = Session {
             worker,
@@ -113,7 +111,7 @@ fn left(pending: usize) {
 pub const FINISH_WITHIN: Duration = Duration::from_secs(10);
 
 /// One JSON value on one line of stdout.
-pub fn print_json(v: &impl serde::Serialize) -> Result<(), String> {
+pub fn print_json(v: &impl serde::Serialize) -> Result<(), Error> {
     crate::outln!("{}", serde_json::to_string(v).map_err(|e| e.to_string())?);
     Ok(())
 }
@@ -129,7 +127,7 @@ pub fn out(json: bool, v: serde_json::Value, text: impl std::fmt::Display) {
 
 /// Reads the next line of standard input (without its line end) as a
 /// secret; `what` names it in the error when the line is missing or empty.
-pub fn stdin_secret(what: &str) -> Result<Zeroizing<String>, String> {
+pub fn stdin_secret(what: &str) -> Result<Zeroizing<String>, Error> {
     let mut line = Zeroizing::new(String::new());
     std::io::stdin()
         .lock()
@@ -137,7 +135,10 @@ pub fn stdin_secret(what: &str) -> Result<Zeroizing<String>, String> {
         .map_err(|e| format!("cannot read the {what} from standard input: {e}"))?;
     let trimmed = Zeroizing::new(line.trim_end_matches(['\n', '\r']).to_owned());
     if trimmed.is_empty() {
-        return Err(format!("no {what} on standard input"));
+        return Err(Error::new(
+            ErrorKind::Invalid,
+            format!("no {what} on standard input"),
+        ));
     }
     Ok(trimmed)
 }

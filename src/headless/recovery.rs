@@ -7,13 +7,13 @@ use zeroize::Zeroizing;
 use super::{Session, out, print_json, stdin_secret};
 use crate::cli::RecoveryAction;
 use crate::config::Settings;
-use crate::matrix::protocol::{self as p, ErrorKind, Secret};
+use crate::matrix::protocol::{self as p, Error, ErrorKind, Secret};
 use crate::matrix::recovery::group_key;
 use crate::prompt;
 use crate::secrets::SecretStore;
 
 /// Asks twice on the terminal, so a typo cannot lock the user out.
-fn new_passphrase() -> Result<Zeroizing<String>, String> {
+fn new_passphrase() -> Result<Zeroizing<String>, Error> {
     let p = prompt::secret("New passphrase: ", "passphrase", "--passphrase-stdin")?;
     let again = prompt::secret("Repeat it: ", "passphrase", "--passphrase-stdin")?;
     if *p != *again {
@@ -22,7 +22,7 @@ fn new_passphrase() -> Result<Zeroizing<String>, String> {
     Ok(p)
 }
 
-fn passphrase(ask: bool, from_stdin: bool) -> Result<Option<Secret>, String> {
+fn passphrase(ask: bool, from_stdin: bool) -> Result<Option<Secret>, Error> {
     Ok(if from_stdin {
         Some(Secret(stdin_secret("passphrase")?))
     } else if ask {
@@ -87,7 +87,7 @@ pub async fn run(
     settings: &Settings,
     secrets: &SecretStore,
     action: RecoveryAction,
-) -> Result<ExitCode, String> {
+) -> Result<ExitCode, Error> {
     // Secrets are read before anything touches the network, so a missing
     // one changes nothing.
     match action {
@@ -138,8 +138,11 @@ pub async fn run(
                         // holds the new key already.
                         Err(e) => {
                             show_key(&key, has, &SetupBackup::Skipped, json);
-                            return Err(format!(
-                                "secret storage is set up (the key above), but the backup could not be created: {e}; `keepsake backup create` tries again"
+                            return Err(Error::new(
+                                e.kind,
+                                format!(
+                                    "secret storage is set up (the key above), but the backup could not be created: {e}; `keepsake backup create` tries again"
+                                ),
                             ));
                         }
                     },
@@ -221,7 +224,7 @@ pub async fn devices(
     secrets: &SecretStore,
     user: Option<String>,
     json: bool,
-) -> Result<ExitCode, String> {
+) -> Result<ExitCode, Error> {
     let mut s = Session::open(settings, secrets).await?;
     let list = s.call(p::devices::List { user }).await?;
     if json {

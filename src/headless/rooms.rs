@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use super::{Session, out, print_json};
 use crate::cli::Command;
 use crate::config::Settings;
-use crate::matrix::protocol::{self as p, SyncState, Update};
+use crate::matrix::protocol::{self as p, Error, SyncState, Update};
 use crate::secrets::SecretStore;
 
 /// Room commands: restore the session, start the worker, sync once so the
@@ -16,7 +16,7 @@ pub async fn run(
     settings: &Settings,
     secrets: &SecretStore,
     cmd: Command,
-) -> Result<ExitCode, String> {
+) -> Result<ExitCode, Error> {
     let mut s = Session::open(settings, secrets).await?;
     match cmd {
         Command::Rooms { json } => {

@@ -12,7 +12,7 @@ use tokio::time::Instant;
 use super::Session;
 use crate::config::Settings;
 use crate::matrix::gossip::GossipEvent;
-use crate::matrix::protocol::{self as p, OpId, Update};
+use crate::matrix::protocol::{self as p, Error, OpId, Update};
 use crate::matrix::verify::{Flow, VerifyState, VerifyUpdate};
 use crate::secrets::SecretStore;
 
@@ -44,7 +44,7 @@ fn step(json: bool, u: &VerifyUpdate, text: String) {
 }
 
 /// Asks "do they match?" on the terminal (blocking read off the runtime).
-async fn ask_match() -> Result<bool, String> {
+async fn ask_match() -> Result<bool, Error> {
     if !std::io::stdin().is_terminal() {
         return Err(
             "no terminal to confirm the emoji on; pass --yes to confirm them unasked".into(),
@@ -66,7 +66,7 @@ pub async fn run(
     settings: &Settings,
     secrets: &SecretStore,
     a: VerifyArgs,
-) -> Result<ExitCode, String> {
+) -> Result<ExitCode, Error> {
     let mut s = Session::open(settings, secrets).await?;
     s.worker.send(p::account::StartSync {
         long_poll: Duration::from_secs(1),
@@ -115,7 +115,7 @@ pub async fn run(
                 continue;
             }
             Update::Done { op, outcome } if pending.contains(&op) => match outcome.error() {
-                Some(e) => return Err(e.to_string()),
+                Some(e) => return Err(e.clone()),
                 None => continue,
             },
             _ => continue,
@@ -185,7 +185,7 @@ pub async fn run(
                 break (v.self_verification, device.clone());
             }
             VerifyState::Cancelled { reason } => {
-                return Err(format!("verification cancelled: {reason}"));
+                return Err(format!("verification cancelled: {reason}").into());
             }
         }
     };
@@ -203,11 +203,7 @@ pub async fn run(
 /// After verifying another device of ours: a device that lacks the backup
 /// key or the cross-signing keys waits for them to arrive by gossip; a device
 /// that holds the backup key waits to send it.
-async fn share_backup_key(
-    s: &mut Session,
-    json: bool,
-    other: Option<String>,
-) -> Result<(), String> {
+async fn share_backup_key(s: &mut Session, json: bool, other: Option<String>) -> Result<(), Error> {
     let st = s.call(p::recovery::Status).await?;
     // A key that does not open the server's current version (another
     // device reset the backup) is as good as none: wait for the current one.

@@ -26,6 +26,7 @@ use tokio::sync::mpsc;
 use crate::app::keys::KeyMap;
 use crate::app::{self, AppState, Effect, Msg};
 use crate::config::Settings;
+use crate::error::{Error, ErrorKind};
 use crate::matrix::account::{self, Account, AccountError};
 use crate::matrix::protocol::Secret;
 use crate::matrix::worker::Worker;
@@ -95,19 +96,20 @@ fn copy_to_clipboard(secret: &Secret) {
 }
 
 /// The TUI's standard input and output must be a terminal.
-pub fn need_terminal() -> Result<(), String> {
+pub fn need_terminal() -> Result<(), Error> {
     use std::io::IsTerminal;
     if !std::io::stdin().is_terminal() || !std::io::stdout().is_terminal() {
-        return Err(
-            "the TUI needs a terminal; for scripts use a command (see `keepsake --help`)".into(),
-        );
+        return Err(Error::new(
+            ErrorKind::Invalid,
+            "the TUI needs a terminal; for scripts use a command (see `keepsake --help`)",
+        ));
     }
     Ok(())
 }
 
 /// Runs the TUI until the user quits. `started` is when the process began,
 /// for the cold-start measurement.
-pub async fn run(settings: Settings, secrets: SecretStore, started: Instant) -> Result<(), String> {
+pub async fn run(settings: Settings, secrets: SecretStore, started: Instant) -> Result<(), Error> {
     need_terminal()?;
     let secrets = Arc::new(secrets);
     let keys = KeyMap::with(&settings.keys);
@@ -118,7 +120,8 @@ pub async fn run(settings: Settings, secrets: SecretStore, started: Instant) -> 
     state.backup_algorithm = settings.backup_algorithm.clone();
 
     install_panic_hook();
-    enable_raw_mode().map_err(|e| format!("cannot put the terminal in raw mode: {e}"))?;
+    enable_raw_mode()
+        .map_err(|e| Error::from(format!("cannot put the terminal in raw mode: {e}")))?;
     state.clipboard = clipboard::works();
     let setup = execute!(
         std::io::stdout(),
@@ -128,7 +131,7 @@ pub async fn run(settings: Settings, secrets: SecretStore, started: Instant) -> 
     );
     if let Err(e) = setup {
         restore_terminal();
-        return Err(format!("cannot set up the terminal: {e}"));
+        return Err(format!("cannot set up the terminal: {e}").into());
     }
     let result = run_loop(&settings, secrets, &theme, &mut state, started).await;
     restore_terminal();
@@ -141,7 +144,7 @@ async fn run_loop(
     theme: &Theme,
     state: &mut AppState,
     started: Instant,
-) -> Result<(), String> {
+) -> Result<(), Error> {
     let mut terminal = Terminal::new(CrosstermBackend::new(std::io::stdout()))
         .map_err(|e| format!("cannot open the terminal: {e}"))?;
     if let Ok(size) = terminal.size() {

@@ -247,7 +247,7 @@ async fn a_replaced_backup_gets_nothing_more_until_the_user_decides() {
     ok(data, "bob", &["join", &room], "");
     ok(data, "bob", &["send", &room, "after the reset"], "");
     let r = common::keepsake(data, Some("a1"), &["backup", "upload", "--wait"], "");
-    assert_eq!(r.code, 1);
+    assert_eq!(r.code, common::exit(keepsake::error::ErrorKind::Conflict));
     assert!(
         r.stderr.contains(&format!(
             "backup version {old} was replaced by version {new}"
@@ -298,7 +298,7 @@ async fn a_replaced_backup_gets_nothing_more_until_the_user_decides() {
 
     // The old version can go; without a terminal, only with --yes.
     let r = common::keepsake(data, Some("a1"), &["backup", "delete", &old], "");
-    assert_eq!(r.code, 1);
+    assert_eq!(r.code, common::exit(keepsake::error::ErrorKind::Invalid));
     assert_eq!(
         r.stderr,
         "keepsake: no terminal to confirm on; pass --yes\n"

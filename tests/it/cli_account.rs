@@ -74,7 +74,7 @@ async fn login_restore_whoami_logout() {
 
     // Logging in again over a live session is refused, naming the account.
     let (code, _, err) = login(data, &hs.url, &alice.localpart, &alice.password, &[]);
-    assert_eq!(code, 1);
+    assert_eq!(code, common::exit(keepsake::error::ErrorKind::Conflict));
     assert_eq!(
         err.trim_end(),
         format!(
@@ -88,7 +88,7 @@ async fn login_restore_whoami_logout() {
     assert_eq!(out.trim_end(), "logged out of profile default");
     assert!(!data.join("data/profiles/default/store").exists());
     let (code, _, err) = keepsake(data, &["whoami"], "");
-    assert_eq!(code, 1);
+    assert_eq!(code, common::exit(keepsake::error::ErrorKind::LoggedOut));
     assert_eq!(
         err.trim_end(),
         "keepsake: profile `default` is not logged in; run `keepsake login`"
@@ -104,7 +104,10 @@ async fn wrong_password_unreachable_server_and_expired_token() {
     use_kernel_keyring(data);
 
     let (code, out, err) = login(data, &hs.url, &bob.localpart, "not-the-password\n", &[]);
-    assert_eq!((code, out.as_str()), (1, ""));
+    assert_eq!(
+        (code, out.as_str()),
+        (common::exit(keepsake::error::ErrorKind::Forbidden), "")
+    );
     assert_eq!(err, "keepsake: login failed: wrong user name or password\n");
 
     // Port 1 on loopback: nothing listens there.
@@ -115,7 +118,7 @@ async fn wrong_password_unreachable_server_and_expired_token() {
         &bob.password,
         &[],
     );
-    assert_eq!(code, 1);
+    assert_eq!(code, common::exit(keepsake::error::ErrorKind::Network));
     assert_eq!(
         err,
         "keepsake: cannot reach the homeserver at http://127.0.0.1:1\n"
@@ -146,7 +149,7 @@ async fn wrong_password_unreachable_server_and_expired_token() {
     assert!(r.status().is_success());
 
     let (code, _, err) = keepsake(data, &["whoami"], "");
-    assert_eq!(code, 1);
+    assert_eq!(code, common::exit(keepsake::error::ErrorKind::LoggedOut));
     assert_eq!(
         err,
         "keepsake: the saved session is no longer valid (expired or logged out elsewhere); log in again with `keepsake login`\n"
@@ -204,7 +207,7 @@ async fn a_keyring_that_forgets_never_costs_the_store() {
     .unwrap();
 
     let (code, _, err) = keepsake(data, &["whoami"], "");
-    assert_eq!(code, 1);
+    assert_eq!(code, common::exit(keepsake::error::ErrorKind::LoggedOut));
     assert!(err.contains("lost its secrets"), "{err}");
     assert!(err.contains(&store.display().to_string()), "{err}");
     assert!(err.contains("never deletes it"), "{err}");
@@ -257,7 +260,12 @@ async fn a_profile_in_use_is_not_opened_twice() {
     err.read_line(&mut line).unwrap();
     assert!(line.contains("syncing"), "{line}");
     let r = common::keepsake(data, Some("d"), &["whoami"], "");
-    assert_eq!(r.code, 1, "{}", r.stdout);
+    assert_eq!(
+        r.code,
+        common::exit(keepsake::error::ErrorKind::Conflict),
+        "{}",
+        r.stdout
+    );
     assert!(
         r.stderr.contains(&format!(
             "is open in another keepsake (process {})",

@@ -1,6 +1,7 @@
 //! The real binary with each invalid config: exit status 1 and the exact
 //! message on stderr; and the settings it resolves with a valid one.
 
+use crate::common;
 use std::path::Path;
 use std::process::Command;
 
@@ -48,7 +49,11 @@ fn invalid_configs_are_refused_with_their_message() {
     for (name, tail) in cases {
         let path = fixture(name);
         let (code, stdout, stderr) = keepsake(&["--data-dir", data, "--config", &path, "config"]);
-        assert_eq!(code, 1, "{name}: {stderr}");
+        assert_eq!(
+            code,
+            common::exit(keepsake::error::ErrorKind::Invalid),
+            "{name}: {stderr}"
+        );
         assert!(stdout.is_empty(), "{name}: {stdout}");
         let expected_start = format!("keepsake: invalid config {path}:{tail}");
         assert!(
@@ -74,7 +79,7 @@ fn missing_explicit_config_is_an_error_but_missing_default_is_not() {
         "/nonexistent/k.toml",
         "config",
     ]);
-    assert_eq!(code, 1);
+    assert_eq!(code, common::exit(keepsake::error::ErrorKind::Invalid));
     assert!(
         stderr.starts_with("keepsake: cannot read config /nonexistent/k.toml:"),
         "{stderr}"

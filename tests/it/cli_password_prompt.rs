@@ -41,7 +41,7 @@ fn without_a_terminal_it_points_to_password_stdin() {
         &["login", "--homeserver", "http://127.0.0.1:1", "--user", "x"],
         "",
     );
-    assert_eq!(r.code, 1);
+    assert_eq!(r.code, common::exit(keepsake::error::ErrorKind::Invalid));
     assert_eq!(
         r.stderr,
         "keepsake: no terminal to ask for the password on; pass it on standard input with --password-stdin\n"

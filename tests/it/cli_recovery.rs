@@ -42,7 +42,7 @@ async fn setup_then_unlock_with_key_and_with_passphrase() {
 
     // Before setup there is nothing to unlock.
     let r = run(data, "a2", &["recovery", "unlock", "--stdin"], "anything\n");
-    assert_eq!(r.code, 1);
+    assert_eq!(r.code, common::exit(keepsake::error::ErrorKind::NotFound));
     assert_eq!(
         r.stderr,
         "keepsake: this account has no secret storage; run `keepsake recovery setup` on a device first\n"
@@ -79,7 +79,7 @@ async fn setup_then_unlock_with_key_and_with_passphrase() {
         &["recovery", "setup", "--password-stdin"],
         &format!("{}\n", alice.password),
     );
-    assert_eq!(r.code, 1);
+    assert_eq!(r.code, common::exit(keepsake::error::ErrorKind::Conflict));
     assert!(
         r.stderr.contains("already has secret storage"),
         "{}",
@@ -101,12 +101,33 @@ async fn setup_then_unlock_with_key_and_with_passphrase() {
             &["recovery", "unlock", "--stdin"],
             &format!("{wrong}\n"),
         );
-        assert_eq!(r.code, 1, "{wrong}");
+        assert_eq!(
+            r.code,
+            common::exit(keepsake::error::ErrorKind::WrongKey),
+            "{wrong}"
+        );
         assert_eq!(
             r.stderr,
             "keepsake: wrong recovery key or passphrase: it does not open this account's secret storage\n"
         );
     }
+    // Scripts get the kind, which does not change with the wording.
+    let r = run(
+        data,
+        "a2",
+        &["recovery", "unlock", "--stdin", "--json"],
+        &format!("{}\n", other.as_str()),
+    );
+    assert_eq!(r.code, common::exit(keepsake::error::ErrorKind::WrongKey));
+    let v: serde_json::Value = serde_json::from_str(r.stdout.trim()).expect("a JSON error");
+    assert_eq!(v["error"], "wrong_key", "{v}");
+    assert!(
+        v["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("wrong recovery key"),
+        "{v}"
+    );
     // A typo in the real key is named as such.
     let mut typo: Vec<char> = key.chars().collect();
     typo[10] = if typo[10] == 'a' { 'b' } else { 'a' };
@@ -117,7 +138,7 @@ async fn setup_then_unlock_with_key_and_with_passphrase() {
         &["recovery", "unlock", "--stdin"],
         &format!("{typo}\n"),
     );
-    assert_eq!(r.code, 1);
+    assert_eq!(r.code, common::exit(keepsake::error::ErrorKind::Invalid));
     assert!(
         r.stderr.starts_with("keepsake: the recovery key"),
         "{}",
@@ -165,7 +186,11 @@ async fn setup_then_unlock_with_key_and_with_passphrase() {
         &["recovery", "unlock", "--stdin"],
         &format!("{key}\n"),
     );
-    assert_eq!(r.code, 1, "the old key must not open the new storage");
+    assert_eq!(
+        r.code,
+        common::exit(keepsake::error::ErrorKind::WrongKey),
+        "the old key must not open the new storage"
+    );
     let u = ok_json(
         data,
         "a4",

@@ -275,7 +275,7 @@ async fn an_incoming_verification_never_takes_typed_keys_and_is_answered_on_purp
 fn without_a_terminal_the_client_says_what_to_do() {
     let dir = tempfile::tempdir().unwrap();
     let r = common::keepsake(dir.path(), None, &[], "");
-    assert_eq!(r.code, 1);
+    assert_eq!(r.code, common::exit(keepsake::error::ErrorKind::Invalid));
     assert_eq!(
         r.stderr,
         "keepsake: the TUI needs a terminal; for scripts use a command (see `keepsake --help`)\n"

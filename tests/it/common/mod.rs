@@ -262,3 +262,8 @@ pub fn bench_sessions() -> usize {
         .and_then(|v| v.parse().ok())
         .unwrap_or(10_000)
 }
+
+/// The exit code of a command that failed with `kind` (see the README).
+pub fn exit(kind: keepsake::error::ErrorKind) -> i32 {
+    i32::from(kind.exit_code())
+}

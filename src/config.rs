@@ -4,6 +4,7 @@
 //! Parsing is pure (text in, settings or one precise error out) so every
 //! message can be pinned in tests; reading the file is the caller's job.
 
+use crate::error::Invalid;
 use std::collections::BTreeMap;
 use std::fmt;
 use std::ops::Range;
@@ -260,11 +261,11 @@ pub fn resolve(
     };
 
     let homeserver = match pick(|a| &a.homeserver) {
-        Some(s) => Some(parse_homeserver(s.get_ref()).map_err(|m| ctx.err(s.span(), m))?),
+        Some(s) => Some(parse_homeserver(s.get_ref()).map_err(|m| ctx.err(s.span(), m.0))?),
         None => None,
     };
     let user = match pick(|a| &a.user) {
-        Some(s) => Some(parse_user(s.get_ref()).map_err(|m| ctx.err(s.span(), m))?),
+        Some(s) => Some(parse_user(s.get_ref()).map_err(|m| ctx.err(s.span(), m.0))?),
         None => None,
     };
     let device_name = pick(|a| &a.device_name)
@@ -355,10 +356,10 @@ pub fn resolve(
 
 fn check_account(ctx: &Ctx<'_>, a: &AccountFields) -> Result<(), ConfigError> {
     if let Some(s) = &a.homeserver {
-        parse_homeserver(s.get_ref()).map_err(|m| ctx.err(s.span(), m))?;
+        parse_homeserver(s.get_ref()).map_err(|m| ctx.err(s.span(), m.0))?;
     }
     if let Some(s) = &a.user {
-        parse_user(s.get_ref()).map_err(|m| ctx.err(s.span(), m))?;
+        parse_user(s.get_ref()).map_err(|m| ctx.err(s.span(), m.0))?;
     }
     if let Some(s) = &a.backup_algorithm
         && s.get_ref() != ALGORITHM
@@ -387,7 +388,7 @@ fn check_account(ctx: &Ctx<'_>, a: &AccountFields) -> Result<(), ConfigError> {
 
 /// Accepts `https://host[:port][/path]` and `http://` (for loopback and
 /// tests); a bare host name gets `https://`.
-pub fn parse_homeserver(s: &str) -> Result<url::Url, String> {
+pub fn parse_homeserver(s: &str) -> Result<url::Url, Invalid> {
     let with_scheme = if s.contains("://") {
         s.to_owned()
     } else {
@@ -398,16 +399,17 @@ pub fn parse_homeserver(s: &str) -> Result<url::Url, String> {
     if url.scheme() != "https" && url.scheme() != "http" {
         return Err(format!(
             "`homeserver` \"{s}\" must use https:// (or http:// for a local server)"
-        ));
+        )
+        .into());
     }
     if url.host_str().is_none_or(str::is_empty) {
-        return Err(format!("`homeserver` \"{s}\" has no host"));
+        return Err(format!("`homeserver` \"{s}\" has no host").into());
     }
     Ok(url)
 }
 
 /// Accepts `@user:server` or a bare localpart.
-pub fn parse_user(s: &str) -> Result<String, String> {
+pub fn parse_user(s: &str) -> Result<String, Invalid> {
     let s = s.trim();
     let ok_local = |l: &str| {
         !l.is_empty()
@@ -425,7 +427,8 @@ pub fn parse_user(s: &str) -> Result<String, String> {
     } else {
         Err(format!(
             "`user` \"{s}\" is not a Matrix user id (@name:server) or a lowercase user name"
-        ))
+        )
+        .into())
     }
 }
 

@@ -175,3 +175,27 @@ impl From<Error> for String {
         e.message
     }
 }
+
+/// Input that does not parse, and why: a config value, a key, a colour, a
+/// `:` command. The text names what is wrong and what would be right.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct Invalid(pub String);
+
+impl From<String> for Invalid {
+    fn from(s: String) -> Self {
+        Invalid(s)
+    }
+}
+
+impl From<&str> for Invalid {
+    fn from(s: &str) -> Self {
+        Invalid(s.to_owned())
+    }
+}
+
+impl From<Invalid> for Error {
+    fn from(e: Invalid) -> Self {
+        Error::new(ErrorKind::Invalid, e.0)
+    }
+}

@@ -147,7 +147,22 @@ pub fn join_session_keyring() {
     }
 }
 
-fn keyring_err(e: &keyring::Error) -> String {
+/// What a keyring call said, reduced to words that hold no secret.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{0}")]
+struct KeyringFault(String);
+
+impl From<&str> for KeyringFault {
+    fn from(s: &str) -> Self {
+        KeyringFault(s.to_owned())
+    }
+}
+
+fn keyring_err(e: &keyring::Error) -> KeyringFault {
+    KeyringFault(keyring_words(e))
+}
+
+fn keyring_words(e: &keyring::Error) -> String {
     // Never format BadEncoding's bytes or Ambiguous's credentials.
     match e {
         keyring::Error::PlatformFailure(inner) | keyring::Error::NoStorageAccess(inner) => {
@@ -183,7 +198,7 @@ impl SecretStore {
             let store = make(backend);
             store
                 .probe()
-                .map_err(|why| SecretsError::Unreachable(backend.describe(), why))?;
+                .map_err(|why| SecretsError::Unreachable(backend.describe(), why.0))?;
             return Ok((store, None));
         }
         // `auto` never picks the kernel keyring: it forgets its keys at
@@ -220,7 +235,7 @@ impl SecretStore {
         self.backend
     }
 
-    fn entry(&self, name: &str) -> Result<keyring::Entry, String> {
+    fn entry(&self, name: &str) -> Result<keyring::Entry, KeyringFault> {
         let user = format!("{name}@{}", self.account);
         let cred: Box<keyring::Credential> = match self.backend {
             Backend::SecretService => Box::new(
@@ -231,14 +246,14 @@ impl SecretStore {
                 keyring::keyutils::KeyutilsCredential::new_with_target(None, SERVICE, &user)
                     .map_err(|e| keyring_err(&e))?,
             ),
-            Backend::File => return Err("not a keyring backend".to_owned()),
+            Backend::File => return Err("not a keyring backend".into()),
         };
         Ok(keyring::Entry::new_with_credential(cred))
     }
 
     /// Checks the backend answers. For the kernel keyring a round trip is
     /// needed: creating a key can fail where reading does not.
-    fn probe(&self) -> Result<(), String> {
+    fn probe(&self) -> Result<(), KeyringFault> {
         match self.backend {
             Backend::File => Ok(()),
             Backend::SecretService => {
@@ -279,7 +294,7 @@ impl SecretStore {
                 Err(e) => Err(keyring_err(&e)),
             }) {
                 Ok(v) => Ok(v),
-                Err(why) => Err(SecretsError::Backend("read", b.describe(), why)),
+                Err(why) => Err(SecretsError::Backend("read", b.describe(), why.0)),
             },
         }
     }
@@ -295,7 +310,7 @@ impl SecretStore {
             b => self
                 .entry(name.key())
                 .and_then(|e| e.set_password(value).map_err(|e| keyring_err(&e)))
-                .map_err(|why| SecretsError::Backend("store", b.describe(), why)),
+                .map_err(|why| SecretsError::Backend("store", b.describe(), why.0)),
         }
     }
 
@@ -316,7 +331,7 @@ impl SecretStore {
                     Err(e) => Err(keyring_err(&e)),
                 }) {
                 Ok(()) => Ok(()),
-                Err(why) => Err(SecretsError::Backend("delete", b.describe(), why)),
+                Err(why) => Err(SecretsError::Backend("delete", b.describe(), why.0)),
             },
         }
     }

@@ -50,18 +50,20 @@ pub enum RecoveryAction {
     Setup,
 }
 
+use crate::error::Invalid;
+
 const HELP: &str = "commands: join, leave, invite, create, verify, devices, backup, recovery, react, redact, rooms, help, quit";
 
 /// Parses one command line (without its `:`).
-pub fn parse(line: &str) -> Result<CmdAction, String> {
+pub fn parse(line: &str) -> Result<CmdAction, Invalid> {
     let mut words = line.split_whitespace();
     let Some(cmd) = words.next() else {
         return Err(HELP.into());
     };
     let args: Vec<&str> = words.collect();
-    let no_more = |n: usize, usage: &str| -> Result<(), String> {
+    let no_more = |n: usize, usage: &str| -> Result<(), Invalid> {
         if args.len() > n {
-            Err(format!("too many arguments; usage: {usage}"))
+            Err(format!("too many arguments; usage: {usage}").into())
         } else {
             Ok(())
         }
@@ -151,7 +153,7 @@ pub fn parse(line: &str) -> Result<CmdAction, String> {
                 Some(other) => {
                     return Err(format!(
                         "unknown backup action `{other}`: restore, create, upload, reset, use-current, status"
-                    ));
+                    ).into());
                 }
             })
         }
@@ -162,7 +164,7 @@ pub fn parse(line: &str) -> Result<CmdAction, String> {
                 Some("unlock") => RecoveryAction::Unlock,
                 Some("setup") => RecoveryAction::Setup,
                 Some(other) => {
-                    return Err(format!("unknown recovery action `{other}`: unlock, setup"));
+                    return Err(format!("unknown recovery action `{other}`: unlock, setup").into());
                 }
             })
         }
@@ -174,7 +176,7 @@ pub fn parse(line: &str) -> Result<CmdAction, String> {
             let reason = args.join(" ");
             CmdAction::Redact((!reason.is_empty()).then_some(reason))
         }
-        other => return Err(format!("unknown command `{other}`; {HELP}")),
+        other => return Err(format!("unknown command `{other}`; {HELP}").into()),
     };
     Ok(action)
 }
@@ -186,7 +188,7 @@ mod tests {
     #[test]
     fn rooms_commands() {
         assert_eq!(parse("join #a:b"), Ok(CmdAction::Join("#a:b".into())));
-        assert!(parse("join").unwrap_err().contains("usage: :join"));
+        assert!(parse("join").unwrap_err().0.contains("usage: :join"));
         assert_eq!(parse("leave"), Ok(CmdAction::Leave(None)));
         assert_eq!(
             parse("invite @bob:x !r:x"),
@@ -239,6 +241,7 @@ mod tests {
         assert!(
             parse("backup frobnicate")
                 .unwrap_err()
+                .0
                 .contains("unknown backup action")
         );
         assert_eq!(
@@ -254,10 +257,11 @@ mod tests {
 
     #[test]
     fn unknown_and_empty_lines_say_what_exists() {
-        assert!(parse("").unwrap_err().starts_with("commands:"));
+        assert!(parse("").unwrap_err().0.starts_with("commands:"));
         assert!(
             parse("frob")
                 .unwrap_err()
+                .0
                 .contains("unknown command `frob`")
         );
         assert_eq!(parse("react 👍"), Ok(CmdAction::React("👍".into())));

@@ -1,6 +1,7 @@
 //! Key bindings: every action the keyboard can trigger, its default keys,
 //! and the `[keys]` section of the config that replaces them.
 
+use crate::error::Invalid;
 use std::collections::BTreeMap;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
@@ -194,7 +195,7 @@ impl Key {
         Key { code, mods }
     }
 
-    pub fn parse(spec: &str) -> Result<Key, String> {
+    pub fn parse(spec: &str) -> Result<Key, Invalid> {
         let bad = || {
             format!(
                 "`{spec}` is not a key (e.g. \"q\", \"ctrl-c\", \"alt-enter\", \"pageup\", \"f1\")"
@@ -240,7 +241,7 @@ impl Key {
             f if f.len() > 1 && f.starts_with('f') => {
                 let n: u8 = f[1..].parse().map_err(|_| bad())?;
                 if !(1..=12).contains(&n) {
-                    return Err(bad());
+                    return Err(bad().into());
                 }
                 KeyCode::F(n)
             }
@@ -248,7 +249,7 @@ impl Key {
                 let mut cs = s.chars();
                 match (cs.next(), cs.next()) {
                     (Some(c), None) => KeyCode::Char(c),
-                    _ => return Err(bad()),
+                    _ => return Err(bad().into()),
                 }
             }
         };
@@ -299,13 +300,14 @@ pub fn action_named(name: &str) -> Option<Action> {
 }
 
 /// Checks one `[keys]` entry; the message names what is wrong.
-pub fn validate(action: &str, keys: &[String]) -> Result<(), String> {
+pub fn validate(action: &str, keys: &[String]) -> Result<(), Invalid> {
     if action_named(action).is_none() {
         let names: Vec<&str> = ACTIONS.iter().map(|a| a.1).collect();
         return Err(format!(
             "unknown key action `{action}`; the actions are: {}",
             names.join(", ")
-        ));
+        )
+        .into());
     }
     for k in keys {
         Key::parse(k)?;
@@ -417,6 +419,7 @@ mod tests {
         assert!(
             validate("qiut", &[])
                 .unwrap_err()
+                .0
                 .contains("unknown key action `qiut`")
         );
     }

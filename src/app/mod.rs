@@ -639,7 +639,7 @@ fn cmdline_key(st: &mut AppState, k: KeyEvent, fx: &mut Vec<Effect>) {
             st.cmdline = None;
             match command::parse(&text) {
                 Ok(a) => run_command(st, a, fx),
-                Err(e) => notice(st, e, true),
+                Err(e) => notice(st, e.0, true),
             }
         }
         _ => {

@@ -4,6 +4,7 @@
 //! chunks through a bounded channel. A backup of 100,000 keys is never in
 //! memory at once, and opening keys overlaps with importing them.
 
+use crate::backup::error::BackupError;
 use std::fmt;
 use std::io::Read;
 use std::time::Duration;
@@ -51,7 +52,7 @@ pub async fn stream_all(
     version: &str,
     opener: Opener,
     skip: impl Fn(&str) -> bool + Send + 'static,
-) -> Result<mpsc::Receiver<Result<Piece, String>>, String> {
+) -> Result<mpsc::Receiver<Result<Piece, BackupError>>, BackupError> {
     let mut url = client.homeserver();
     // Under the homeserver's own path, which may have a prefix
     // (https://example.org/matrix/).
@@ -93,24 +94,29 @@ pub async fn stream_all(
             }
         }
         let body = String::from_utf8_lossy(&body);
-        return Err(format!(
+        let text = format!(
             "cannot download the backup: the server answered {status}: {}",
             body.chars().take(300).collect::<String>()
-        ));
+        );
+        return Err(match status.as_u16() {
+            401 => BackupError::LoggedOut(text),
+            404 => BackupError::NotFound(text),
+            _ => BackupError::Server(text),
+        });
     }
     // Body chunks go to the parser thread through a small bounded channel,
     // so a slow parser slows the download instead of buffering it.
-    let (bytes_tx, bytes_rx) = mpsc::channel::<Result<bytes::Bytes, String>>(16);
+    let (bytes_tx, bytes_rx) = mpsc::channel::<Result<bytes::Bytes, BackupError>>(16);
     let mut body = resp.bytes_stream();
     tokio::spawn(async move {
         loop {
             let chunk = match tokio::time::timeout(IDLE, body.next()).await {
-                Ok(Some(c)) => c.map_err(|e| e.to_string()),
+                Ok(Some(c)) => c.map_err(|e| BackupError::Unreachable(e.to_string())),
                 Ok(None) => break,
-                Err(_) => Err(format!(
+                Err(_) => Err(BackupError::Unreachable(format!(
                     "the download stalled: nothing for {} s",
                     IDLE.as_secs()
-                )),
+                ))),
             };
             let failed = chunk.is_err();
             if bytes_tx.send(chunk).await.is_err() || failed {
@@ -130,7 +136,7 @@ pub async fn stream_all(
         );
         let emit = |p| {
             tx.blocking_send(Ok(p))
-                .map_err(|_| "the restore stopped".to_owned())
+                .map_err(|_| BackupError::Other("the restore stopped".to_owned()))
         };
         if let Err(e) = parse(reader, &opener, &skip, &emit) {
             // The channel may already be closed (the importer gave up).
@@ -147,18 +153,24 @@ pub fn parse(
     reader: impl Read,
     opener: &Opener,
     skip: &impl Fn(&str) -> bool,
-    emit: &dyn Fn(Piece) -> Result<(), String>,
-) -> Result<(), String> {
+    emit: &dyn Fn(Piece) -> Result<(), BackupError>,
+) -> Result<(), BackupError> {
     let mut de = serde_json::Deserializer::from_reader(reader);
     let mut sink = Sink { opener, skip, emit };
-    Top { sink: &mut sink }
-        .deserialize(&mut de)
-        .map_err(|e| format!("cannot read the backup download: {e}"))
+    Top { sink: &mut sink }.deserialize(&mut de).map_err(|e| {
+        let text = format!("cannot read the backup download: {e}");
+        // A stalled or cut connection reaches the parser as an I/O error.
+        if e.is_io() {
+            BackupError::Unreachable(text)
+        } else {
+            BackupError::Corrupt(text)
+        }
+    })
 }
 
 /// The body as `Read`, from the chunks the download task forwards.
 struct ChannelReader {
-    rx: mpsc::Receiver<Result<bytes::Bytes, String>>,
+    rx: mpsc::Receiver<Result<bytes::Bytes, BackupError>>,
     current: bytes::Bytes,
 }
 
@@ -182,11 +194,11 @@ impl Read for ChannelReader {
 struct Sink<'a, F> {
     opener: &'a Opener,
     skip: &'a F,
-    emit: &'a dyn Fn(Piece) -> Result<(), String>,
+    emit: &'a dyn Fn(Piece) -> Result<(), BackupError>,
 }
 
 impl<F> Sink<'_, F> {
-    fn send(&self, p: Piece) -> Result<(), String> {
+    fn send(&self, p: Piece) -> Result<(), BackupError> {
         (self.emit)(p)
     }
 }

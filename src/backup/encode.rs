@@ -3,6 +3,7 @@
 //! sender's device), encrypted with the symmetric key (HKDF info = session
 //! id), wrapped in `KeyBackupData` with truthful metadata.
 
+use crate::backup::error::BackupError;
 use matrix_sdk::ruma::OwnedRoomId;
 use matrix_sdk::ruma::api::client::backup::KeyBackupData;
 use matrix_sdk::ruma::serde::Raw;
@@ -41,7 +42,7 @@ pub async fn entry(
     key: &BackupKey,
     own_curve_key: Option<Curve25519PublicKey>,
     trusted: Option<bool>,
-) -> Result<Entry, String> {
+) -> Result<Entry, BackupError> {
     let backed_up = session.to_backup().await;
     let forwarded = backed_up.forwarding_curve25519_key_chain.len();
     let untrusted = is_untrusted(session, trusted);

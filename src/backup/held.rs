@@ -13,6 +13,7 @@
 //! while it is pending); what arrives otherwise is caught up from the
 //! pending sessions, and a full rebuild is the fallback.
 
+use crate::backup::error::BackupError;
 use std::collections::HashMap;
 use std::hash::BuildHasher;
 use std::sync::{Arc, Mutex};
@@ -76,8 +77,8 @@ impl Index {
     }
 }
 
-fn store_err(e: impl std::fmt::Display) -> String {
-    format!("cannot read the local key store: {e}")
+fn store_err(e: impl std::fmt::Display) -> BackupError {
+    BackupError::store(e)
 }
 
 impl HeldSessions {
@@ -88,7 +89,7 @@ impl HeldSessions {
     /// Brings the index up to date with the store: built on first use,
     /// then caught up from the sessions not yet backed up (where new ones
     /// land), rebuilt only if that does not account for them all.
-    pub async fn sync(&self, crypto: &SqliteCryptoStore) -> Result<(), String> {
+    pub async fn sync(&self, crypto: &SqliteCryptoStore) -> Result<(), BackupError> {
         let total = crypto
             .inbound_group_session_counts(None)
             .await
@@ -150,7 +151,7 @@ impl HeldSessions {
         crypto: &SqliteCryptoStore,
         room_id: &RoomId,
         session_id: &str,
-    ) -> Result<bool, String> {
+    ) -> Result<bool, BackupError> {
         Ok(crypto
             .get_inbound_group_session(room_id, session_id)
             .await

@@ -4,6 +4,7 @@
 //! messages the backup could fix; and the server's versions, with whether
 //! this device's key opens them.
 
+use crate::backup::error::BackupError;
 use std::collections::HashSet;
 
 use matrix_sdk::{Client, SqliteCryptoStore};
@@ -62,7 +63,7 @@ pub async fn inspect(
     client: &Client,
     crypto: &SqliteCryptoStore,
     trust: &TrustTable,
-) -> Result<Inspection, String> {
+) -> Result<Inspection, BackupError> {
     let key = local_key::load(crypto)
         .await
         .map_err(|e| e.to_string())?

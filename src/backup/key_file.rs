@@ -7,6 +7,7 @@
 //! otherwise. They are backed up like any key, with `untrusted: true` unless
 //! trusted.
 
+use crate::backup::error::BackupError;
 use std::io::Write;
 use std::path::Path;
 
@@ -28,7 +29,7 @@ const FOOTER: &str = "-----END MEGOLM SESSION DATA-----";
 
 /// The PBKDF2 round count a key file asks for: the armoured base64 holds
 /// version 1, a 16-byte salt, a 16-byte IV, then the rounds (big endian).
-pub fn rounds_of(file: &[u8]) -> Result<u32, String> {
+pub fn rounds_of(file: &[u8]) -> Result<u32, BackupError> {
     let text = std::str::from_utf8(file).map_err(|_| "is not a key file (not text)".to_owned())?;
     let body = text
         .trim()
@@ -47,7 +48,7 @@ pub fn rounds_of(file: &[u8]) -> Result<u32, String> {
         return Err("is not a key file (too short)".into());
     }
     if bytes[0] != 1 {
-        return Err(format!("is a key file of unknown version {}", bytes[0]));
+        return Err(format!("is a key file of unknown version {}", bytes[0]).into());
     }
     Ok(u32::from_be_bytes([
         bytes[33], bytes[34], bytes[35], bytes[36],
@@ -75,7 +76,7 @@ pub async fn export(
     base: &matrix_sdk_base::BaseClient,
     path: &Path,
     passphrase: &str,
-) -> Result<usize, String> {
+) -> Result<usize, BackupError> {
     let machine = base.olm_machine().await;
     let machine = machine.as_ref().ok_or_else(machine_error)?;
     let keys = machine
@@ -115,16 +116,24 @@ pub async fn import(
     path: &Path,
     passphrase: &str,
     trusted: bool,
-) -> Result<ImportReport, String> {
-    let text = std::fs::read(path).map_err(|e| format!("cannot open {}: {e}", path.display()))?;
+) -> Result<ImportReport, BackupError> {
+    let text = std::fs::read(path).map_err(|e| {
+        let text = format!("cannot open {}: {e}", path.display());
+        if e.kind() == std::io::ErrorKind::NotFound {
+            BackupError::NotFound(text)
+        } else {
+            BackupError::Other(text)
+        }
+    })?;
     // A hostile file could ask for billions of PBKDF2 rounds and pin a
     // core for hours: read the count before deriving anything.
-    let rounds = rounds_of(&text).map_err(|e| format!("{} {e}", path.display()))?;
+    let rounds =
+        rounds_of(&text).map_err(|e| BackupError::Corrupt(format!("{} {e}", path.display())))?;
     if rounds > MAX_IMPORT_ROUNDS {
-        return Err(format!(
+        return Err(BackupError::Invalid(format!(
             "{} asks for {rounds} PBKDF2 rounds; keepsake reads files of up to {MAX_IMPORT_ROUNDS} (Element writes {EXPORT_ROUNDS})",
             path.display()
-        ));
+        )));
     }
     let pass = zeroize::Zeroizing::new(passphrase.to_owned());
     let keys = tokio::task::spawn_blocking(move || {

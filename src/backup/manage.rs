@@ -9,6 +9,7 @@
 //! (still empty) version is deleted again, so no version without its key
 //! remains.
 
+use crate::backup::error::BackupError;
 use matrix_sdk::encryption::secret_storage::SecretStore;
 use matrix_sdk::ruma::events::secret::request::SecretName;
 use matrix_sdk::{Client, SqliteCryptoStore};
@@ -26,8 +27,8 @@ pub struct Created {
     pub algorithm: String,
 }
 
-fn store_err(e: impl std::fmt::Display) -> String {
-    format!("cannot update the local store: {e}")
+fn store_err(e: impl std::fmt::Display) -> BackupError {
+    BackupError::store(e)
 }
 
 /// Creates the backup. Refuses when the account already has one (replacing
@@ -37,12 +38,12 @@ pub async fn create(
     crypto: &SqliteCryptoStore,
     store: &SecretStore,
     algorithm: &str,
-) -> Result<Created, String> {
+) -> Result<Created, BackupError> {
     if let Some(v) = server::current(client).await? {
-        return Err(format!(
+        return Err(BackupError::Conflict(format!(
             "this account already has a backup (version {}, {}); `keepsake backup reset` replaces it",
             v.version, v.algorithm
-        ));
+        )));
     }
     new_version(client, crypto, store, algorithm).await
 }
@@ -55,7 +56,7 @@ pub async fn reset(
     crypto: &SqliteCryptoStore,
     store: &SecretStore,
     algorithm: &str,
-) -> Result<Created, String> {
+) -> Result<Created, BackupError> {
     new_version(client, crypto, store, algorithm).await
 }
 
@@ -64,7 +65,7 @@ async fn new_version(
     crypto: &SqliteCryptoStore,
     store: &SecretStore,
     algorithm: &str,
-) -> Result<Created, String> {
+) -> Result<Created, BackupError> {
     let key = BackupKey::generate().map_err(|e| e.to_string())?;
     let mut auth = serde_json::to_value(key.auth_data().map_err(|e| e.to_string())?)
         .map_err(|e| e.to_string())?;
@@ -87,9 +88,9 @@ async fn new_version(
         if let Err(d) = server::delete_version(client, &version).await {
             tracing::error!(%version, error = %d, "cannot delete a backup version whose key was not stored");
         }
-        return Err(format!(
+        return Err(BackupError::Other(format!(
             "cannot store the backup key in secret storage: {e}; the new version {version} was withdrawn and the backup is unchanged"
-        ));
+        )));
     }
     local_key::save(crypto, key.secret())
         .await
@@ -108,7 +109,7 @@ pub fn sign_auth_data(
     auth: &mut serde_json::Value,
     user_id: &str,
     seed_b64: &str,
-) -> Result<(), String> {
+) -> Result<(), BackupError> {
     use matrix_sdk::ruma::CanonicalJsonValue;
     use matrix_sdk_crypto::vodozemac::Ed25519SecretKey;
     let seed = zeroize::Zeroizing::new(
@@ -148,7 +149,7 @@ async fn adopt_version(
     crypto: &SqliteCryptoStore,
     version: &str,
     algorithm: &str,
-) -> Result<(), String> {
+) -> Result<(), BackupError> {
     // The store's backed-up flag is not per version: clear it first, so a
     // crash between the two steps errs on uploading again.
     crypto.reset_backup_state().await.map_err(store_err)?;
@@ -157,7 +158,10 @@ async fn adopt_version(
 
 /// Adopts the server's current version if the key this device holds is
 /// its key (after another device replaced the backup, say).
-pub async fn use_current(client: &Client, crypto: &SqliteCryptoStore) -> Result<Created, String> {
+pub async fn use_current(
+    client: &Client,
+    crypto: &SqliteCryptoStore,
+) -> Result<Created, BackupError> {
     let key = local_key::load(crypto)
         .await
         .map_err(|e| e.to_string())?
@@ -168,7 +172,11 @@ pub async fn use_current(client: &Client, crypto: &SqliteCryptoStore) -> Result<
         .ok_or("this account has no backup on the server; `keepsake backup create` makes one")?;
     match version::fit(&current.version, &key, Some(&current)) {
         Fit::Usable { .. } => {}
-        Fit::Unusable(why) => return Err(format!("cannot use the current backup: {why}")),
+        Fit::Unusable(why) => {
+            return Err(BackupError::WrongKey(format!(
+                "cannot use the current backup: {why}"
+            )));
+        }
     }
     let st = state::load(crypto).await?;
     if st.version.as_deref() == Some(current.version.as_str()) && st.stale.is_none() {
@@ -190,7 +198,7 @@ pub async fn delete(
     client: &Client,
     crypto: &SqliteCryptoStore,
     version: &str,
-) -> Result<(), String> {
+) -> Result<(), BackupError> {
     server::delete_version(client, version).await?;
     let st = state::load(crypto).await?;
     if st.version.as_deref() == Some(version) {
@@ -206,7 +214,7 @@ pub async fn adopt_if_unset(
     crypto: &SqliteCryptoStore,
     version: &str,
     algorithm: &str,
-) -> Result<(), String> {
+) -> Result<(), BackupError> {
     let st = state::load(crypto).await?;
     if st.version.is_some() {
         return Ok(());

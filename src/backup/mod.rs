@@ -14,6 +14,7 @@
 pub mod download;
 pub mod encode;
 pub mod entry;
+pub mod error;
 pub mod health;
 pub mod held;
 pub mod inspect;

@@ -2,6 +2,7 @@
 //! decrypted: the user sees the message without waiting for (or running) a
 //! full restore. The SDK re-decrypts the timeline when the key is imported.
 
+use crate::backup::error::BackupError;
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 
@@ -67,7 +68,7 @@ impl OnDemand {
         &self,
         room_id: &RoomId,
         session_ids: &[String],
-    ) -> Result<RestoreReport, String> {
+    ) -> Result<RestoreReport, BackupError> {
         if session_ids.is_empty() {
             return Ok(RestoreReport::default());
         }

@@ -8,6 +8,7 @@
 //! disk. (The public alternative, a key file fed from a memfd, was twice as
 //! slow: it encrypts and decrypts an export and marks keys separately.)
 
+use crate::backup::error::BackupError;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use matrix_sdk::Client;
@@ -107,7 +108,7 @@ async fn import(
     trusted: &HashMap<(OwnedRoomId, String), bool>,
     source: Source,
     backed_up_to: Option<&str>,
-) -> Result<Taken, String> {
+) -> Result<Taken, BackupError> {
     let store_err = |e: &dyn std::fmt::Display| format!("cannot import the keys: {e}");
     let mut fresh = Vec::with_capacity(keys.len());
     let mut fresh_ids: Vec<(OwnedRoomId, String)> = Vec::with_capacity(keys.len());
@@ -165,7 +166,7 @@ async fn import(
     // row, so a held untrusted copy is never relabelled trusted), and each
     // before its key: a crash between the two leaves a row for a key not
     // yet imported, never an imported key without its row.
-    let mut record = |ids: &[(OwnedRoomId, String)]| -> Result<(), String> {
+    let mut record = |ids: &[(OwnedRoomId, String)]| -> Result<(), BackupError> {
         let rows: Vec<(&str, &str, bool)> = ids
             .iter()
             .map(|(r, s)| {
@@ -247,7 +248,7 @@ pub async fn restore(
     key: &Opener,
     version: &VersionInfo,
     progress: &(dyn Fn(RestoreProgress) + Send + Sync),
-) -> Result<RestoreReport, String> {
+) -> Result<RestoreReport, BackupError> {
     let (client, trust) = (to.client, to.trust);
     let started = std::time::Instant::now();
     // The server's `count` is only for progress: a low one (a lie, or
@@ -382,7 +383,7 @@ pub async fn restore_sessions(
     version: &str,
     room_id: &RoomId,
     session_ids: &[String],
-) -> Result<RestoreReport, String> {
+) -> Result<RestoreReport, BackupError> {
     let client = to.client;
     let mut found = BTreeMap::new();
     if session_ids.len() > ROOM_FETCH_ABOVE {
@@ -434,7 +435,11 @@ struct Importer<'a> {
 }
 
 impl<'a> Importer<'a> {
-    async fn new(key: &'a Opener, to: &'a Target<'a>, version: &'a str) -> Result<Self, String> {
+    async fn new(
+        key: &'a Opener,
+        to: &'a Target<'a>,
+        version: &'a str,
+    ) -> Result<Self, BackupError> {
         let ours = super::state::load(to.crypto).await?;
         let backed_up_to = match (key, ours.version.as_deref()) {
             (Opener::Symmetric(_), Some(v)) if v == version => Some(version.to_owned()),
@@ -467,7 +472,7 @@ impl<'a> Importer<'a> {
         &mut self,
         room_id: &RoomId,
         sessions: BTreeMap<String, Raw<KeyBackupData>>,
-    ) -> Result<(), String> {
+    ) -> Result<(), BackupError> {
         let opened = sessions
             .into_iter()
             .map(|(sid, raw)| {
@@ -496,7 +501,7 @@ impl<'a> Importer<'a> {
         }
     }
 
-    async fn add_opened(&mut self, room_id: &RoomId, keys: Vec<Opened>) -> Result<(), String> {
+    async fn add_opened(&mut self, room_id: &RoomId, keys: Vec<Opened>) -> Result<(), BackupError> {
         if self.open_room.as_ref().is_none_or(|(r, _)| r != room_id) {
             self.open_room = Some((room_id.to_owned(), HashSet::new()));
         }
@@ -526,7 +531,7 @@ impl<'a> Importer<'a> {
     }
 
     /// A room whose keys all went through `add_opened`.
-    fn end_room(&mut self, room_id: &RoomId, keys: usize) -> Result<(), String> {
+    fn end_room(&mut self, room_id: &RoomId, keys: usize) -> Result<(), BackupError> {
         let keys = match self.open_room.take() {
             Some((r, seen)) if r == room_id => seen.len(),
             _ => keys,
@@ -538,7 +543,7 @@ impl<'a> Importer<'a> {
         Ok(())
     }
 
-    async fn flush(&mut self) -> Result<(), String> {
+    async fn flush(&mut self) -> Result<(), BackupError> {
         if self.batch.is_empty() {
             return self.mark_done();
         }
@@ -578,7 +583,7 @@ impl<'a> Importer<'a> {
 
     /// Remembers the rooms whose keys are all imported, so a restore that
     /// is interrupted later resumes after them.
-    fn mark_done(&mut self) -> Result<(), String> {
+    fn mark_done(&mut self) -> Result<(), BackupError> {
         for (room, keys) in self.finished_rooms.drain(..) {
             self.to
                 .trust

@@ -2,6 +2,7 @@
 //! create one. Requests carry raw JSON, since ruma's types only model the
 //! curve25519 algorithm's `session_data`.
 
+use crate::backup::error::BackupError;
 use matrix_sdk::Client;
 use matrix_sdk::ruma::api::client::backup::{
     BackupAlgorithm, KeyBackupData, create_backup_version, get_backup_info, get_latest_backup_info,
@@ -20,8 +21,8 @@ pub struct VersionInfo {
     pub etag: String,
 }
 
-fn http(e: impl std::fmt::Display) -> String {
-    format!("the homeserver refused the key-backup request: {e}")
+fn http(e: matrix_sdk::HttpError) -> BackupError {
+    BackupError::http("the homeserver refused the key-backup request", &e)
 }
 
 /// The request config of keepsake's backup calls: the SDK does not retry
@@ -78,15 +79,18 @@ where
 /// version made by another client may lack, and keepsake must still see
 /// that version to say what happened and never upload into it. Whether the
 /// `auth_data` fits a key is checked where it is used.
-fn algorithm_of(raw: &serde_json::value::RawValue) -> Result<(String, serde_json::Value), String> {
+fn algorithm_of(
+    raw: &serde_json::value::RawValue,
+) -> Result<(String, serde_json::Value), BackupError> {
     #[derive(serde::Deserialize)]
     struct Loose {
         algorithm: String,
         #[serde(default)]
         auth_data: serde_json::Value,
     }
-    let l: Loose = serde_json::from_str(raw.get())
-        .map_err(|e| format!("the server's backup version is malformed: {e}"))?;
+    let l: Loose = serde_json::from_str(raw.get()).map_err(|e| {
+        BackupError::Corrupt(format!("the server's backup version is malformed: {e}"))
+    })?;
     let auth_data = match l.auth_data {
         serde_json::Value::Object(o) => serde_json::Value::Object(o),
         _ => serde_json::Value::Object(Default::default()),
@@ -94,21 +98,9 @@ fn algorithm_of(raw: &serde_json::value::RawValue) -> Result<(String, serde_json
     Ok((l.algorithm, auth_data))
 }
 
-/// Why the current version could not be read.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ServerFault {
-    /// No answer at all (connection refused, reset, timed out).
-    pub offline: bool,
-    pub message: String,
-}
-
 /// The current version, or `None` when the account has no backup.
-pub async fn current(client: &Client) -> Result<Option<VersionInfo>, String> {
-    current_checked(client).await.map_err(|f| f.message)
-}
-
-/// [`current`], saying whether the server answered at all.
-pub async fn current_checked(client: &Client) -> Result<Option<VersionInfo>, ServerFault> {
+/// A server that does not answer at all gives `BackupError::Unreachable`.
+pub async fn current(client: &Client) -> Result<Option<VersionInfo>, BackupError> {
     let r = with_retries(2, || async {
         client
             .send(get_latest_backup_info::v3::Request::new())
@@ -118,11 +110,7 @@ pub async fn current_checked(client: &Client) -> Result<Option<VersionInfo>, Ser
     .await;
     match r {
         Ok(r) => {
-            let (algorithm, auth_data) =
-                algorithm_of(r.algorithm.json()).map_err(|message| ServerFault {
-                    offline: false,
-                    message,
-                })?;
+            let (algorithm, auth_data) = algorithm_of(r.algorithm.json())?;
             Ok(Some(VersionInfo {
                 version: r.version,
                 algorithm,
@@ -132,18 +120,13 @@ pub async fn current_checked(client: &Client) -> Result<Option<VersionInfo>, Ser
             }))
         }
         Err(e) if e.client_api_error_kind() == Some(&ErrorKind::NotFound) => Ok(None),
-        Err(e) => Err(ServerFault {
-            // Any answer from the server is an API error; anything else is
-            // the way there failing.
-            offline: matches!(e, matrix_sdk::HttpError::Reqwest(_)),
-            message: http(e),
-        }),
+        Err(e) => Err(http(e)),
     }
 }
 
 /// Version `version`, or `None` when the server has no such version (an
 /// older one, for `backup restore --version`).
-pub async fn version(client: &Client, version: &str) -> Result<Option<VersionInfo>, String> {
+pub async fn version(client: &Client, version: &str) -> Result<Option<VersionInfo>, BackupError> {
     let r = with_retries(2, || async {
         client
             .send(get_backup_info::v3::Request::new(version.to_owned()))
@@ -172,7 +155,7 @@ pub async fn create(
     client: &Client,
     algorithm: &str,
     auth_data: serde_json::Value,
-) -> Result<String, String> {
+) -> Result<String, BackupError> {
     let body = serde_json::json!({ "algorithm": algorithm, "auth_data": auth_data });
     let raw: Raw<BackupAlgorithm> =
         Raw::from_json_string(body.to_string()).map_err(|e| e.to_string())?;
@@ -284,7 +267,7 @@ pub async fn room_keys(
     client: &Client,
     version: &str,
     room_id: &matrix_sdk::ruma::RoomId,
-) -> Result<std::collections::BTreeMap<String, Raw<KeyBackupData>>, String> {
+) -> Result<std::collections::BTreeMap<String, Raw<KeyBackupData>>, BackupError> {
     use matrix_sdk::ruma::api::client::backup::get_backup_keys_for_room;
     let req = get_backup_keys_for_room::v3::Request::new(version.to_owned(), room_id.to_owned());
     let r = with_retries(2, || async {
@@ -297,7 +280,10 @@ pub async fn room_keys(
     match r {
         Ok(r) => Ok(r.sessions),
         Err(e) if e.client_api_error_kind() == Some(&ErrorKind::NotFound) => Ok(Default::default()),
-        Err(e) => Err(format!("cannot read the backup of {room_id}: {e}")),
+        Err(e) => Err(BackupError::http(
+            &format!("cannot read the backup of {room_id}"),
+            &e,
+        )),
     }
 }
 
@@ -307,7 +293,7 @@ pub async fn session_key(
     version: &str,
     room_id: &matrix_sdk::ruma::RoomId,
     session_id: &str,
-) -> Result<Option<Raw<KeyBackupData>>, String> {
+) -> Result<Option<Raw<KeyBackupData>>, BackupError> {
     use matrix_sdk::ruma::api::client::backup::get_backup_keys_for_session;
     let req = get_backup_keys_for_session::v3::Request::new(
         version.to_owned(),
@@ -324,12 +310,12 @@ pub async fn session_key(
     match r {
         Ok(r) => Ok(Some(r.key_data)),
         Err(e) if e.client_api_error_kind() == Some(&ErrorKind::NotFound) => Ok(None),
-        Err(e) => Err(format!("cannot fetch a key from the backup: {e}")),
+        Err(e) => Err(BackupError::http("cannot fetch a key from the backup", &e)),
     }
 }
 
 /// Deletes a version and every key in it.
-pub async fn delete_version(client: &Client, version: &str) -> Result<(), String> {
+pub async fn delete_version(client: &Client, version: &str) -> Result<(), BackupError> {
     use matrix_sdk::ruma::api::client::backup::delete_backup_version;
     with_retries(2, || async {
         client

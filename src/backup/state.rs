@@ -2,6 +2,7 @@
 //! crypto store (custom value, encrypted with the store passphrase): the
 //! version it uploads to, and the outcome of the last upload.
 
+use crate::backup::error::BackupError;
 use matrix_sdk::SqliteCryptoStore;
 use matrix_sdk_crypto::store::CryptoStore;
 use serde::{Deserialize, Serialize};
@@ -34,18 +35,18 @@ impl BackupState {
     }
 }
 
-fn err(e: impl std::fmt::Display) -> String {
-    format!("cannot read or write the backup state in the local store: {e}")
+fn err(e: impl std::fmt::Display) -> BackupError {
+    BackupError::Store(format!("the backup state: {e}"))
 }
 
-pub async fn load(store: &SqliteCryptoStore) -> Result<BackupState, String> {
+pub async fn load(store: &SqliteCryptoStore) -> Result<BackupState, BackupError> {
     match store.get_custom_value(NAME).await.map_err(err)? {
         Some(bytes) => serde_json::from_slice(&bytes).map_err(err),
         None => Ok(BackupState::default()),
     }
 }
 
-pub async fn save(store: &SqliteCryptoStore, state: &BackupState) -> Result<(), String> {
+pub async fn save(store: &SqliteCryptoStore, state: &BackupState) -> Result<(), BackupError> {
     let bytes = serde_json::to_vec(state).map_err(err)?;
     store.set_custom_value(NAME, bytes).await.map_err(err)
 }

@@ -1,6 +1,7 @@
 //! Everything `backup status` shows: the server's view, this device's view,
 //! and the uploader's last outcome.
 
+use crate::backup::error::BackupError;
 use matrix_sdk::{Client, SqliteCryptoStore};
 use matrix_sdk_crypto::store::CryptoStore;
 use serde::Serialize;
@@ -44,17 +45,20 @@ impl BackupStatus {
     }
 }
 
-pub async fn status(client: &Client, crypto: &SqliteCryptoStore) -> Result<BackupStatus, String> {
+pub async fn status(
+    client: &Client,
+    crypto: &SqliteCryptoStore,
+) -> Result<BackupStatus, BackupError> {
     let st = state::load(crypto).await?;
     let key = local_key::load(crypto)
         .await
-        .map_err(|e| e.to_string())?
+        .map_err(BackupError::store)?
         .map(BackupKey::new);
     let counts = crypto
         .inbound_group_session_counts(st.version.as_deref())
         .await
-        .map_err(|e| format!("cannot read the local store: {e}"))?;
-    let (current, fault) = match server::current_checked(client).await {
+        .map_err(BackupError::store)?;
+    let (current, fault) = match server::current(client).await {
         Ok(c) => (c, None),
         Err(f) => (None, Some(f)),
     };
@@ -80,8 +84,8 @@ pub async fn status(client: &Client, crypto: &SqliteCryptoStore) -> Result<Backu
         last_upload: st.last_upload,
         last_error: st.last_error.clone(),
         stale: st.stale.clone(),
-        server_error: fault.as_ref().map(|f| f.message.clone()),
-        server_offline: fault.as_ref().is_some_and(|f| f.offline),
+        server_error: fault.as_ref().map(ToString::to_string),
+        server_offline: matches!(fault, Some(BackupError::Unreachable(_))),
         version: st.version,
     })
 }

@@ -326,7 +326,7 @@ async fn pass(
     }
     let current = match server::current(client).await {
         Ok(c) => c,
-        Err(e) => return fail(crypto, &mut st, e, report).await,
+        Err(e) => return fail(crypto, &mut st, e.to_string(), report).await,
     };
     let version = match st.version.clone() {
         Some(v) => v,

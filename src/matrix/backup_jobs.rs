@@ -1,6 +1,7 @@
 //! The worker's longer backup jobs: restoring a version (the current one or
 //! an older one) and replacing the backup without stranding history.
 
+use crate::backup::error::BackupError;
 use matrix_sdk::encryption::secret_storage::SecretStore;
 use matrix_sdk::ruma::events::secret::request::SecretName;
 use matrix_sdk::{Client, SqliteCryptoStore};
@@ -51,30 +52,37 @@ fn opener_for(secret: &SecretKey, v: &VersionInfo) -> Option<Opener> {
     (version::key_check(&key, v) != Some(KeyCheck::Mismatch)).then_some(Opener::Symmetric(key))
 }
 
-fn known_algorithm(v: &VersionInfo) -> Result<(), String> {
+fn known_algorithm(v: &VersionInfo) -> Result<(), BackupError> {
     if is_symmetric_algorithm(&v.algorithm) || v.algorithm == entry::CURVE25519_ALGORITHM {
         Ok(())
     } else {
-        Err(format!(
+        Err(BackupError::Invalid(format!(
             "the backup (version {}) uses {}, an algorithm keepsake does not know",
             v.version, v.algorithm
-        ))
+        )))
     }
 }
 
 /// A backup key secret storage holds under `name`.
-async fn stored_key(store: &SecretStore, name: SecretName) -> Result<Option<SecretKey>, String> {
+async fn stored_key(
+    store: &SecretStore,
+    name: SecretName,
+) -> Result<Option<SecretKey>, BackupError> {
     let Some(b64) = store
         .get_secret(name)
         .await
-        .map_err(|e| format!("cannot read secret storage: {e}"))?
+        .map_err(|e| BackupError::Other(format!("cannot read secret storage: {e}")))?
         .map(Zeroizing::new)
     else {
         return Ok(None);
     };
     BackupKey::from_base64(&b64)
         .map(|k| Some(k.secret().clone()))
-        .map_err(|_| "secret storage holds a backup key that is not 32 bytes of base64".to_owned())
+        .map_err(|_| {
+            BackupError::Corrupt(
+                "secret storage holds a backup key that is not 32 bytes of base64".to_owned(),
+            )
+        })
 }
 
 /// Restores every key of the current backup, or of `only` (an older
@@ -84,7 +92,7 @@ pub async fn restore(
     p: &Parts,
     input: Option<Secret>,
     only: Option<&str>,
-) -> Result<RestoreReport, String> {
+) -> Result<RestoreReport, BackupError> {
     let c = &p.client;
     let target = match only {
         None => server::current(c)
@@ -97,19 +105,19 @@ pub async fn restore(
     known_algorithm(&target)?;
     let held = local_key::load(&p.crypto)
         .await
-        .map_err(|e| e.to_string())?;
+        .map_err(BackupError::from)?;
     let mut opener = held.as_ref().and_then(|k| opener_for(k, &target));
     if opener.is_none() {
         let Some(input) = input else {
             return Err(match held {
-                None => {
+                None => BackupError::KeyNeeded(
                     "this device does not hold the backup key: give the recovery key or passphrase"
-                        .into()
-                }
-                Some(_) => format!(
+                        .into(),
+                ),
+                Some(_) => BackupError::WrongKey(format!(
                     "the backup key on this device does not open version {}: give the recovery key or passphrase",
                     target.version
-                ),
+                )),
             });
         };
         opener = match only {
@@ -117,7 +125,7 @@ pub async fn restore(
             Some(v) => {
                 let store = recovery::open_store(c, input.expose())
                     .await
-                    .map_err(|e| e.to_string())?;
+                    .map_err(BackupError::from)?;
                 let kept = stored_key(&store, old_key_name(v)).await?;
                 let current = stored_key(&store, SecretName::RecoveryKey).await?;
                 kept.iter()
@@ -159,7 +167,11 @@ pub async fn restore(
 
 /// Unlocks secret storage with `input` (keeping its keys on this device, as
 /// `recovery unlock` does) and returns what opens the current version.
-async fn unlock_current(p: &Parts, input: &Secret, target: &VersionInfo) -> Result<Opener, String> {
+async fn unlock_current(
+    p: &Parts,
+    input: &Secret,
+    target: &VersionInfo,
+) -> Result<Opener, BackupError> {
     let t = std::time::Instant::now();
     match recovery::unlock(&p.client, &p.crypto, &p.base, input.expose()).await {
         Ok(_) => {}
@@ -167,9 +179,9 @@ async fn unlock_current(p: &Parts, input: &Secret, target: &VersionInfo) -> Resu
         Err(recovery::RecoveryError::MissingCrossSigning) => {
             recovery::take_backup_key(&p.client, &p.crypto, input.expose())
                 .await
-                .map_err(|e| e.to_string())?;
+                .map_err(BackupError::from)?;
         }
-        Err(e) => return Err(e.to_string()),
+        Err(e) => return Err(e.into()),
     }
     tracing::info!(
         ms = t.elapsed().as_millis() as u64,
@@ -177,13 +189,13 @@ async fn unlock_current(p: &Parts, input: &Secret, target: &VersionInfo) -> Resu
     );
     let key = local_key::load(&p.crypto)
         .await
-        .map_err(|e| e.to_string())?
-        .ok_or("secret storage holds no backup key")?;
+        .map_err(BackupError::from)?
+        .ok_or_else(|| BackupError::KeyNeeded("secret storage holds no backup key".into()))?;
     opener_for(&key, target).ok_or_else(|| {
-        format!(
+        BackupError::WrongKey(format!(
             "the backup key does not match this backup (version {})",
             target.version
-        )
+        ))
     })
 }
 
@@ -210,18 +222,18 @@ pub struct Reset {
 /// nothing changes), its key is kept in secret storage under a versioned
 /// name, and only then is the new version made, which everything on this
 /// device is uploaded to.
-pub async fn reset(p: &Parts, input: &Secret, algorithm: &str) -> Result<Reset, String> {
+pub async fn reset(p: &Parts, input: &Secret, algorithm: &str) -> Result<Reset, BackupError> {
     let c = &p.client;
     let store = recovery::open_store(c, input.expose())
         .await
-        .map_err(|e| e.to_string())?;
+        .map_err(BackupError::from)?;
     let mut replaced = None;
     if let Some(current) = server::current(c).await? {
         let candidates = [
             stored_key(&store, SecretName::RecoveryKey).await?,
             local_key::load(&p.crypto)
                 .await
-                .map_err(|e| e.to_string())?,
+                .map_err(BackupError::from)?,
         ];
         let found = candidates
             .iter()
@@ -257,11 +269,11 @@ pub async fn reset(p: &Parts, input: &Secret, algorithm: &str) -> Result<Reset, 
                     )
                 })?;
             if !report.rooms_unreadable.is_empty() {
-                return Err(format!(
+                return Err(BackupError::Unreachable(format!(
                     "the backup was not reset: {} room(s) of version {} could not be read yet, and their keys would be stranded; nothing changed, try again later",
                     report.rooms_unreadable.len(),
                     current.version
-                ));
+                )));
             }
             let name = old_key_name(&current.version);
             let b64 = BackupKey::new(secret).to_base64();
@@ -292,7 +304,7 @@ pub async fn reset(p: &Parts, input: &Secret, algorithm: &str) -> Result<Reset, 
 
 /// After `version` is deleted: its kept key goes from secret storage too
 /// (account data cannot be removed, so it is emptied, as Element does).
-pub async fn forget_old_key(client: &Client, version: &str) -> Result<(), String> {
+pub async fn forget_old_key(client: &Client, version: &str) -> Result<(), BackupError> {
     use matrix_sdk::ruma::events::GlobalAccountDataEventType;
     let name = old_key_name(version).to_string();
     let empty = matrix_sdk::ruma::serde::Raw::from_json_string("{}".to_owned())
@@ -302,5 +314,29 @@ pub async fn forget_old_key(client: &Client, version: &str) -> Result<(), String
         .set_account_data_raw(GlobalAccountDataEventType::from(name.as_str()), empty)
         .await
         .map(|_| ())
-        .map_err(|e| format!("cannot remove the kept key of version {version}: {e}"))
+        .map_err(|e| match e {
+            matrix_sdk::Error::Http(h) => BackupError::http(
+                &format!("cannot remove the kept key of version {version}"),
+                &h,
+            ),
+            e => BackupError::Other(format!(
+                "cannot remove the kept key of version {version}: {e}"
+            )),
+        })
+}
+
+/// Secret storage's failures, by what they mean for a backup job.
+impl From<recovery::RecoveryError> for BackupError {
+    fn from(e: recovery::RecoveryError) -> Self {
+        use recovery::RecoveryError as E;
+        let text = e.to_string();
+        match e {
+            E::WrongKey | E::BadRecoveryKey(_) => BackupError::WrongKey(text),
+            E::NoSecretStorage => BackupError::NotFound(text),
+            E::MissingCrossSigning | E::NotUnlocked | E::NoBackupKey => {
+                BackupError::KeyNeeded(text)
+            }
+            _ => BackupError::Other(text),
+        }
+    }
 }

@@ -1,5 +1,6 @@
 //! A user's devices and whether each is verified, fresh from the server.
 
+use super::verify::VerifyError;
 use matrix_sdk::Client;
 use matrix_sdk::ruma::OwnedUserId;
 use serde::Serialize;
@@ -17,23 +18,22 @@ pub struct DeviceInfo {
 }
 
 /// Every device of `user` (default: ourselves), this device first.
-pub async fn list(client: &Client, user: Option<&str>) -> Result<Vec<DeviceInfo>, String> {
-    let me = client.user_id().ok_or("not logged in")?.to_owned();
+pub async fn list(client: &Client, user: Option<&str>) -> Result<Vec<DeviceInfo>, VerifyError> {
+    let me = client.user_id().ok_or(VerifyError::NotLoggedIn)?.to_owned();
     let user: OwnedUserId = match user {
-        Some(u) => OwnedUserId::try_from(u)
-            .map_err(|_| format!("`{u}` is not a user id (@user:server)"))?,
+        Some(u) => super::verify::parse_user(u)?,
         None => me.clone(),
     };
     let enc = client.encryption();
     // A keys query brings the device list and signatures up to date.
     enc.request_user_identity(&user)
         .await
-        .map_err(|e| format!("cannot fetch {user}'s keys: {e}"))?;
+        .map_err(|e| VerifyError::Failed(format!("cannot fetch {user}'s keys: {e}")))?;
     let own_device = client.device_id().map(|d| d.to_owned());
     let devices = enc
         .get_user_devices(&user)
         .await
-        .map_err(|e| format!("cannot read {user}'s devices: {e}"))?;
+        .map_err(|e| VerifyError::Failed(format!("cannot read {user}'s devices: {e}")))?;
     let mut out: Vec<DeviceInfo> = devices
         .devices()
         .map(|d| DeviceInfo {

@@ -71,8 +71,40 @@ fn send(
     })
 }
 
-fn parse_user(s: &str) -> Result<OwnedUserId, String> {
-    OwnedUserId::try_from(s).map_err(|_| format!("`{s}` is not a user id (@user:server)"))
+/// Why a verification (or a device list) could not go on.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum VerifyError {
+    #[error("`{0}` is not a user id (@user:server)")]
+    BadUser(String),
+    #[error("not logged in")]
+    NotLoggedIn,
+    /// No such device, identity or verification.
+    #[error("{0}")]
+    NotFound(String),
+    /// The SDK or the server failed.
+    #[error("{0}")]
+    Failed(String),
+}
+
+impl From<VerifyError> for crate::error::Error {
+    fn from(e: VerifyError) -> Self {
+        use crate::error::ErrorKind;
+        let kind = match &e {
+            VerifyError::BadUser(_) => ErrorKind::Invalid,
+            VerifyError::NotLoggedIn => ErrorKind::LoggedOut,
+            VerifyError::NotFound(_) => ErrorKind::NotFound,
+            VerifyError::Failed(_) => ErrorKind::Server,
+        };
+        crate::error::Error::new(kind, e.to_string())
+    }
+}
+
+fn failed<E: std::fmt::Display>(what: &str) -> impl Fn(E) -> VerifyError + '_ {
+    move |e| VerifyError::Failed(format!("{what}: {e}"))
+}
+
+pub fn parse_user(s: &str) -> Result<OwnedUserId, VerifyError> {
+    OwnedUserId::try_from(s).map_err(|_| VerifyError::BadUser(s.to_owned()))
 }
 
 /// Starts a verification request: with no user, to all our other devices;
@@ -82,9 +114,9 @@ pub async fn request(
     client: &Client,
     user: Option<&str>,
     device: Option<&str>,
-) -> Result<VerificationRequest, String> {
+) -> Result<VerificationRequest, VerifyError> {
     let enc = client.encryption();
-    let me = client.user_id().ok_or("not logged in")?.to_owned();
+    let me = client.user_id().ok_or(VerifyError::NotLoggedIn)?.to_owned();
     let user = match user {
         Some(u) => parse_user(u)?,
         None => me.clone(),
@@ -95,28 +127,28 @@ pub async fn request(
             let dev = enc
                 .get_device(&user, &d)
                 .await
-                .map_err(|e| e.to_string())?
-                .ok_or_else(|| format!("{user} has no device {d}"))?;
+                .map_err(|e| VerifyError::Failed(e.to_string()))?
+                .ok_or_else(|| VerifyError::NotFound(format!("{user} has no device {d}")))?;
             dev.request_verification()
                 .await
-                .map_err(|e| format!("cannot send the verification request: {e}"))
+                .map_err(failed("cannot send the verification request"))
         }
         None => {
             let identity = enc
                 .request_user_identity(&user)
                 .await
-                .map_err(|e| e.to_string())?
+                .map_err(|e| VerifyError::Failed(e.to_string()))?
                 .ok_or_else(|| {
-                    if user == me {
+                    VerifyError::NotFound(if user == me {
                         "this account has no cross-signing identity yet; run `keepsake recovery setup` on a device first".to_owned()
                     } else {
                         format!("{user} has not set up cross-signing; name one of their devices to verify it")
-                    }
+                    })
                 })?;
             identity
                 .request_verification()
                 .await
-                .map_err(|e| format!("cannot send the verification request: {e}"))
+                .map_err(failed("cannot send the verification request"))
         }
     }
 }
@@ -280,59 +312,66 @@ async fn follow_sas(sas: SasVerification, flow: Flow, own: bool, updates: Report
     }
 }
 
-async fn find_request(client: &Client, flow: &Flow) -> Result<VerificationRequest, String> {
+async fn find_request(client: &Client, flow: &Flow) -> Result<VerificationRequest, VerifyError> {
     let user = parse_user(&flow.user)?;
     client
         .encryption()
         .get_verification_request(&user, &flow.flow_id)
         .await
-        .ok_or_else(|| format!("no verification {} with {}", flow.flow_id, flow.user))
+        .ok_or_else(|| {
+            VerifyError::NotFound(format!(
+                "no verification {} with {}",
+                flow.flow_id, flow.user
+            ))
+        })
 }
 
-async fn find_sas(client: &Client, flow: &Flow) -> Result<SasVerification, String> {
+async fn find_sas(client: &Client, flow: &Flow) -> Result<SasVerification, VerifyError> {
     let user = parse_user(&flow.user)?;
     client
         .encryption()
         .get_verification(&user, &flow.flow_id)
         .await
         .and_then(|v| v.sas())
-        .ok_or_else(|| format!("no emoji exchange {} with {}", flow.flow_id, flow.user))
+        .ok_or_else(|| {
+            VerifyError::NotFound(format!(
+                "no emoji exchange {} with {}",
+                flow.flow_id, flow.user
+            ))
+        })
 }
 
-pub async fn accept(client: &Client, flow: &Flow) -> Result<(), String> {
+pub async fn accept(client: &Client, flow: &Flow) -> Result<(), VerifyError> {
     find_request(client, flow)
         .await?
         .accept()
         .await
-        .map_err(|e| format!("cannot accept the verification: {e}"))
+        .map_err(failed("cannot accept the verification"))
 }
 
-pub async fn confirm(client: &Client, flow: &Flow) -> Result<(), String> {
+pub async fn confirm(client: &Client, flow: &Flow) -> Result<(), VerifyError> {
     find_sas(client, flow)
         .await?
         .confirm()
         .await
-        .map_err(|e| format!("cannot confirm: {e}"))
+        .map_err(failed("cannot confirm"))
 }
 
-pub async fn mismatch(client: &Client, flow: &Flow) -> Result<(), String> {
+pub async fn mismatch(client: &Client, flow: &Flow) -> Result<(), VerifyError> {
     find_sas(client, flow)
         .await?
         .mismatch()
         .await
-        .map_err(|e| format!("cannot report the mismatch: {e}"))
+        .map_err(failed("cannot report the mismatch"))
 }
 
-pub async fn cancel(client: &Client, flow: &Flow) -> Result<(), String> {
+pub async fn cancel(client: &Client, flow: &Flow) -> Result<(), VerifyError> {
     if let Ok(sas) = find_sas(client, flow).await {
-        return sas
-            .cancel()
-            .await
-            .map_err(|e| format!("cannot cancel: {e}"));
+        return sas.cancel().await.map_err(failed("cannot cancel"));
     }
     find_request(client, flow)
         .await?
         .cancel()
         .await
-        .map_err(|e| format!("cannot cancel: {e}"))
+        .map_err(failed("cannot cancel"))
 }

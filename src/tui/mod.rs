@@ -44,7 +44,7 @@ const FRAME: Duration = Duration::from_millis(16);
 /// is open (the worker is the runtime's, not the state's).
 enum Event2 {
     App(Msg),
-    Account(Result<Account, String>, Option<String>),
+    Account(Result<Account, AccountError>, Option<String>),
 }
 
 /// Puts the terminal back as it was. Safe to call twice.
@@ -193,11 +193,6 @@ async fn run_loop(
         let secrets = secrets.clone();
         tokio::spawn(async move {
             let r = account::restore(&settings, &secrets).await;
-            let r = match r {
-                Ok(acc) => Ok(acc),
-                Err(AccountError::NotLoggedIn(_)) => Err(String::new()),
-                Err(e) => Err(e.to_string()),
-            };
             let _ = tx.send(Event2::Account(r, None));
         });
     }
@@ -243,8 +238,9 @@ async fn run_loop(
                     settings.user.as_deref(),
                 )
                 .with_offset(state.utc_offset, state.size, state.clipboard);
-                if !e.is_empty() {
-                    state.login.error = Some(e);
+                // Not logged in yet is no error: the login screen says it.
+                if !matches!(e, AccountError::NotLoggedIn(_)) {
+                    state.login.error = Some(e.to_string());
                 }
                 vec![]
             }

@@ -2,6 +2,7 @@
 //! its own background (no fixed background anywhere), with selection shown
 //! reversed, so they read on dark and light terminals alike.
 
+use crate::error::Invalid;
 use std::collections::BTreeMap;
 use std::str::FromStr;
 
@@ -34,19 +35,20 @@ impl Default for Theme {
     }
 }
 
-fn parse(value: &str) -> Result<Color, String> {
+fn parse(value: &str) -> Result<Color, Invalid> {
     Color::from_str(value).map_err(|_| {
-        format!("`{value}` is not a colour (a name like \"cyan\" or \"lightred\", an index 0-255, or \"#rrggbb\")")
+        Invalid::from(format!("`{value}` is not a colour (a name like \"cyan\" or \"lightred\", an index 0-255, or \"#rrggbb\")"))
     })
 }
 
 /// Checks one `[colors]` entry.
-pub fn validate(role: &str, value: &str) -> Result<(), String> {
+pub fn validate(role: &str, value: &str) -> Result<(), Invalid> {
     if !ROLES.contains(&role) {
         return Err(format!(
             "unknown colour role `{role}`; the roles are: {}",
             ROLES.join(", ")
-        ));
+        )
+        .into());
     }
     parse(value).map(|_| ())
 }
@@ -104,11 +106,13 @@ mod tests {
         assert!(
             validate("accent", "blurple")
                 .unwrap_err()
+                .0
                 .contains("not a colour")
         );
         assert!(
             validate("fancy", "red")
                 .unwrap_err()
+                .0
                 .contains("unknown colour role")
         );
         let mut m = BTreeMap::new();

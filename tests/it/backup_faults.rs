@@ -275,7 +275,7 @@ async fn a_replaced_backup_gets_nothing_more_until_the_user_decides() {
 
     // ...and a1's old key cannot adopt the new version.
     let r = common::keepsake(data, Some("a1"), &["backup", "use-current"], "");
-    assert_eq!(r.code, 1);
+    assert_eq!(r.code, common::exit(keepsake::error::ErrorKind::WrongKey));
     assert!(r.stderr.contains("does not match"), "{}", r.stderr);
     // With the new key from secret storage, a1 joins the new backup.
     ok(

@@ -129,7 +129,7 @@ async fn two_profiles_share_an_encrypted_room() {
     assert_eq!(
         (code, err.as_str()),
         (
-            1,
+            common::exit(keepsake::error::ErrorKind::NotFound),
             "keepsake: unknown room !nope:localhost: not a room you are in or invited to\n"
         )
     );
@@ -137,7 +137,7 @@ async fn two_profiles_share_an_encrypted_room() {
     assert_eq!(
         (code, err.as_str()),
         (
-            1,
+            common::exit(keepsake::error::ErrorKind::Invalid),
             "keepsake: `general` is not a room id (!id:server) or alias (#alias:server)\n"
         )
     );

@@ -18,7 +18,7 @@ use std::time::Duration;
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseEvent, MouseEventKind};
 
 use crate::backup::upload::UploadState;
-use crate::matrix::protocol::{self as p, Command, Outcome, Secret, Update};
+use crate::matrix::protocol::{self as p, Command, ErrorKind, Outcome, Secret, Update};
 use crate::matrix::verify::VerifyState;
 
 use command::{BackupAction, CmdAction, RecoveryAction};
@@ -332,6 +332,15 @@ fn prompt_key(st: &mut AppState, k: KeyEvent, fx: &mut Vec<Effect>) {
                 }
                 PromptFor::BackupRestore => {
                     return start_restore(st, Some(secret), fx);
+                }
+                PromptFor::AccountPassword => {
+                    st.recovery.busy = Some("setting up recovery");
+                    st.recovery.message = None;
+                    p::recovery::Setup {
+                        password: Some(secret),
+                        passphrase: None,
+                    }
+                    .into()
                 }
             };
             fx.push(Effect::Worker(cmd));
@@ -1498,6 +1507,18 @@ fn finished(st: &mut AppState, sent: Option<Command>, outcome: Outcome, fx: &mut
                 notice(st, "fetching this message's key from the backup…", false);
                 fx.push(Effect::worker(p::backup::Fetch { room, session_ids }));
             }
+        }
+        // The server wants the account password: ask for it, then set up
+        // again with it (Element asks the same way).
+        Outcome::Recovery(rc::Done::Setup(Err(e))) if e.kind == ErrorKind::PasswordNeeded => {
+            st.recovery.busy = None;
+            st.screen = Screen::Recovery;
+            ask(st, PromptFor::AccountPassword);
+            notice(
+                st,
+                "the server wants your account password to set up cross-signing",
+                false,
+            );
         }
         Outcome::Recovery(
             rc::Done::Setup(Err(e)) | rc::Done::Reset(Err(e)) | rc::Done::Unlock(Err(e)),

@@ -248,6 +248,8 @@ pub enum PromptFor {
     BackupCreate,
     BackupReset,
     BackupRestore,
+    /// The server wants the account password to set up cross-signing.
+    AccountPassword,
 }
 
 impl PromptFor {
@@ -257,6 +259,15 @@ impl PromptFor {
             PromptFor::BackupCreate => "Create a backup",
             PromptFor::BackupReset => "Reset the backup (new key and version)",
             PromptFor::BackupRestore => "Restore from the backup",
+            PromptFor::AccountPassword => "Set up recovery",
+        }
+    }
+
+    /// What to type.
+    pub fn label(self) -> &'static str {
+        match self {
+            PromptFor::AccountPassword => "Your account password (not shown):",
+            _ => "Recovery key or passphrase (not shown):",
         }
     }
 }

@@ -4,7 +4,7 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use super::fixtures::{self, *};
 use super::*;
-use crate::matrix::protocol::{Error, OpId, Request};
+use crate::matrix::protocol::{Error, ErrorKind, OpId, Request};
 use crate::matrix::verify::{VerifyState, VerifyUpdate};
 
 fn press(st: &mut AppState, code: KeyCode) -> Vec<Effect> {
@@ -738,6 +738,48 @@ fn a_passphrase_typed_in_a_prompt_is_never_sent() {
             .as_ref()
             .is_some_and(|n| n.text.contains("not sent"))
     );
+}
+
+#[test]
+fn recovery_setup_asks_for_the_account_password_when_the_server_wants_it() {
+    let mut st = fixtures::in_room();
+    let fx = run(&mut st, "recovery setup");
+    let ops = sent(&mut st, &fx);
+    let setup = worker_cmds(&fx)
+        .iter()
+        .position(|c| matches!(c, Command::Recovery(p::recovery::Cmd::Setup(_))))
+        .expect("recovery setup sends Setup");
+    update(
+        &mut st,
+        done::<p::recovery::Setup>(
+            ops[setup],
+            Err(Error::new(
+                ErrorKind::PasswordNeeded,
+                "the server wants the account password to upload the cross-signing keys",
+            )),
+        ),
+    );
+    assert_eq!(
+        st.prompt.as_ref().map(|p| p.purpose),
+        Some(PromptFor::AccountPassword)
+    );
+    typed(&mut st, "hunter2 is my password");
+    let fx = press(&mut st, KeyCode::Enter);
+    assert_eq!(
+        worker_cmds(&fx),
+        vec![&Command::from(p::recovery::Setup {
+            password: Some(Secret::new("hunter2 is my password")),
+            passphrase: None,
+        })]
+    );
+    assert!(st.prompt.is_none());
+    assert_eq!(st.recovery.busy, Some("setting up recovery"));
+    // Like any secret typed in a prompt, it is never sent as a message.
+    st.screen = Screen::Timeline;
+    st.focus = Focus::Composer;
+    typed(&mut st, "hunter2 is my password");
+    let fx = press(&mut st, KeyCode::Enter);
+    assert!(worker_cmds(&fx).is_empty(), "{fx:?}");
 }
 
 #[test]

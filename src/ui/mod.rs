@@ -325,13 +325,13 @@ fn bottom_line(st: &AppState, theme: &Theme, f: &mut Frame, area: Rect) -> Optio
     None
 }
 
-/// A masked prompt for a recovery key or passphrase.
+/// A masked prompt for a recovery key, passphrase or password.
 fn prompt(p: &crate::app::Prompt, theme: &Theme, f: &mut Frame, body: Rect) -> Position {
     let area = centered(body, 64, 7);
     let inner = dialog(f, area, p.purpose.title(), theme);
     let (line, col) = input_line("> ", &p.input, true, inner.width, theme);
     let rows = vec![
-        Line::from("Recovery key or passphrase (not shown):"),
+        Line::from(p.purpose.label()),
         line,
         Line::from(""),
         Line::from(Span::styled("Enter confirm · Esc cancel", theme.dim())),

@@ -1,0 +1,373 @@
+//! An open room: scrolling and pagination, the composer, replies, edits, reactions, redactions, the timeline's snapshots, and its outcomes.
+
+use super::*;
+
+pub(super) fn composer_key(st: &mut AppState, k: KeyEvent, fx: &mut Vec<Effect>) {
+    let newline = k
+        .modifiers
+        .intersects(KeyModifiers::ALT | KeyModifiers::SHIFT);
+    match k.code {
+        KeyCode::Enter if newline => st.composer.insert('\n'),
+        KeyCode::Enter => send(st, fx),
+        KeyCode::Esc => {
+            if st.compose_mode != ComposeMode::New {
+                if matches!(st.compose_mode, ComposeMode::Edit { .. }) {
+                    drop(st.composer.take());
+                }
+                st.compose_mode = ComposeMode::New;
+            } else {
+                st.focus = Focus::Messages;
+                if let Some(r) = &mut st.room {
+                    r.sel = r.items.len().checked_sub(1);
+                }
+            }
+        }
+        KeyCode::PageUp => scroll(st, true, 10, fx),
+        KeyCode::PageDown => scroll(st, false, 10, fx),
+        KeyCode::Up if st.composer.is_empty() => {
+            st.focus = Focus::Messages;
+            if let Some(r) = &mut st.room {
+                r.sel = r.items.len().checked_sub(1);
+            }
+        }
+        _ => {
+            st.composer.edit(&k);
+        }
+    }
+}
+
+pub(super) fn send(st: &mut AppState, fx: &mut Vec<Effect>) {
+    if st.room.is_none() {
+        return;
+    }
+    if st.composer.text().trim().is_empty() {
+        return;
+    }
+    // A recovery key is never sent: it goes to the unlock prompt instead,
+    // where it was almost certainly meant to go.
+    if guard::holds_recovery_key(st.composer.text()) {
+        let key = st.composer.take();
+        st.compose_mode = ComposeMode::New;
+        // Without the backup key the user most likely wants their history
+        // back (as the demo says); with it, an unlock.
+        ask(
+            st,
+            if has_backup_key(st) {
+                PromptFor::RecoveryUnlock
+            } else {
+                PromptFor::BackupRestore
+            },
+        );
+        if let Some(p) = &mut st.prompt {
+            p.input.insert_str(key.trim());
+        }
+        return notice(
+            st,
+            "not sent: that is a recovery key. It is in the prompt now: Enter uses it, Esc forgets it",
+            true,
+        );
+    }
+    if st.typed_secrets.found_in(st.composer.text()) {
+        return notice(
+            st,
+            "not sent: the message holds a password or passphrase you typed in keepsake",
+            true,
+        );
+    }
+    // A keepsake command typed into the composer is run, not sent (a line
+    // that starts with a space is sent as it is).
+    if let Some(line) = st.composer.text().strip_prefix(':')
+        && let Ok(action) = command::parse(line)
+    {
+        drop(st.composer.take());
+        notice(
+            st,
+            "ran it as a command (start with a space to send it as text)",
+            false,
+        );
+        run_command(st, action, fx);
+        return;
+    }
+    let Some(room) = &st.room else { return };
+    let text = st.composer.take().to_string();
+    let room = room.id.clone();
+    let cmd: Command = match std::mem::replace(&mut st.compose_mode, ComposeMode::New) {
+        ComposeMode::New => p::rooms::SendText { room, text }.into(),
+        ComposeMode::Reply { event_id, .. } => p::timeline::Reply {
+            room,
+            in_reply_to: event_id,
+            text,
+        }
+        .into(),
+        ComposeMode::Edit { event_id } => p::timeline::Edit {
+            room,
+            event_id,
+            text,
+        }
+        .into(),
+    };
+    if let Some(r) = &mut st.room {
+        r.sel = None;
+    }
+    fx.push(Effect::Worker(cmd));
+}
+
+/// Moves a list selection or scrolls the timeline; `up` towards older.
+pub(super) fn scroll(st: &mut AppState, up: bool, by: usize, fx: &mut Vec<Effect>) {
+    match st.screen {
+        Screen::Rooms => {
+            let n = st.visible_rooms().len();
+            st.room_sel = step(st.room_sel, n, up, by);
+        }
+        Screen::Devices => {
+            st.devices.sel = step(st.devices.sel, st.devices.list.len(), up, by);
+        }
+        Screen::Timeline => {
+            let Some(r) = &mut st.room else { return };
+            if r.items.is_empty() {
+                return maybe_paginate(r, fx);
+            }
+            let last = r.items.len() - 1;
+            let cur = r.sel.unwrap_or(last);
+            let next = step(cur, r.items.len(), up, by);
+            r.sel = if !up && next == last && st.focus == Focus::Composer {
+                None
+            } else {
+                Some(next)
+            };
+            if up && next < 5 {
+                maybe_paginate(r, fx);
+            }
+        }
+        _ => {}
+    }
+}
+
+pub(super) fn step(cur: usize, n: usize, up: bool, by: usize) -> usize {
+    if n == 0 {
+        return 0;
+    }
+    if up {
+        cur.saturating_sub(by)
+    } else {
+        (cur + by).min(n - 1)
+    }
+}
+
+pub(super) fn maybe_paginate(r: &mut OpenRoom, fx: &mut Vec<Effect>) {
+    if !r.paginating && !r.reached_start {
+        r.paginating = true;
+        fx.push(Effect::worker(p::timeline::PaginateBack {
+            room: r.id.clone(),
+            count: PAGE_EVENTS,
+        }));
+    }
+}
+
+pub(super) fn key(st: &mut AppState, k: &KeyEvent, fx: &mut Vec<Effect>) -> bool {
+    use Action as A;
+    let keys = st.keys.clone();
+    let Some(r) = &st.room else { return false };
+    let sel = r.selected().cloned();
+    let room = r.id.clone();
+    match keys.which(
+        k,
+        &[
+            A::Compose,
+            A::Reply,
+            A::Edit,
+            A::React,
+            A::Redact,
+            A::FetchFromBackup,
+            A::Open,
+            A::Back,
+        ],
+    ) {
+        Some(A::Compose | A::Open) => {
+            st.focus = Focus::Composer;
+            // Writing follows the newest messages again.
+            if let Some(r) = &mut st.room {
+                r.sel = None;
+            }
+        }
+        Some(A::Back) => {
+            st.screen = Screen::Rooms;
+        }
+        Some(A::Reply) => {
+            if let Some(ev) = sel
+                .as_ref()
+                .and_then(|i| i.event_id.clone().map(|e| (e, i)))
+            {
+                st.compose_mode = ComposeMode::Reply {
+                    event_id: ev.0,
+                    to: ev.1.sender.clone(),
+                };
+                st.focus = Focus::Composer;
+            }
+        }
+        Some(A::Edit) => match &sel {
+            Some(i) if i.own && i.body.is_some() => {
+                if let Some(e) = &i.event_id {
+                    st.compose_mode = ComposeMode::Edit {
+                        event_id: e.clone(),
+                    };
+                    st.composer.set(i.body.as_deref().unwrap_or(""));
+                    st.focus = Focus::Composer;
+                }
+            }
+            _ => notice(st, "only your own messages can be edited", true),
+        },
+        Some(A::React) => react(st, "👍", fx),
+        Some(A::Redact) => redact(st, None),
+        Some(A::FetchFromBackup) => {
+            let utd = sel
+                .as_ref()
+                .filter(|i| i.body.is_none() && i.utd_reason.is_some());
+            let has_key = st.backup.status.as_ref().is_some_and(|s| s.key_present);
+            if let (Some(item), true) = (utd, has_key) {
+                // The key is here: fetch just this message's session.
+                fx.push(Effect::worker(p::backup::Fetch {
+                    room: room.to_owned(),
+                    session_ids: item.session_id.iter().cloned().collect(),
+                }));
+                notice(st, "fetching this message's key from the backup…", false);
+            } else if let Some(item) = utd {
+                // No key here yet: unlock first, then fetch just this
+                // message's key (not a whole restore).
+                st.fetch_after_unlock =
+                    Some((room.to_owned(), item.session_id.iter().cloned().collect()));
+                ask(st, PromptFor::RecoveryUnlock);
+                notice(
+                    st,
+                    "this device needs the backup key: the recovery key or passphrase unlocks it, then this message's key is fetched",
+                    false,
+                );
+            } else {
+                notice(st, "this message is not waiting for a key", false);
+            }
+        }
+        _ => {
+            let _ = room;
+            return false;
+        }
+    }
+    true
+}
+
+pub(super) fn react(st: &mut AppState, key: &str, fx: &mut Vec<Effect>) {
+    match st.room.as_ref().and_then(|r| {
+        r.selected()
+            .and_then(|i| i.event_id.clone())
+            .map(|e| (r.id.clone(), e))
+    }) {
+        Some((room, event_id)) => fx.push(Effect::worker(p::timeline::React {
+            room,
+            event_id,
+            key: key.to_owned(),
+        })),
+        None => notice(st, "select a message first (Esc, then ↑/↓)", true),
+    }
+}
+
+pub(super) fn redact(st: &mut AppState, reason: Option<String>) {
+    match st
+        .room
+        .as_ref()
+        .and_then(|r| r.selected().map(|i| (r.id.clone(), i.clone())))
+    {
+        Some((room, i)) if i.own => {
+            if let Some(event_id) = i.event_id {
+                let text = i
+                    .body
+                    .as_deref()
+                    .map(|b| widgets_free_truncate(&b.replace('\n', " "), 40))
+                    .unwrap_or_else(|| "(no text)".into());
+                let name = room_name(st, &room);
+                ask_confirm(
+                    st,
+                    format!("Delete your message “{text}” in {name} for everyone?"),
+                    ConfirmAct::Redact {
+                        room,
+                        event_id,
+                        reason,
+                    },
+                );
+            }
+        }
+        Some(_) => notice(st, "only your own messages can be redacted here", true),
+        None => notice(st, "select a message first (Esc, then ↑/↓)", true),
+    }
+}
+
+pub(super) fn timeline(
+    st: &mut AppState,
+    room: String,
+    items: Vec<crate::matrix::history::HistoryItem>,
+    fx: &mut Vec<Effect>,
+) {
+    if let Some(r) = &mut st.room
+        && r.id == room
+    {
+        let kept = r.selected().and_then(|i| i.event_id.clone());
+        let old_last = r.items.last().and_then(|i| i.event_id.clone());
+        // Reading history: mark where messages that arrive now begin.
+        if r.sel.is_some()
+            && r.unseen_from.is_none()
+            && let Some(last) = &old_last
+            && let Some(at) = items
+                .iter()
+                .position(|i| i.event_id.as_deref() == Some(last.as_str()))
+        {
+            r.unseen_from = items.get(at + 1).and_then(|i| i.event_id.clone());
+        }
+        if r.sel.is_none() {
+            r.unseen_from = None;
+        }
+        r.items = items;
+        r.loading = false;
+        if let Some(id) = kept {
+            r.sel = r
+                .items
+                .iter()
+                .position(|i| i.event_id.as_deref() == Some(id.as_str()))
+                .or(r.sel);
+        }
+        if let Some(s) = r.sel {
+            r.sel = Some(s.min(r.items.len().saturating_sub(1)));
+        }
+        // A short room: fetch more so the screen fills.
+        if r.items.len() < 10 {
+            maybe_paginate(r, fx);
+        }
+    }
+}
+
+/// An open room's outcomes; `room` is the room the command was for.
+pub(super) fn finished(st: &mut AppState, room: Option<String>, done: p::timeline::Done) {
+    use p::timeline::Done;
+    match done {
+        Done::Open(Err(e)) => {
+            if let Some(r) = &mut st.room
+                && Some(&r.id) == room.as_ref()
+            {
+                r.loading = false;
+            }
+            notice(st, format!("cannot open the room: {e}"), true);
+        }
+        Done::PaginateBack(res) => {
+            if let Some(r) = &mut st.room
+                && Some(&r.id) == room.as_ref()
+            {
+                r.paginating = false;
+                match res {
+                    Ok(done) => r.reached_start = done,
+                    Err(e) => {
+                        r.reached_start = true;
+                        notice(st, format!("cannot load older messages: {e}"), true);
+                    }
+                }
+            }
+        }
+        other => error_notice(st, other.error()),
+    }
+}

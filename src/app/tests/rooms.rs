@@ -1,0 +1,168 @@
+//! Login, the room list, leaving, quitting, notices.
+
+use super::*;
+
+#[test]
+fn login_sends_the_form_and_then_starts_the_session() {
+    let mut st = AppState::login(keys::KeyMap::default(), Some("http://127.0.0.1:8008"), None);
+    assert_eq!(st.login.field(), LoginField::User);
+    typed(&mut st, "alice");
+    // Enter on a field with the password missing moves to it, no error.
+    assert!(press(&mut st, KeyCode::Enter).is_empty());
+    assert_eq!(st.login.field(), LoginField::Password);
+    typed(&mut st, "s3cret");
+    assert_eq!(st.login.password.shown(), "••••••");
+    let fx = press(&mut st, KeyCode::Enter);
+    assert_eq!(
+        fx,
+        vec![Effect::Login {
+            homeserver: "http://127.0.0.1:8008".into(),
+            user: "alice".into(),
+            password: Secret::new("s3cret"),
+        }]
+    );
+    assert!(st.login.busy);
+    assert!(st.login.password.is_empty(), "the password left the form");
+    assert!(!format!("{fx:?}").contains("s3cret"));
+
+    // A failure shows in place and lets the user try again.
+    update(
+        &mut st,
+        Msg::LoggedIn(Err("login failed: wrong user name or password".into())),
+    );
+    assert!(!st.login.busy);
+    assert_eq!(
+        st.login.error.as_deref(),
+        Some("login failed: wrong user name or password")
+    );
+    typed(&mut st, "right");
+    press(&mut st, KeyCode::Enter);
+    let fx = update(&mut st, Msg::LoggedIn(Ok("@alice:127.0.0.1".into())));
+    assert_eq!(st.screen, Screen::Rooms);
+    assert_eq!(fx, startup());
+}
+
+#[test]
+fn rooms_filter_and_invites() {
+    let mut st = fixtures::logged_in();
+    press(&mut st, KeyCode::Char('/'));
+    typed(&mut st, "party");
+    press(&mut st, KeyCode::Enter);
+    assert_eq!(st.visible_rooms().len(), 1);
+    let fx = press(&mut st, KeyCode::Char('x'));
+    assert!(fx.is_empty(), "{fx:?}");
+    assert!(
+        st.confirm
+            .as_ref()
+            .is_some_and(|c| c.question.contains("Party planning")),
+        "{:?}",
+        st.confirm
+    );
+    let fx = yes(&mut st);
+    assert_eq!(
+        fx,
+        vec![Effect::Worker(Command::Rooms(p::rooms::Cmd::Leave(
+            p::rooms::Leave {
+                room: "!party:example.org".into()
+            }
+        )))]
+    );
+    press(&mut st, KeyCode::Esc);
+    assert_eq!(st.visible_rooms().len(), 4);
+    // Enter opens a joined room and follows its timeline.
+    let fx = press(&mut st, KeyCode::Enter);
+    assert_eq!(
+        fx,
+        vec![Effect::Worker(Command::Timeline(p::timeline::Cmd::Open(
+            p::timeline::Open {
+                room: "!general:example.org".into()
+            }
+        )))]
+    );
+    assert_eq!(st.screen, Screen::Timeline);
+}
+
+#[test]
+fn a_late_rooms_reply_does_not_undo_what_sync_sent() {
+    let mut st = AppState::new(keys::KeyMap::default());
+    sent(&mut st, &[Effect::worker(p::rooms::List)]);
+    let op = *st.pending.keys().next().unwrap();
+    let fresh = fixtures::rooms();
+    update(&mut st, Msg::Worker(Update::Rooms(fresh.clone())));
+    let mut stale = fixtures::rooms();
+    stale[0].encrypted = false;
+    update(&mut st, done::<p::rooms::List>(op, Ok(stale)));
+    assert_eq!(st.rooms, fresh);
+}
+
+#[test]
+fn leave_acts_on_the_room_shown_and_asks() {
+    let mut st = fixtures::in_room();
+    // Back on the room list, another room highlighted than the one opened.
+    press(&mut st, KeyCode::Esc);
+    press(&mut st, KeyCode::Esc);
+    assert_eq!(st.screen, Screen::Rooms);
+    let opened = st.room.as_ref().map(|r| r.id.clone());
+    press(&mut st, KeyCode::Down);
+    let highlighted = st
+        .selected_room()
+        .map(|r| (r.room_id.clone(), r.name.clone()));
+    let (hid, hname) = highlighted.expect("a highlighted room");
+    assert_ne!(Some(hid.clone()), opened);
+    let fx = run(&mut st, "leave");
+    assert!(worker_cmds(&fx).is_empty(), "{fx:?}");
+    assert!(
+        st.confirm
+            .as_ref()
+            .is_some_and(|c| c.question.contains(&hname)),
+        "{:?}",
+        st.confirm
+    );
+    let fx = yes(&mut st);
+    assert_eq!(
+        worker_cmds(&fx),
+        vec![&Command::from(p::rooms::Leave { room: hid })]
+    );
+}
+
+#[test]
+fn quit_and_ticks() {
+    let mut st = fixtures::logged_in();
+    st.dirty = false;
+    assert!(update(&mut st, Msg::Tick).is_empty());
+    assert!(!st.dirty, "an idle tick redraws nothing");
+    assert_eq!(press(&mut st, KeyCode::Char('q')), vec![Effect::Quit]);
+}
+
+#[test]
+fn notices_fade_after_a_while() {
+    let mut st = fixtures::logged_in();
+    run(&mut st, "frob");
+    assert!(st.notice.as_ref().is_some_and(|n| n.error));
+    for _ in 0..=NOTICE_TICKS * 2 {
+        update(&mut st, Msg::Tick);
+    }
+    assert!(st.notice.is_none());
+}
+
+#[test]
+fn quitting_with_an_unsent_message_asks() {
+    let mut st = fixtures::in_room();
+    typed(&mut st, "half a thought");
+    press(&mut st, KeyCode::Esc);
+    press(&mut st, KeyCode::Char('q'));
+    assert!(!st.quit);
+    assert!(
+        st.confirm
+            .as_ref()
+            .is_some_and(|c| c.question.contains("unsent message")),
+        "{:?}",
+        st.confirm
+    );
+    press(&mut st, KeyCode::Char('n'));
+    assert!(!st.quit);
+    assert_eq!(st.composer.text(), "half a thought");
+    press(&mut st, KeyCode::Char('q'));
+    yes(&mut st);
+    assert!(st.quit);
+}

@@ -98,6 +98,9 @@ pub struct TrustTable {
 struct Inner {
     conn: Mutex<Connection>,
     key: Zeroizing<[u8; 32]>,
+    /// Bumped by every write of records, so readers that cache records
+    /// know when to read again.
+    generation: std::sync::atomic::AtomicU64,
 }
 
 impl std::fmt::Debug for TrustTable {
@@ -141,6 +144,7 @@ impl TrustTable {
             inner: Arc::new(Inner {
                 conn: Mutex::new(conn),
                 key,
+                generation: std::sync::atomic::AtomicU64::new(0),
             }),
         })
     }
@@ -175,6 +179,39 @@ impl TrustTable {
             .and_then(|(s, trusted)| Source::from_code(s).map(|source| Record { source, trusted })))
     }
 
+    /// Changes whenever records are written.
+    pub fn generation(&self) -> u64 {
+        self.inner
+            .generation
+            .load(std::sync::atomic::Ordering::Acquire)
+    }
+
+    /// The rows of several sessions of one room, in one lock; sessions
+    /// without a row are left out. Blocking: call it off the async threads.
+    pub fn get_many(
+        &self,
+        room_id: &str,
+        session_ids: &[String],
+    ) -> Result<std::collections::HashMap<String, Record>, TrustError> {
+        let conn = self.conn();
+        let mut st = conn.prepare_cached("SELECT source, trusted FROM trust WHERE id = ?1")?;
+        let mut out = std::collections::HashMap::new();
+        for sid in session_ids {
+            let id = self.id(room_id, sid);
+            let row = st
+                .query_row(params![&id[..]], |r| {
+                    Ok((r.get::<_, i64>(0)?, r.get::<_, bool>(1)?))
+                })
+                .optional()?;
+            if let Some((s, trusted)) = row
+                && let Some(source) = Source::from_code(s)
+            {
+                out.insert(sid.clone(), Record { source, trusted });
+            }
+        }
+        Ok(out)
+    }
+
     /// Records where the keys of `sessions` (room id, session id, trusted)
     /// came from, in one transaction. A key received on this device is
     /// never relabelled by a later restore or import: the SDK keeps the
@@ -201,6 +238,9 @@ impl TrustTable {
             }
         }
         tx.commit()?;
+        self.inner
+            .generation
+            .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
         Ok(())
     }
 

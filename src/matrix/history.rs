@@ -11,6 +11,11 @@ use matrix_sdk_ui::timeline::{EncryptedMessage, RoomExt};
 use serde::Serialize;
 
 use super::rooms::{self, RoomError};
+use std::sync::Arc;
+
+use matrix_sdk_ui::timeline::TimelineItem;
+
+use super::trust_cache::TrustCache;
 use crate::backup::trust::{Record, Source, TrustTable};
 
 /// One event as `history --json` prints it.
@@ -93,10 +98,12 @@ pub async fn history(
         .await
         .map_err(|e| RoomError::Server(e.to_string()))?;
     let mut devices = Devices::default();
+    let mut cache = TrustCache::new(room.room_id().as_str());
     loop {
         let items = timeline.items().await;
         devices.load(client, &items).await;
-        let have = collect(room.room_id().as_str(), trust, &devices, &items).len();
+        cache.fill(trust, sessions_of(&items)).await;
+        let have = collect(&cache, &devices, &items).len();
         if have >= limit {
             break;
         }
@@ -111,7 +118,8 @@ pub async fn history(
     }
     let items = timeline.items().await;
     devices.load(client, &items).await;
-    let mut items = collect(room.room_id().as_str(), trust, &devices, &items);
+    cache.fill(trust, sessions_of(&items)).await;
+    let mut items = collect(&cache, &devices, &items);
     let skip = items.len().saturating_sub(limit);
     Ok(items.split_off(skip))
 }
@@ -221,89 +229,113 @@ pub fn mark(
     }
 }
 
-/// The messages and undecryptable events among timeline items of `room_id`,
-/// oldest first, with each one's trust mark.
+/// The messages and undecryptable events among timeline items, oldest
+/// first, with each one's trust mark. Pure: the records come from `trust`,
+/// filled beforehand for [`sessions_of`] these items.
 pub(crate) fn collect<'a>(
-    room_id: &str,
-    trust: &TrustTable,
+    trust: &TrustCache,
     devices: &Devices,
-    items: impl IntoIterator<Item = &'a std::sync::Arc<matrix_sdk_ui::timeline::TimelineItem>>,
+    items: impl IntoIterator<Item = &'a Arc<TimelineItem>>,
 ) -> Vec<HistoryItem> {
     items
         .into_iter()
+        .filter_map(|item| convert(trust, devices, item))
+        .collect()
+}
+
+/// The megolm sessions whose trust records `items` need.
+pub(crate) fn sessions_of<'a>(
+    items: impl IntoIterator<Item = &'a Arc<TimelineItem>>,
+) -> Vec<String> {
+    items
+        .into_iter()
         .filter_map(|item| item.as_event())
-        .filter_map(|ev| {
-            let content = ev.content();
-            let utd = content.as_unable_to_decrypt();
-            if content.as_message().is_none() && utd.is_none() && !content.is_redacted() {
-                return None;
-            }
-            let info = ev.encryption_info();
-            let (session_id, utd_reason, utd_hint) = match utd {
-                Some(EncryptedMessage::MegolmV1AesSha2 {
-                    session_id, cause, ..
-                }) => (
-                    Some(session_id.clone()),
-                    Some(super::utd::reason(*cause).to_owned()),
-                    Some(super::utd::hint(*cause).to_owned()),
-                ),
-                Some(_) => (
-                    None,
-                    Some("unsupported_encryption".to_owned()),
-                    Some("encrypted in a way keepsake cannot read".to_owned()),
-                ),
-                None => (
-                    info.and_then(|i| i.session_id()).map(str::to_owned),
-                    None,
-                    None,
-                ),
-            };
-            let record = match (info, &session_id) {
-                (Some(_), Some(sid)) => trust.get(room_id, sid).unwrap_or_else(|e| {
-                    tracing::warn!("{e}");
-                    None
-                }),
-                _ => None,
-            };
-            let sender_device = info.and_then(|i| devices.judge(i));
-            let (trust, trust_reason) = mark(
-                info.map(|i| &i.verification_state),
-                utd.is_some(),
-                record,
-                sender_device,
-            );
-            Some(HistoryItem {
-                event_id: ev.event_id().map(|e| e.to_string()),
-                sender: ev.sender().to_string(),
-                ts: ev.timestamp().get().into(),
-                body: content.as_message().map(|m| m.body().to_owned()),
-                encrypted: info.is_some() || utd.is_some(),
-                decrypted: info.is_some(),
-                session_id,
-                utd_reason,
-                utd_hint,
-                verification: info.map(|i| verification(&i.verification_state)),
-                trust,
-                trust_reason,
-                sender_device,
-                in_reply_to: content.in_reply_to().map(|r| r.event_id.to_string()),
-                edited: content.as_message().is_some_and(|m| m.is_edited()),
-                reactions: content
-                    .reactions()
-                    .map(|r| {
-                        r.iter()
-                            .map(|(key, by)| Reaction {
-                                key: key.clone(),
-                                count: by.len(),
-                            })
-                            .collect()
-                    })
-                    .unwrap_or_default(),
-                redacted: content.is_redacted(),
-                own: ev.is_own(),
-            })
+        .filter_map(|ev| match ev.content().as_unable_to_decrypt() {
+            Some(EncryptedMessage::MegolmV1AesSha2 { session_id, .. }) => Some(session_id.clone()),
+            Some(_) => None,
+            None => ev
+                .encryption_info()
+                .and_then(|i| i.session_id())
+                .map(str::to_owned),
         })
         .collect()
+}
+
+/// One timeline item as a history item: a message or an undecryptable
+/// event, with its trust mark; `None` for anything else.
+pub(crate) fn convert(
+    trust: &TrustCache,
+    devices: &Devices,
+    item: &Arc<TimelineItem>,
+) -> Option<HistoryItem> {
+    item.as_event().and_then(|ev| {
+        let content = ev.content();
+        let utd = content.as_unable_to_decrypt();
+        if content.as_message().is_none() && utd.is_none() && !content.is_redacted() {
+            return None;
+        }
+        let info = ev.encryption_info();
+        let (session_id, utd_reason, utd_hint) = match utd {
+            Some(EncryptedMessage::MegolmV1AesSha2 {
+                session_id, cause, ..
+            }) => (
+                Some(session_id.clone()),
+                Some(super::utd::reason(*cause).to_owned()),
+                Some(super::utd::hint(*cause).to_owned()),
+            ),
+            Some(_) => (
+                None,
+                Some("unsupported_encryption".to_owned()),
+                Some("encrypted in a way keepsake cannot read".to_owned()),
+            ),
+            None => (
+                info.and_then(|i| i.session_id()).map(str::to_owned),
+                None,
+                None,
+            ),
+        };
+        let record = match (info, &session_id) {
+            (Some(_), Some(sid)) => trust.get(sid),
+            _ => None,
+        };
+        let sender_device = info.and_then(|i| devices.judge(i));
+        let (trust, trust_reason) = mark(
+            info.map(|i| &i.verification_state),
+            utd.is_some(),
+            record,
+            sender_device,
+        );
+        Some(HistoryItem {
+            event_id: ev.event_id().map(|e| e.to_string()),
+            sender: ev.sender().to_string(),
+            ts: ev.timestamp().get().into(),
+            body: content.as_message().map(|m| m.body().to_owned()),
+            encrypted: info.is_some() || utd.is_some(),
+            decrypted: info.is_some(),
+            session_id,
+            utd_reason,
+            utd_hint,
+            verification: info.map(|i| verification(&i.verification_state)),
+            trust,
+            trust_reason,
+            sender_device,
+            in_reply_to: content.in_reply_to().map(|r| r.event_id.to_string()),
+            edited: content.as_message().is_some_and(|m| m.is_edited()),
+            reactions: content
+                .reactions()
+                .map(|r| {
+                    r.iter()
+                        .map(|(key, by)| Reaction {
+                            key: key.clone(),
+                            count: by.len(),
+                        })
+                        .collect()
+                })
+                .unwrap_or_default(),
+            redacted: content.is_redacted(),
+            own: ev.is_own(),
+        })
+    })
 }
 
 /// One device of a sender: its keys and whether it is verified.

@@ -16,6 +16,7 @@ pub mod protocol;
 pub mod recovery;
 pub mod rooms;
 pub mod secret;
+pub mod trust_cache;
 pub mod utd;
 pub mod verify;
 pub mod worker;

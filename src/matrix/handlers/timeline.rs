@@ -8,7 +8,8 @@ use futures_util::StreamExt;
 use matrix_sdk::room::edit::EditedContent;
 use matrix_sdk::ruma::OwnedEventId;
 use matrix_sdk::ruma::events::room::message::RoomMessageEventContentWithoutRelation;
-use matrix_sdk_ui::timeline::{RoomExt, Timeline, TimelineEventItemId};
+use matrix_sdk_ui::eyeball_im::{Vector, VectorDiff};
+use matrix_sdk_ui::timeline::{RoomExt, Timeline, TimelineEventItemId, TimelineItem};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
@@ -19,6 +20,7 @@ use crate::matrix::protocol::timeline::{
 };
 use crate::matrix::protocol::{Error, ErrorKind, OpId, Request, Update};
 use crate::matrix::rooms;
+use crate::matrix::trust_cache::TrustCache;
 
 /// An open timeline: ready once the SDK built it (commands sent meanwhile
 /// wait for it), followed by a task that sends its snapshots.
@@ -246,22 +248,28 @@ async fn follow(h: &Handles, room: &str) -> Result<(Arc<Timeline>, JoinHandle<()
             });
         }
     };
-    let t = timeline.clone();
     let client = h.client.clone();
     let task = tokio::spawn(async move {
-        // Diffs are applied by the Timeline itself; we send a fresh snapshot
-        // after each batch, which keeps the front end's state simple. A
-        // change to any device or identity (a verification, a new device)
-        // redraws the marks with the senders' devices read again.
+        // The SDK sends diffs; they are applied to a converted copy, so a
+        // change converts only the items it brings (trust records come from
+        // a per-room cache read off the async threads). A change to any
+        // device or identity (a verification, a new device), or to the
+        // trust table (a restore), converts every item again.
         let devices_changed = client.encryption().devices_stream().await.ok();
         let identities_changed = client.encryption().user_identities_stream().await.ok();
         let mut devices_changed = devices_changed.map(Box::pin);
         let mut identities_changed = identities_changed.map(Box::pin);
         let mut devices = history::Devices::default();
-        let mut now = initial;
+        let mut cache = TrustCache::new(&room_id);
+        let mut sdk = initial;
+        devices.load(&client, &sdk).await;
+        cache.fill(&trust, history::sessions_of(&sdk)).await;
+        let mut view: Vector<Option<HistoryItem>> = sdk
+            .iter()
+            .map(|i| history::convert(&cache, &devices, i))
+            .collect();
         loop {
-            devices.load(&client, &now).await;
-            let items = history::collect(&room_id, &trust, &devices, &now);
+            let items: Vec<HistoryItem> = view.iter().flatten().cloned().collect();
             fetch(&items);
             if updates
                 .send(Update::Timeline {
@@ -273,18 +281,52 @@ async fn follow(h: &Handles, room: &str) -> Result<(Arc<Timeline>, JoinHandle<()
                 break;
             }
             tokio::select! {
-                diff = stream.next() => {
-                    if diff.is_none() {
-                        break;
+                diffs = stream.next() => {
+                    let Some(diffs) = diffs else { break };
+                    let new: Vec<Arc<TimelineItem>> =
+                        diffs.iter().flat_map(added).cloned().collect();
+                    devices.load(&client, &new).await;
+                    let stale = cache.fill(&trust, history::sessions_of(&new)).await;
+                    for d in diffs {
+                        d.clone().apply(&mut sdk);
+                        if !stale {
+                            d.map(|i| history::convert(&cache, &devices, &i)).apply(&mut view);
+                        }
+                    }
+                    if stale {
+                        cache.fill(&trust, history::sessions_of(&sdk)).await;
+                        view = sdk.iter().map(|i| history::convert(&cache, &devices, i)).collect();
                     }
                 }
-                Some(_) = next_of(&mut devices_changed) => devices.clear(),
-                Some(_) = next_of(&mut identities_changed) => devices.clear(),
+                Some(_) = next_of(&mut devices_changed) => {
+                    devices.clear();
+                    devices.load(&client, &sdk).await;
+                    view = sdk.iter().map(|i| history::convert(&cache, &devices, i)).collect();
+                }
+                Some(_) = next_of(&mut identities_changed) => {
+                    devices.clear();
+                    devices.load(&client, &sdk).await;
+                    view = sdk.iter().map(|i| history::convert(&cache, &devices, i)).collect();
+                }
             }
-            now = t.items().await;
         }
     });
     Ok((timeline, task))
+}
+
+/// The items a diff brings into the timeline.
+fn added<T>(d: &VectorDiff<T>) -> Vec<&T>
+where
+    T: Clone,
+{
+    match d {
+        VectorDiff::Append { values } | VectorDiff::Reset { values } => values.iter().collect(),
+        VectorDiff::PushFront { value }
+        | VectorDiff::PushBack { value }
+        | VectorDiff::Insert { value, .. }
+        | VectorDiff::Set { value, .. } => vec![value],
+        _ => vec![],
+    }
 }
 
 /// The next item of an optional stream; pending for ever without one.

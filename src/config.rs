@@ -140,6 +140,11 @@ pub struct Settings {
     pub keys: BTreeMap<String, Vec<String>>,
     /// TUI colours from `[colors]`: role -> colour.
     pub colors: BTreeMap<String, String>,
+    /// The key map the TUI uses: the defaults with `[keys]` applied,
+    /// parsed once here.
+    pub key_map: crate::app::keys::KeyMap,
+    /// The TUI's colours with `[colors]` applied, parsed once here.
+    pub theme: crate::ui::theme::Theme,
 }
 
 /// One precise configuration error: file, line, column and what is wrong.
@@ -349,6 +354,8 @@ pub fn resolve(
         log_level,
         secrets,
         backup_algorithm,
+        key_map: crate::app::keys::KeyMap::with(&keys),
+        theme: crate::ui::theme::Theme::with(&colors),
         keys,
         colors,
     })

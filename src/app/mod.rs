@@ -28,7 +28,7 @@ use std::time::Duration;
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseEvent, MouseEventKind};
 
 use crate::backup::upload::UploadState;
-use crate::matrix::protocol::{self as p, Command, ErrorKind, Outcome, Secret, Update};
+use crate::matrix::protocol::{self as p, Command, ErrorKind, OpId, Outcome, Secret, Update};
 use crate::matrix::verify::VerifyState;
 
 use command::{BackupAction, CmdAction, RecoveryAction};
@@ -71,6 +71,27 @@ pub enum Msg {
     WorkerGone,
     /// The outcome of a login the runtime performed: our user id, or why not.
     LoggedIn(Result<String, String>),
+    /// The saved account is open and its worker runs; `user` when it was
+    /// opened by a login just now.
+    AccountOpen {
+        user: Option<String>,
+    },
+    /// No account could be opened: the login screen, with `error` unless
+    /// the profile was simply never logged in.
+    LoginNeeded {
+        homeserver: Option<String>,
+        user: Option<String>,
+        error: Option<String>,
+    },
+    /// The runtime handed `cmd` to the worker as `op`.
+    Sent {
+        op: OpId,
+        cmd: Command,
+    },
+    /// The frame is on the screen.
+    Drawn,
+    /// The user quit; new keys are being uploaded before the end.
+    Quitting,
 }
 
 /// What `update` asks the outside world to do.
@@ -184,6 +205,41 @@ pub fn update(st: &mut AppState, msg: Msg) -> Vec<Effect> {
             st.login.error = Some(e);
             st.login.focus = 2;
         }
+        Msg::AccountOpen { user: Some(u) } => {
+            st.online = true;
+            return update(st, Msg::LoggedIn(Ok(u)));
+        }
+        Msg::AccountOpen { user: None } => {
+            st.online = true;
+            fx.extend(startup());
+        }
+        Msg::LoginNeeded {
+            homeserver,
+            user,
+            error,
+        } => {
+            let keys = st.keys.clone();
+            let (offset, size, clipboard) = (st.utc_offset, st.size, st.clipboard);
+            let algorithm = std::mem::take(&mut st.backup_algorithm);
+            *st = AppState::login(keys, homeserver.as_deref(), user.as_deref())
+                .with_offset(offset, size, clipboard);
+            st.backup_algorithm = algorithm;
+            st.login.error = error;
+        }
+        // Bookkeeping only: nothing to redraw.
+        Msg::Sent { op, cmd } => {
+            st.pending.insert(op, cmd);
+            return fx;
+        }
+        Msg::Drawn => {
+            st.dirty = false;
+            return fx;
+        }
+        Msg::Quitting => notice(
+            st,
+            "uploading new keys to the backup before quitting…",
+            false,
+        ),
     }
     st.dirty = true;
     if st.quit {

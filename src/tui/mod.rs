@@ -23,7 +23,6 @@ use ratatui::Terminal;
 use ratatui::backend::CrosstermBackend;
 use tokio::sync::mpsc;
 
-use crate::app::keys::KeyMap;
 use crate::app::{self, AppState, Effect, Msg};
 use crate::config::Settings;
 use crate::error::{Error, ErrorKind};
@@ -112,17 +111,17 @@ pub fn need_terminal() -> Result<(), Error> {
 pub async fn run(settings: Settings, secrets: SecretStore, started: Instant) -> Result<(), Error> {
     need_terminal()?;
     let secrets = Arc::new(secrets);
-    let keys = KeyMap::with(&settings.keys);
-    let theme = Theme::with(&settings.colors);
-    let mut state = AppState::new(keys.clone());
-    state.utc_offset = utc_offset();
-    state.online = false;
-    state.backup_algorithm = settings.backup_algorithm.clone();
-
+    let keys = settings.key_map.clone();
+    let theme = settings.theme.clone();
     install_panic_hook();
     enable_raw_mode()
         .map_err(|e| Error::from(format!("cannot put the terminal in raw mode: {e}")))?;
-    state.clipboard = clipboard::works();
+    // What the state starts from; after this it changes only by messages.
+    let mut state = AppState {
+        online: false,
+        backup_algorithm: settings.backup_algorithm.clone(),
+        ..AppState::new(keys.clone()).with_offset(utc_offset(), (0, 0), clipboard::works())
+    };
     let setup = execute!(
         std::io::stdout(),
         EnterAlternateScreen,
@@ -148,7 +147,7 @@ async fn run_loop(
     let mut terminal = Terminal::new(CrosstermBackend::new(std::io::stdout()))
         .map_err(|e| format!("cannot open the terminal: {e}"))?;
     if let Ok(size) = terminal.size() {
-        state.size = (size.width, size.height);
+        app::update(state, Msg::Resize(size.width, size.height));
     }
     let (tx, mut inbox) = mpsc::unbounded_channel::<Event2>();
 
@@ -221,36 +220,24 @@ async fn run_loop(
                     }
                     let _ = tx.send(Event2::App(Msg::WorkerGone));
                 }));
-                state.online = true;
-                match user {
-                    // A fresh login: the state moves on from the login screen.
-                    Some(u) => app::update(state, Msg::LoggedIn(Ok(u))),
-                    None => {
-                        state.dirty = true;
-                        app::startup()
-                    }
-                }
+                app::update(state, Msg::AccountOpen { user })
             }
-            Event2::Account(Err(e), _) => {
-                *state = AppState::login(
-                    state.keys.clone(),
-                    settings.homeserver.as_ref().map(url::Url::as_str),
-                    settings.user.as_deref(),
-                )
-                .with_offset(state.utc_offset, state.size, state.clipboard);
-                // Not logged in yet is no error: the login screen says it.
-                if !matches!(e, AccountError::NotLoggedIn(_)) {
-                    state.login.error = Some(e.to_string());
-                }
-                vec![]
-            }
+            Event2::Account(Err(e), _) => app::update(
+                state,
+                Msg::LoginNeeded {
+                    homeserver: settings.homeserver.as_ref().map(url::Url::to_string),
+                    user: settings.user.clone(),
+                    // Not logged in yet is no error: the login screen says it.
+                    error: (!matches!(e, AccountError::NotLoggedIn(_))).then(|| e.to_string()),
+                },
+            ),
         };
         for fx in effects {
             match fx {
                 Effect::Worker(cmd) => match worker {
                     Some(w) => {
                         let op = w.send(cmd.clone());
-                        state.sent(op, cmd);
+                        app::update(state, Msg::Sent { op, cmd });
                     }
                     None => tracing::debug!("no worker yet for a command"),
                 },
@@ -281,7 +268,7 @@ async fn run_loop(
             terminal
                 .draw(|f| ui::render(state, theme, f))
                 .map_err(|e| format!("cannot draw: {e}"))?;
-            state.dirty = false;
+            app::update(state, Msg::Drawn);
             last_draw = Instant::now();
             if first_frame {
                 first_frame = false;
@@ -305,10 +292,7 @@ async fn run_loop(
     // we leave, within a short limit; the next start uploads the rest.
     if let Some(w) = &worker {
         let op = w.send(crate::matrix::protocol::backup::Flush);
-        state.notice = Some(app::Notice {
-            text: "uploading new keys to the backup before quitting…".into(),
-            error: false,
-        });
+        app::update(state, Msg::Quitting);
         let _ = terminal.draw(|f| ui::render(state, theme, f));
         let _ = tokio::time::timeout(QUIT_FLUSH, async {
             while let Some(ev) = inbox.recv().await {

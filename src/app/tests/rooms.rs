@@ -166,3 +166,47 @@ fn quitting_with_an_unsent_message_asks() {
     yes(&mut st);
     assert!(st.quit);
 }
+
+#[test]
+fn the_runtime_changes_state_only_through_messages() {
+    // A saved account opens: online, and the session starts.
+    let mut st = AppState::new(fixtures::logged_in().keys.clone());
+    let fx = update(&mut st, Msg::AccountOpen { user: None });
+    assert!(st.online);
+    assert_eq!(fx, startup());
+    // Commands handed to the worker are remembered until answered.
+    update(
+        &mut st,
+        Msg::Sent {
+            op: 7,
+            cmd: p::backup::Status.into(),
+        },
+    );
+    assert_eq!(st.pending.get(&7), Some(&Command::from(p::backup::Status)));
+    // No account: the login screen, keeping the terminal's facts.
+    st.size = (120, 40);
+    update(
+        &mut st,
+        Msg::LoginNeeded {
+            homeserver: Some("https://example.org".into()),
+            user: Some("alice".into()),
+            error: Some("cannot reach the homeserver".into()),
+        },
+    );
+    assert_eq!(st.screen, Screen::Login);
+    assert_eq!(st.size, (120, 40));
+    assert_eq!(
+        st.login.error.as_deref(),
+        Some("cannot reach the homeserver")
+    );
+    assert_eq!(st.login.user.text(), "alice");
+    // A frame drawn leaves nothing to redraw; quitting says what it waits for.
+    update(&mut st, Msg::Drawn);
+    assert!(!st.dirty);
+    update(&mut st, Msg::Quitting);
+    assert!(
+        st.notice
+            .as_ref()
+            .is_some_and(|n| n.text.contains("before quitting"))
+    );
+}

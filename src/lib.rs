@@ -2,6 +2,20 @@
 //!
 //! The library holds everything the binary and the tests share. Layers point
 //! down only: `crypto` depends on nothing of ours and does no I/O.
+//!
+//! Where things are:
+//! - a megolm session encrypted for the backup: [`backup::encode::entry`];
+//!   one entry checked and opened again: [`backup::entry::open_entry`];
+//! - a message's trust mark decided: [`matrix::history::mark`] (one pure
+//!   function with a table test), its inputs gathered in
+//!   `matrix::history::convert`;
+//! - what the front ends may ask of the worker and what they get back:
+//!   [`matrix::protocol`]; what the worker does for each command:
+//!   `matrix::handlers`, one module per domain;
+//! - error kinds and exit codes: [`error`]; each domain's own error next to
+//!   it (`backup::error`, `matrix::rooms::RoomError`, ...);
+//! - the TUI: `app` (state and `update`, one module per screen), `ui`
+//!   (drawing), `tui` (the runtime).
 
 // matrix-sdk-ui futures are deep; the default limit overflows computing
 // the layout of history().

@@ -10,6 +10,9 @@
 //! - `restore`: download, check, import; `on_demand`: single keys for
 //!   undecryptable events; `trust`: where each key came from;
 //!   `key_file`: Element's encrypted key export format.
+//! - `entry`: one backup entry checked (MAC first) and opened, shared by
+//!   the streamed `download` and `restore`; `held`: which room each held
+//!   session is filed under; `error`: [`error::BackupError`] and its kinds.
 
 pub mod download;
 pub mod encode;

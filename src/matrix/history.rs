@@ -1,6 +1,10 @@
 //! A room's history through matrix-sdk-ui's Timeline on classic sync, with
 //! each event's encryption state: the megolm session that decrypted it and
 //! the SDK's verification state, or why it could not be decrypted.
+//!
+//! The trust mark of every message is decided in [`mark`]; `convert`
+//! gathers its inputs (the SDK's verdict, the trust record, the sender's
+//! device) for one timeline item.
 
 use std::collections::HashMap;
 

@@ -91,12 +91,63 @@ impl ErrorKind {
     }
 }
 
-/// A command's failure: what happened, and its kind.
+/// Something the user can do next. The domains say which; each front end
+/// names it its own way (the CLI `keepsake recovery unlock`, the TUI
+/// `:recovery unlock`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step {
+    Login,
+    Logout,
+    RecoverySetup,
+    RecoveryUnlock,
+    RecoveryReset,
+    Verify,
+    BackupCreate,
+    BackupReset,
+    BackupUseCurrent,
+    BackupMigrate,
+    BackupRestore,
+    BackupUploadWait,
+}
+
+/// What to do after an error: a sentence with `{}` where each step goes,
+/// in order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Advice {
+    pub text: &'static str,
+    pub steps: &'static [Step],
+}
+
+impl Advice {
+    pub const fn new(text: &'static str, steps: &'static [Step]) -> Self {
+        Advice { text, steps }
+    }
+
+    /// The sentence, with each step named by `name`.
+    pub fn phrase(&self, name: impl Fn(Step) -> String) -> String {
+        let mut out = String::new();
+        let mut steps = self.steps.iter();
+        let mut parts = self.text.split("{}").peekable();
+        while let Some(part) = parts.next() {
+            out.push_str(part);
+            if parts.peek().is_some()
+                && let Some(s) = steps.next()
+            {
+                out.push_str(&name(*s));
+            }
+        }
+        out
+    }
+}
+
+/// A command's failure: what happened, its kind, and what the user can do
+/// (worded by the front end: see [`Error::phrase`]).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{message}")]
 pub struct Error {
     pub kind: ErrorKind,
     pub message: String,
+    pub advice: Option<Advice>,
 }
 
 impl Error {
@@ -104,6 +155,20 @@ impl Error {
         Error {
             kind,
             message: message.into(),
+            advice: None,
+        }
+    }
+
+    pub fn with_advice(mut self, advice: Option<Advice>) -> Self {
+        self.advice = advice;
+        self
+    }
+
+    /// What happened and what to do, with the steps named by `name`.
+    pub fn phrase(&self, name: impl Fn(Step) -> String) -> String {
+        match &self.advice {
+            Some(a) => format!("{}; {}", self.message, a.phrase(name)),
+            None => self.message.clone(),
         }
     }
 
@@ -150,7 +215,7 @@ impl From<crate::matrix::recovery::RecoveryError> for Error {
             E::PasswordNeeded => ErrorKind::PasswordNeeded,
             E::Other(_) => ErrorKind::Other,
         };
-        Error::new(kind, e.to_string())
+        Error::new(kind, e.to_string()).with_advice(e.advice())
     }
 }
 
@@ -165,7 +230,7 @@ impl From<crate::matrix::account::AccountError> for Error {
             E::NoHomeserver | E::NoUser => ErrorKind::Invalid,
             _ => ErrorKind::Other,
         };
-        Error::new(kind, e.to_string())
+        Error::new(kind, e.to_string()).with_advice(e.advice())
     }
 }
 
@@ -197,5 +262,55 @@ impl From<&str> for Invalid {
 impl From<Invalid> for Error {
     fn from(e: Invalid) -> Self {
         Error::new(ErrorKind::Invalid, e.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn advice_names_each_step_in_order() {
+        let a = Advice::new("run {} or {} first", &[Step::RecoveryUnlock, Step::Verify]);
+        let said = a.phrase(|s| format!("<{s:?}>"));
+        assert_eq!(said, "run <RecoveryUnlock> or <Verify> first");
+        assert_eq!(
+            Advice::new("Nothing to do.", &[]).phrase(|_| "x".into()),
+            "Nothing to do."
+        );
+        let e = Error::new(ErrorKind::KeyNeeded, "no key").with_advice(Some(a));
+        assert_eq!(e.to_string(), "no key");
+        assert_eq!(
+            e.phrase(|s| format!("{s:?}")),
+            "no key; run RecoveryUnlock or Verify first"
+        );
+    }
+
+    #[test]
+    fn every_kind_has_its_own_exit_code_and_name() {
+        use ErrorKind::*;
+        let all = [
+            Invalid,
+            NotFound,
+            Forbidden,
+            PasswordNeeded,
+            WrongKey,
+            NoBackup,
+            KeyNeeded,
+            Conflict,
+            Network,
+            Server,
+            LoggedOut,
+            Corrupt,
+            Cancelled,
+        ];
+        let mut codes: Vec<u8> = all.iter().map(|k| k.exit_code()).collect();
+        codes.sort();
+        codes.dedup();
+        assert_eq!(codes.len(), all.len());
+        assert!(!codes.contains(&0) && !codes.contains(&1));
+        for k in all {
+            assert_eq!(serde_json::to_value(k).unwrap(), k.name());
+        }
     }
 }

@@ -78,13 +78,15 @@ fn main() -> ExitCode {
     match run(cli, started) {
         Ok(code) => code,
         Err(e) => {
-            keepsake::errln!("keepsake: {e}");
+            let said = e.phrase(keepsake::headless::step_name);
+            keepsake::errln!("keepsake: {said}");
             // Scripts asking for JSON get the error as JSON too, with a kind
             // that does not change when the words do.
             if std::env::args().any(|a| a == "--json") {
+                let advice = e.advice.map(|a| a.phrase(keepsake::headless::step_name));
                 keepsake::outln!(
                     "{}",
-                    serde_json::json!({ "error": e.kind.name(), "message": e.message })
+                    serde_json::json!({ "error": e.kind.name(), "message": e.message, "advice": advice })
                 );
             }
             ExitCode::from(e.kind.exit_code())

@@ -105,9 +105,7 @@ pub(super) fn backup_changed(done: p::backup::Done) -> Result<String, String> {
             m.restored.imported, m.created.version
         )),
         Done::Delete(Ok(())) => Ok("done".into()),
-        other => Err(other
-            .error()
-            .map_or_else(|| "done".to_owned(), ToString::to_string)),
+        other => Err(other.error().map_or_else(|| "done".to_owned(), said)),
     }
 }
 
@@ -170,14 +168,14 @@ pub(super) fn finished(st: &mut AppState, done: p::backup::Done, fx: &mut Vec<Ef
             st.backup.inspection = Some(i);
             st.backup.inspect_error = None;
         }
-        Done::Inspect(Err(e)) => st.backup.inspect_error = Some(e.to_string()),
+        Done::Inspect(Err(e)) => st.backup.inspect_error = Some(said(&e)),
         Done::Status(Ok(s)) => {
             st.backup.loading = false;
             st.backup.status = Some(s);
         }
         Done::Status(Err(e)) => {
             st.backup.loading = false;
-            st.backup.message = Some(Err(e.to_string()));
+            st.backup.message = Some(Err(said(&e)));
         }
         Done::Restore(res) => {
             st.backup.restoring = false;
@@ -189,8 +187,8 @@ pub(super) fn finished(st: &mut AppState, done: p::backup::Done, fx: &mut Vec<Ef
                     notice(st, text, false);
                 }
                 Err(e) => {
-                    st.backup.message = Some(Err(e.to_string()));
-                    notice(st, format!("restore failed: {e}"), true);
+                    st.backup.message = Some(Err(said(&e)));
+                    notice(st, format!("restore failed: {}", said(&e)), true);
                 }
             }
             fx.push(Effect::worker(p::backup::Status));

@@ -62,7 +62,7 @@ pub(super) fn finished(st: &mut AppState, done: p::devices::Done) {
         }
         p::devices::Done::List(Err(e)) => {
             st.devices.loading = false;
-            st.devices.error = Some(e.to_string());
+            st.devices.error = Some(said(&e));
         }
     }
 }

@@ -502,7 +502,32 @@ fn finished(st: &mut AppState, sent: Option<Command>, outcome: Outcome, fx: &mut
 /// A failure no screen handles itself goes to the status bar.
 fn error_notice(st: &mut AppState, e: Option<&crate::error::Error>) {
     if let Some(e) = e {
-        notice(st, e.to_string(), true);
+        notice(st, said(e), true);
+    }
+}
+
+/// An error in the TUI's words: what happened, and what to do here.
+pub fn said(e: &crate::error::Error) -> String {
+    e.phrase(step_name)
+}
+
+/// How the TUI names a step the user can take next: its `:` command, or
+/// the command line where the TUI has none.
+pub fn step_name(s: crate::error::Step) -> String {
+    use crate::error::Step;
+    match s {
+        Step::Login => "the login screen (restart keepsake)".into(),
+        Step::Logout => "`keepsake logout`".into(),
+        Step::RecoverySetup => "`:recovery setup`".into(),
+        Step::RecoveryUnlock => "`:recovery unlock`".into(),
+        Step::RecoveryReset => "`keepsake recovery reset`".into(),
+        Step::Verify => "`:verify`".into(),
+        Step::BackupCreate => "`:backup create`".into(),
+        Step::BackupReset => "`:backup reset`".into(),
+        Step::BackupUseCurrent => "`:backup use-current`".into(),
+        Step::BackupMigrate => "`:backup migrate`".into(),
+        Step::BackupRestore => "`:backup restore`".into(),
+        Step::BackupUploadWait => "`:backup upload`".into(),
     }
 }
 

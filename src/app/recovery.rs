@@ -108,9 +108,9 @@ pub(super) fn finished(st: &mut AppState, done: p::recovery::Done, fx: &mut Vec<
         Done::Setup(Err(e)) | Done::Reset(Err(e)) | Done::Unlock(Err(e)) => {
             st.fetch_after_unlock = None;
             st.recovery.busy = None;
-            st.recovery.message = Some(Err(e.to_string()));
-            notice(st, e.to_string(), true);
+            st.recovery.message = Some(Err(said(&e)));
+            notice(st, said(&e), true);
         }
-        Done::Status(Err(e)) => notice(st, e.to_string(), true),
+        Done::Status(Err(e)) => notice(st, said(&e), true),
     }
 }

@@ -1,6 +1,6 @@
 //! What can go wrong with the backup, by what it means for the user.
 
-use crate::error::{Error, ErrorKind};
+use crate::error::{Advice, Error, ErrorKind};
 
 /// A backup job's failure. Each variant holds the sentence that says what
 /// happened; the variant says what kind of trouble it is.
@@ -42,6 +42,12 @@ pub enum BackupError {
     /// Anything else.
     #[error("{0}")]
     Other(String),
+    /// One of the above, with what the user can do about it.
+    #[error("{error}")]
+    Advised {
+        error: Box<BackupError>,
+        advice: Advice,
+    },
 }
 
 impl BackupError {
@@ -58,6 +64,25 @@ impl BackupError {
             BackupError::Corrupt(_) => ErrorKind::Corrupt,
             BackupError::Invalid(_) => ErrorKind::Invalid,
             BackupError::Store(_) | BackupError::Other(_) => ErrorKind::Other,
+            BackupError::Advised { error, .. } => error.kind(),
+        }
+    }
+
+    /// This error with advice (none: unchanged).
+    pub fn advised(self, advice: Option<Advice>) -> BackupError {
+        match advice {
+            Some(advice) => BackupError::Advised {
+                error: Box::new(self),
+                advice,
+            },
+            None => self,
+        }
+    }
+
+    pub fn advice(&self) -> Option<Advice> {
+        match self {
+            BackupError::Advised { advice, .. } => Some(*advice),
+            _ => None,
         }
     }
 
@@ -95,7 +120,7 @@ impl From<&str> for BackupError {
 
 impl From<BackupError> for Error {
     fn from(e: BackupError) -> Self {
-        Error::new(e.kind(), e.to_string())
+        Error::new(e.kind(), e.to_string()).with_advice(e.advice())
     }
 }
 

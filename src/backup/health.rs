@@ -1,6 +1,7 @@
 //! One verdict on the backup, worked out in one place: the status bar, the
 //! backup screen and `backup status` all render from [`Health`]. Pure.
 
+use crate::error::{Advice, Step};
 use serde::Serialize;
 
 use super::entry::CURVE25519_ALGORITHM;
@@ -155,25 +156,55 @@ impl Health {
         }
     }
 
-    /// What to do now, for the command line: one sentence.
-    pub fn advice(&self) -> String {
+    /// What to do now: one sentence, with the steps for each front end
+    /// to name.
+    pub fn advice(&self) -> Advice {
+        use Step::*;
         match self {
-            Health::Healthy => "Nothing to do.".into(),
-            Health::Uploading { .. } => {
-                "Nothing to do; `keepsake backup upload --wait` waits until they are up.".into()
+            Health::Healthy => Advice::new("Nothing to do.", &[]),
+            Health::Uploading { .. } => Advice::new(
+                "Nothing to do; {} waits until they are up.",
+                &[BackupUploadWait],
+            ),
+            Health::NoBackup => Advice::new(
+                "Run {} (or {} if secret storage is set up) to back your keys up.",
+                &[RecoverySetup, BackupCreate],
+            ),
+            Health::NoKey => Advice::new(
+                "Run {} with your recovery key or passphrase (or {}), or verify this device from one that has the key.",
+                &[RecoveryUnlock, BackupRestore],
+            ),
+            Health::KeyMismatch { .. } => Advice::new(
+                "Run {} to fetch the current key from secret storage, or {} to start a new backup with a new key.",
+                &[RecoveryUnlock, BackupReset],
+            ),
+            Health::Replaced { opens: true, .. } => Advice::new(
+                "This device's key opens it: {} uploads there from now on.",
+                &[BackupUseCurrent],
+            ),
+            Health::Replaced { algorithm, .. } if algorithm == CURVE25519_ALGORITHM => Advice::new(
+                "Take it over with {} (its keys are restored here, then backed up to a new symmetric version, marked unverified), or leave it and keepsake backs up nothing.",
+                &[BackupMigrate],
+            ),
+            Health::Replaced { .. } => Advice::new(
+                "Run {} if secret storage holds its key, or {} to make a new backup of your own.",
+                &[RecoveryUnlock, BackupReset],
+            ),
+            Health::UnsupportedAlgorithm { .. } => Advice::new(
+                "Run {} to make a new symmetric backup (the other version stays on the server).",
+                &[BackupReset],
+            ),
+            Health::Offline { .. } => Advice::new(
+                "Nothing to do; keys go up when the homeserver is back.",
+                &[],
+            ),
+            Health::Error { error } if error.contains("log in again") => {
+                Advice::new("Log in again with {}.", &[Login])
             }
-            Health::NoBackup => "Run `keepsake recovery setup` (or `keepsake backup create` if secret storage is set up) to back your keys up.".into(),
-            Health::NoKey => "Run `keepsake recovery unlock` with your recovery key or passphrase (or `keepsake backup restore`), or verify this device from one that has the key.".into(),
-            Health::KeyMismatch { .. } => "Run `keepsake recovery unlock` to fetch the current key from secret storage, or `keepsake backup reset` to start a new backup with a new key.".into(),
-            Health::Replaced { opens: true, .. } => {
-                "This device's key opens it: `keepsake backup use-current` uploads there from now on.".into()
-            }
-            Health::Replaced { algorithm, .. } if algorithm == CURVE25519_ALGORITHM => "Take it over with `keepsake backup migrate` (its keys are restored here, then backed up to a new symmetric version, marked unverified), or leave it and keepsake backs up nothing.".into(),
-            Health::Replaced { .. } => "Run `keepsake recovery unlock` if secret storage holds its key, or `keepsake backup reset` to make a new backup of your own.".into(),
-            Health::UnsupportedAlgorithm { .. } => "Run `keepsake backup reset` to make a new symmetric backup (the other version stays on the server).".into(),
-            Health::Offline { .. } => "Nothing to do; keys go up when the homeserver is back.".into(),
-            Health::Error { error } if error.contains("log in again") => "Log in again with `keepsake login`.".into(),
-            Health::Error { .. } => "keepsake retries on its own; if it keeps failing, check the homeserver.".into(),
+            Health::Error { .. } => Advice::new(
+                "keepsake retries on its own; if it keeps failing, check the homeserver.",
+                &[],
+            ),
         }
     }
 }
@@ -186,12 +217,13 @@ pub struct Verdict {
     pub advice: String,
 }
 
-impl From<&Health> for Verdict {
-    fn from(h: &Health) -> Self {
+impl Verdict {
+    /// The verdict, with the advice's steps named by `name`.
+    pub fn of(h: &Health, name: impl Fn(Step) -> String) -> Self {
         Verdict {
             health: h.word(),
             summary: h.describe(),
-            advice: h.advice(),
+            advice: h.advice().phrase(name),
         }
     }
 }
@@ -312,7 +344,12 @@ mod tests {
         );
         assert_eq!(Health::of(&s, Some(&p)).word(), "error");
         let p = upload(UploadState::LoggedOut, 3, None);
-        assert!(Health::of(&s, Some(&p)).advice().contains("keepsake login"));
+        assert!(
+            Health::of(&s, Some(&p))
+                .advice()
+                .steps
+                .contains(&Step::Login)
+        );
         let p = upload(UploadState::Stale, 3, None);
         assert_eq!(Health::of(&s, Some(&p)).word(), "replaced");
         let p = upload(UploadState::Idle, 0, None);

@@ -10,6 +10,7 @@
 //! remains.
 
 use crate::backup::error::BackupError;
+use crate::error::{Advice, Step};
 use matrix_sdk::encryption::secret_storage::SecretStore;
 use matrix_sdk::ruma::events::secret::request::SecretName;
 use matrix_sdk::{Client, SqliteCryptoStore};
@@ -41,9 +42,10 @@ pub async fn create(
 ) -> Result<Created, BackupError> {
     if let Some(v) = server::current(client).await? {
         return Err(BackupError::Conflict(format!(
-            "this account already has a backup (version {}, {}); `keepsake backup reset` replaces it",
+            "this account already has a backup (version {}, {})",
             v.version, v.algorithm
-        )));
+        ))
+        .advised(Some(Advice::new("{} replaces it", &[Step::BackupReset]))));
     }
     new_version(client, crypto, store, algorithm).await
 }
@@ -164,12 +166,16 @@ pub async fn use_current(
 ) -> Result<Created, BackupError> {
     let key = local_key::load(crypto)
         .await
-        .map_err(|e| e.to_string())?
+        .map_err(BackupError::from)?
         .map(BackupKey::new)
-        .ok_or("this device does not hold the backup key; run `keepsake recovery unlock` first")?;
-    let current = server::current(client)
-        .await?
-        .ok_or("this account has no backup on the server; `keepsake backup create` makes one")?;
+        .ok_or_else(|| {
+            BackupError::KeyNeeded("this device does not hold the backup key".into())
+                .advised(Some(Advice::new("run {} first", &[Step::RecoveryUnlock])))
+        })?;
+    let current = server::current(client).await?.ok_or_else(|| {
+        BackupError::NoBackup("this account has no backup on the server".into())
+            .advised(Some(Advice::new("{} makes one", &[Step::BackupCreate])))
+    })?;
     match version::fit(&current.version, &key, Some(&current)) {
         Fit::Usable { .. } => {}
         Fit::Unusable(why) => {

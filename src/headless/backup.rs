@@ -94,7 +94,10 @@ fn time(ms: Option<u64>) -> String {
 
 fn print_status(s: &BackupStatus, health: &Health) {
     crate::outln!("health:          {} ({})", health.word(), health.describe());
-    crate::outln!("advice:          {}", health.advice());
+    crate::outln!(
+        "advice:          {}",
+        health.advice().phrase(super::step_name)
+    );
     let opt = |v: &Option<String>| v.clone().unwrap_or_else(|| "-".into());
     let matches = match s.key_matches {
         Some(true) => "yes",
@@ -408,8 +411,8 @@ pub async fn run(
             let health = st.health(None);
             if json {
                 let mut v = serde_json::to_value(&st).map_err(|e| e.to_string())?;
-                let verdict =
-                    serde_json::to_value(Verdict::from(&health)).map_err(|e| e.to_string())?;
+                let verdict = serde_json::to_value(Verdict::of(&health, super::step_name))
+                    .map_err(|e| e.to_string())?;
                 if let (Some(o), serde_json::Value::Object(extra)) = (v.as_object_mut(), verdict) {
                     o.extend(extra);
                 }

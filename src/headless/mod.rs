@@ -16,6 +16,7 @@ use tokio::sync::mpsc::UnboundedReceiver;
 use zeroize::Zeroizing;
 
 use crate::config::Settings;
+use crate::error::Step;
 use crate::matrix::account;
 use crate::matrix::protocol::{self as p, Error, ErrorKind, Request, Update};
 use crate::matrix::worker::Worker;
@@ -105,6 +106,25 @@ fn left(pending: usize) {
         "some sessions may be".to_owned()
     };
     crate::errln!("keepsake: {what} not backed up yet; the next run of keepsake uploads them");
+}
+
+/// How the command line names a step the user can take next.
+pub fn step_name(s: Step) -> String {
+    let cmd = match s {
+        Step::Login => "login",
+        Step::Logout => "logout",
+        Step::RecoverySetup => "recovery setup",
+        Step::RecoveryUnlock => "recovery unlock",
+        Step::RecoveryReset => "recovery reset",
+        Step::Verify => "verify",
+        Step::BackupCreate => "backup create",
+        Step::BackupReset => "backup reset",
+        Step::BackupUseCurrent => "backup use-current",
+        Step::BackupMigrate => "backup migrate",
+        Step::BackupRestore => "backup restore",
+        Step::BackupUploadWait => "backup upload --wait",
+    };
+    format!("`keepsake {cmd}`")
 }
 
 /// How long a one-shot command waits for its new sessions to be backed up.

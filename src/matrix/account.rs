@@ -26,11 +26,9 @@ pub enum AccountError {
     WrongPassword,
     #[error("cannot reach the homeserver at {0}")]
     Unreachable(String),
-    #[error(
-        "the saved session is no longer valid (expired or logged out elsewhere); log in again with `keepsake login`"
-    )]
+    #[error("the saved session is no longer valid (expired or logged out elsewhere)")]
     SessionExpired,
-    #[error("profile `{0}` is not logged in; run `keepsake login`")]
+    #[error("profile `{0}` is not logged in")]
     NotLoggedIn(String),
     #[error(
         "profile `{profile}` is open in another keepsake (process {pid}); close it first, or use it there"
@@ -38,7 +36,7 @@ pub enum AccountError {
     InUse { profile: String, pid: String },
     /// Secrets gone but the store is still there: nothing is deleted.
     #[error(
-        "profile `{profile}` lost its secrets: {where_} no longer holds them{why}. Its local store (device identity and keys) is kept in {}; `keepsake login` moves it aside (never deletes it) and starts a new device",
+        "profile `{profile}` lost its secrets: {where_} no longer holds them{why}. Its local store (device identity and keys) is kept in {}",
         store.display()
     )]
     SecretsLost {
@@ -47,7 +45,7 @@ pub enum AccountError {
         why: &'static str,
         store: PathBuf,
     },
-    #[error("profile `{0}` is already logged in as {1}; run `keepsake logout` first")]
+    #[error("profile `{0}` is already logged in as {1}")]
     AlreadyLoggedIn(String, String),
     #[error("no homeserver: pass --homeserver URL or set `homeserver` in the config")]
     NoHomeserver,
@@ -59,6 +57,23 @@ pub enum AccountError {
     Store(PathBuf, String),
     #[error("{0}")]
     Other(String),
+}
+
+impl AccountError {
+    /// What the user can do about it (each front end names the steps).
+    pub fn advice(&self) -> Option<crate::error::Advice> {
+        use crate::error::{Advice, Step};
+        Some(match self {
+            AccountError::SessionExpired => Advice::new("log in again with {}", &[Step::Login]),
+            AccountError::NotLoggedIn(_) => Advice::new("run {}", &[Step::Login]),
+            AccountError::SecretsLost { .. } => Advice::new(
+                "{} moves it aside (never deletes it) and starts a new device",
+                &[Step::Login],
+            ),
+            AccountError::AlreadyLoggedIn(..) => Advice::new("run {} first", &[Step::Logout]),
+            _ => return None,
+        })
+    }
 }
 
 /// What the secret store keeps as the `session` secret.

@@ -329,7 +329,7 @@ pub async fn forget_old_key(client: &Client, version: &str) -> Result<(), Backup
 impl From<recovery::RecoveryError> for BackupError {
     fn from(e: recovery::RecoveryError) -> Self {
         use recovery::RecoveryError as E;
-        let text = e.to_string();
+        let (text, advice) = (e.to_string(), e.advice());
         match e {
             E::WrongKey | E::BadRecoveryKey(_) => BackupError::WrongKey(text),
             E::NoSecretStorage => BackupError::NotFound(text),
@@ -338,5 +338,6 @@ impl From<recovery::RecoveryError> for BackupError {
             }
             _ => BackupError::Other(text),
         }
+        .advised(advice)
     }
 }

@@ -14,6 +14,7 @@ use zeroize::Zeroizing;
 
 use crate::backup::local_key;
 use crate::crypto::{BackupKey, SecretKey, recovery_key};
+use crate::error::{Advice, Step};
 
 #[derive(Debug, thiserror::Error)]
 pub enum RecoveryError {
@@ -21,34 +22,56 @@ pub enum RecoveryError {
     WrongKey,
     #[error("{0}")]
     BadRecoveryKey(String),
-    #[error("this account has no secret storage; run `keepsake recovery setup` on a device first")]
+    #[error("this account has no secret storage")]
     NoSecretStorage,
-    #[error(
-        "secret storage on this account does not hold the cross-signing keys; verify this device by emoji with `keepsake verify` instead"
-    )]
+    #[error("secret storage on this account does not hold the cross-signing keys")]
     MissingCrossSigning,
-    #[error(
-        "this account already has secret storage; run `keepsake recovery unlock` on this device, or `keepsake recovery reset` to replace the key"
-    )]
+    #[error("this account already has secret storage")]
     AlreadySetUp,
-    #[error(
-        "this account already has cross-signing keys made on another device; verify this device with `keepsake verify` or unlock it with `keepsake recovery unlock`"
-    )]
+    #[error("this account already has cross-signing keys made on another device")]
     IdentityElsewhere,
     #[error("wrong password: the server refused to authorise the cross-signing upload")]
     WrongPassword,
     #[error("the server wants the account password to upload the cross-signing keys")]
     PasswordNeeded,
-    #[error(
-        "this device does not hold the cross-signing keys; run `keepsake recovery unlock` (or verify it by emoji) first"
-    )]
+    #[error("this device does not hold the cross-signing keys")]
     NotUnlocked,
     #[error(
-        "this device does not hold the key of the account's backup: new secret storage would leave the backup without its key; run `keepsake recovery unlock` first so the key is carried over"
+        "this device does not hold the key of the account's backup: new secret storage would leave the backup without its key"
     )]
     NoBackupKey,
     #[error("{0}")]
     Other(String),
+}
+
+impl RecoveryError {
+    /// What the user can do about it (each front end names the steps).
+    pub fn advice(&self) -> Option<Advice> {
+        use Step::*;
+        Some(match self {
+            RecoveryError::NoSecretStorage => {
+                Advice::new("run {} on a device first", &[RecoverySetup])
+            }
+            RecoveryError::MissingCrossSigning => {
+                Advice::new("verify this device by emoji with {} instead", &[Verify])
+            }
+            RecoveryError::AlreadySetUp => Advice::new(
+                "run {} on this device, or {} to replace the key",
+                &[RecoveryUnlock, RecoveryReset],
+            ),
+            RecoveryError::IdentityElsewhere => Advice::new(
+                "verify this device with {} or unlock it with {}",
+                &[Verify, RecoveryUnlock],
+            ),
+            RecoveryError::NotUnlocked => {
+                Advice::new("run {} (or verify it by emoji) first", &[RecoveryUnlock])
+            }
+            RecoveryError::NoBackupKey => {
+                Advice::new("run {} first so the key is carried over", &[RecoveryUnlock])
+            }
+            _ => return None,
+        })
+    }
 }
 
 fn other(e: impl std::fmt::Display) -> RecoveryError {

@@ -81,6 +81,9 @@ pub enum VerifyError {
     /// No such device, identity or verification.
     #[error("{0}")]
     NotFound(String),
+    /// This account has no cross-signing identity to verify against yet.
+    #[error("this account has no cross-signing identity yet")]
+    NoIdentity,
     /// The SDK or the server failed.
     #[error("{0}")]
     Failed(String),
@@ -92,10 +95,16 @@ impl From<VerifyError> for crate::error::Error {
         let kind = match &e {
             VerifyError::BadUser(_) => ErrorKind::Invalid,
             VerifyError::NotLoggedIn => ErrorKind::LoggedOut,
-            VerifyError::NotFound(_) => ErrorKind::NotFound,
+            VerifyError::NotFound(_) | VerifyError::NoIdentity => ErrorKind::NotFound,
             VerifyError::Failed(_) => ErrorKind::Server,
         };
-        crate::error::Error::new(kind, e.to_string())
+        let advice = matches!(e, VerifyError::NoIdentity).then(|| {
+            crate::error::Advice::new(
+                "run {} on a device first",
+                &[crate::error::Step::RecoverySetup],
+            )
+        });
+        crate::error::Error::new(kind, e.to_string()).with_advice(advice)
     }
 }
 
@@ -139,11 +148,13 @@ pub async fn request(
                 .await
                 .map_err(|e| VerifyError::Failed(e.to_string()))?
                 .ok_or_else(|| {
-                    VerifyError::NotFound(if user == me {
-                        "this account has no cross-signing identity yet; run `keepsake recovery setup` on a device first".to_owned()
+                    if user == me {
+                        VerifyError::NoIdentity
                     } else {
-                        format!("{user} has not set up cross-signing; name one of their devices to verify it")
-                    })
+                        VerifyError::NotFound(format!(
+                            "{user} has not set up cross-signing; name one of their devices to verify it"
+                        ))
+                    }
                 })?;
             identity
                 .request_verification()

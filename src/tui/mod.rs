@@ -228,7 +228,8 @@ async fn run_loop(
                     homeserver: settings.homeserver.as_ref().map(url::Url::to_string),
                     user: settings.user.clone(),
                     // Not logged in yet is no error: the login screen says it.
-                    error: (!matches!(e, AccountError::NotLoggedIn(_))).then(|| e.to_string()),
+                    error: (!matches!(e, AccountError::NotLoggedIn(_)))
+                        .then(|| app::said(&Error::from(e))),
                 },
             ),
         };

@@ -72,3 +72,33 @@ fn recovery_setup_asks_for_the_account_password_when_the_server_wants_it() {
     let fx = press(&mut st, KeyCode::Enter);
     assert!(worker_cmds(&fx).is_empty(), "{fx:?}");
 }
+
+#[test]
+fn advice_names_the_tuis_own_commands() {
+    let mut st = fixtures::logged_in();
+    let fx = run(&mut st, "recovery setup");
+    let ops = sent(&mut st, &fx);
+    let setup = worker_cmds(&fx)
+        .iter()
+        .position(|c| matches!(c, Command::Recovery(p::recovery::Cmd::Setup(_))))
+        .expect("recovery setup sends Setup");
+    let e = Error::from(crate::matrix::recovery::RecoveryError::AlreadySetUp);
+    update(
+        &mut st,
+        done::<p::recovery::Setup>(ops[setup], Err(e.clone())),
+    );
+    let shown = st
+        .notice
+        .as_ref()
+        .map(|n| n.text.clone())
+        .unwrap_or_default();
+    assert_eq!(
+        shown,
+        "this account already has secret storage; run `:recovery unlock` on this device, or `keepsake recovery reset` to replace the key"
+    );
+    // The command line words the same error with its own commands.
+    assert_eq!(
+        e.phrase(crate::headless::step_name),
+        "this account already has secret storage; run `keepsake recovery unlock` on this device, or `keepsake recovery reset` to replace the key"
+    );
+}

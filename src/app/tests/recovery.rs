@@ -31,19 +31,25 @@ fn recovery_setup_shows_the_key_until_dismissed_and_copies_it() {
     assert!(!format!("{st:?}").contains("AAAA BBBB"));
 }
 
-#[test]
-fn recovery_setup_asks_for_the_account_password_when_the_server_wants_it() {
-    let mut st = fixtures::in_room();
-    let fx = run(&mut st, "recovery setup");
-    let ops = sent(&mut st, &fx);
-    let setup = worker_cmds(&fx)
+/// Runs `:recovery setup`; the op its `Setup` command was sent as.
+fn setup_sent(st: &mut AppState) -> OpId {
+    let fx = run(st, "recovery setup");
+    let ops = sent(st, &fx);
+    let i = worker_cmds(&fx)
         .iter()
         .position(|c| matches!(c, Command::Recovery(p::recovery::Cmd::Setup(_))))
         .expect("recovery setup sends Setup");
+    ops[i]
+}
+
+#[test]
+fn recovery_setup_asks_for_the_account_password_when_the_server_wants_it() {
+    let mut st = fixtures::in_room();
+    let setup = setup_sent(&mut st);
     update(
         &mut st,
         done::<p::recovery::Setup>(
-            ops[setup],
+            setup,
             Err(Error::new(
                 ErrorKind::PasswordNeeded,
                 "the server wants the account password to upload the cross-signing keys",
@@ -76,17 +82,9 @@ fn recovery_setup_asks_for_the_account_password_when_the_server_wants_it() {
 #[test]
 fn advice_names_the_tuis_own_commands() {
     let mut st = fixtures::logged_in();
-    let fx = run(&mut st, "recovery setup");
-    let ops = sent(&mut st, &fx);
-    let setup = worker_cmds(&fx)
-        .iter()
-        .position(|c| matches!(c, Command::Recovery(p::recovery::Cmd::Setup(_))))
-        .expect("recovery setup sends Setup");
+    let setup = setup_sent(&mut st);
     let e = Error::from(crate::matrix::recovery::RecoveryError::AlreadySetUp);
-    update(
-        &mut st,
-        done::<p::recovery::Setup>(ops[setup], Err(e.clone())),
-    );
+    update(&mut st, done::<p::recovery::Setup>(setup, Err(e.clone())));
     let shown = st
         .notice
         .as_ref()

@@ -13,9 +13,7 @@ fn the_backup_screen_asks_for_a_fresh_status() {
         fx,
         vec![
             Effect::worker(p::backup::Status),
-            Effect::Worker(Command::Devices(p::devices::Cmd::List(p::devices::List {
-                user: None
-            })))
+            Effect::worker(p::devices::List { user: None })
         ]
     );
     let ops = sent(&mut st, &fx);
@@ -48,12 +46,10 @@ fn restore_asks_for_the_key_when_the_device_lacks_it_and_shows_progress() {
     let fx = press(&mut st, KeyCode::Enter);
     assert_eq!(
         fx,
-        vec![Effect::Worker(Command::Backup(p::backup::Cmd::Restore(
-            p::backup::Restore {
-                key_or_passphrase: Some(Secret::new(FAKE_RECOVERY_KEY)),
-                version: None,
-            }
-        )))]
+        vec![Effect::worker(p::backup::Restore {
+            key_or_passphrase: Some(Secret::new(FAKE_RECOVERY_KEY)),
+            version: None,
+        })]
     );
     assert!(st.prompt.is_none());
     assert!(st.backup.restoring);

@@ -61,11 +61,9 @@ fn rooms_filter_and_invites() {
     let fx = yes(&mut st);
     assert_eq!(
         fx,
-        vec![Effect::Worker(Command::Rooms(p::rooms::Cmd::Leave(
-            p::rooms::Leave {
-                room: "!party:example.org".into()
-            }
-        )))]
+        vec![Effect::worker(p::rooms::Leave {
+            room: "!party:example.org".into()
+        })]
     );
     press(&mut st, KeyCode::Esc);
     assert_eq!(st.visible_rooms().len(), 4);
@@ -73,11 +71,9 @@ fn rooms_filter_and_invites() {
     let fx = press(&mut st, KeyCode::Enter);
     assert_eq!(
         fx,
-        vec![Effect::Worker(Command::Timeline(p::timeline::Cmd::Open(
-            p::timeline::Open {
-                room: "!general:example.org".into()
-            }
-        )))]
+        vec![Effect::worker(p::timeline::Open {
+            room: "!general:example.org".into()
+        })]
     );
     assert_eq!(st.screen, Screen::Timeline);
 }

@@ -14,12 +14,10 @@ fn enter_in_the_composer_sends_and_alt_enter_breaks_the_line() {
     let fx = press(&mut st, KeyCode::Enter);
     assert_eq!(
         fx,
-        vec![Effect::Worker(Command::Rooms(p::rooms::Cmd::SendText(
-            p::rooms::SendText {
-                room: "!general:example.org".into(),
-                text: "hi\n**there**".into()
-            }
-        )))]
+        vec![Effect::worker(p::rooms::SendText {
+            room: "!general:example.org".into(),
+            text: "hi\n**there**".into()
+        })]
     );
     assert!(st.composer.is_empty());
     // Nothing to send: nothing happens.
@@ -69,12 +67,10 @@ fn scrolling_up_to_the_top_loads_older_messages_once() {
     let fx = press(&mut st, KeyCode::PageUp);
     assert_eq!(
         fx,
-        vec![Effect::Worker(Command::Timeline(
-            p::timeline::Cmd::PaginateBack(p::timeline::PaginateBack {
-                room: "!general:example.org".into(),
-                count: PAGE_EVENTS
-            })
-        ))]
+        vec![Effect::worker(p::timeline::PaginateBack {
+            room: "!general:example.org".into(),
+            count: PAGE_EVENTS
+        })]
     );
     assert!(press(&mut st, KeyCode::PageUp).is_empty());
 }

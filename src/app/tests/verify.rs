@@ -56,9 +56,7 @@ fn an_incoming_verification_is_accepted_and_the_emoji_confirmed() {
     let fx = press(&mut st, KeyCode::Char('a'));
     assert_eq!(
         fx,
-        vec![Effect::Worker(Command::Verify(p::verify::Cmd::Accept(
-            p::verify::Accept(fixtures::flow())
-        )))]
+        vec![Effect::worker(p::verify::Accept(fixtures::flow()))]
     );
     update(
         &mut st,
@@ -75,9 +73,7 @@ fn an_incoming_verification_is_accepted_and_the_emoji_confirmed() {
     let fx = press(&mut st, KeyCode::Char('y'));
     assert_eq!(
         fx,
-        vec![Effect::Worker(Command::Verify(p::verify::Cmd::Confirm(
-            p::verify::Confirm(fixtures::flow())
-        )))]
+        vec![Effect::worker(p::verify::Confirm(fixtures::flow()))]
     );
     assert!(st.verification.as_ref().is_some_and(|d| d.busy));
     update(&mut st, v(VerifyState::Done { device: None }));
@@ -109,9 +105,7 @@ fn a_withdrawn_request_goes_away_and_decline_cancels() {
     let fx = press(&mut st, KeyCode::Char('x'));
     assert_eq!(
         fx,
-        vec![Effect::Worker(Command::Verify(p::verify::Cmd::Cancel(
-            p::verify::Cancel(fixtures::flow())
-        )))]
+        vec![Effect::worker(p::verify::Cancel(fixtures::flow()))]
     );
     assert!(st.incoming_verification.is_none());
 }
@@ -131,8 +125,6 @@ fn a_mismatch_is_reported() {
     let fx = press(&mut st, KeyCode::Char('n'));
     assert_eq!(
         fx,
-        vec![Effect::Worker(Command::Verify(p::verify::Cmd::Mismatch(
-            p::verify::Mismatch(fixtures::flow())
-        )))]
+        vec![Effect::worker(p::verify::Mismatch(fixtures::flow()))]
     );
 }

@@ -4,6 +4,10 @@
 //! account (`recovery().recover()` with `BackupDownloadStrategy::OneShot`,
 //! timed until all N are in the new device's store).
 //!
+//! It also times the limit: the crypto store alone saving the same N
+//! sessions, marked backed up, in the batches keepsake's restore uses
+//! (`store alone`), with nothing downloaded, decrypted or checked.
+//!
 //! `cargo bench --bench backup_restore` with the test homeserver's variables
 //! set runs N = 10,000 (`KEEPSAKE_BENCH_SESSIONS` changes it, e.g. 100000).
 //! Under `cargo test` it runs once with N = 200.
@@ -177,6 +181,45 @@ async fn sdk_restore(hs: &common::Homeserver, n: usize) -> Duration {
     start.elapsed()
 }
 
+/// The batch keepsake's restore saves at once (`IMPORT_BATCH` in
+/// `backup/restore.rs`).
+const STORE_BATCH: usize = 5000;
+
+/// The crypto store alone saving `n` sessions (made and encrypted for the
+/// store beforehand, not timed), marked backed up, `STORE_BATCH` at a time,
+/// into a fresh store opened with a passphrase as keepsake's are.
+async fn store_alone(n: usize) -> Duration {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = SqliteStoreConfig::new(dir.path()).passphrase(Some("bench-passphrase"));
+    let store = SqliteCryptoStore::open_with_config(&cfg).await.unwrap();
+    let mut batches = vec![];
+    let mut i = 0;
+    while i < n {
+        let mut batch = vec![];
+        while batch.len() < STORE_BATCH && i < n {
+            let take = 100.min(n - i);
+            for key in common::synthetic::sessions(&room(i), take).await {
+                let s = matrix_sdk_crypto::olm::InboundGroupSession::from_export(&key).unwrap();
+                s.mark_as_backed_up();
+                batch.push(s);
+            }
+            i += take;
+        }
+        batches.push(batch);
+    }
+    let start = Instant::now();
+    for batch in batches {
+        store
+            .save_inbound_group_sessions(batch, Some("1"))
+            .await
+            .unwrap();
+    }
+    let took = start.elapsed();
+    let c = store.inbound_group_session_counts(Some("1")).await.unwrap();
+    assert_eq!(c.total, n);
+    took
+}
+
 fn main() {
     let n = sessions();
     let hs = common::homeserver();
@@ -186,6 +229,7 @@ fn main() {
         .unwrap();
     let (ks, rss) = rt.block_on(keepsake_restore(&hs, n));
     let sdk = rt.block_on(sdk_restore(&hs, n));
+    let store = rt.block_on(store_alone(n));
     let rate = |d: Duration| n as f64 / d.as_secs_f64();
     println!("restore of {n} sessions on a fresh device from the local Synapse");
     println!(
@@ -198,5 +242,15 @@ fn main() {
         "  matrix-sdk (curve25519, recover only):   {:>8.3} s  {:>8.0} keys/s",
         sdk.as_secs_f64(),
         rate(sdk)
+    );
+    println!(
+        "  store alone: {:.3} s  {:>8.0} keys/s",
+        store.as_secs_f64(),
+        rate(store)
+    );
+    println!(
+        "  matrix-sdk / keepsake: {:.2}x   keepsake / store alone: {:.2}x",
+        sdk.as_secs_f64() / ks.as_secs_f64(),
+        ks.as_secs_f64() / store.as_secs_f64()
     );
 }

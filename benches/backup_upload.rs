@@ -7,7 +7,9 @@
 //! it). Under `cargo test` it runs once with N = 200, so it cannot rot.
 //!
 //! keepsake: from the worker's start (its uploader begins at once) until it
-//! reports nothing pending. matrix-sdk: `recovery().enable()` until
+//! reports nothing pending. The limit, `server alone`: the same N sessions,
+//! encrypted for the backup beforehand (not timed), PUT in the uploader's
+//! batches and with as many requests at once, to a fresh version. matrix-sdk: `recovery().enable()` until
 //! `wait_for_steady_state()` with no delay between batches (its fastest
 //! setting; the default sleeps 100 ms per batch of 100).
 
@@ -58,6 +60,65 @@ async fn keepsake_upload(hs: &common::Homeserver, n: usize) -> Duration {
     let st = ok(data, "bench", &["backup", "status", "--json"], "");
     let st: serde_json::Value = serde_json::from_str(st.trim()).unwrap();
     assert_eq!(st["server_count"], n as u64, "{st}");
+    took
+}
+
+async fn server_alone(hs: &common::Homeserver, n: usize) -> Duration {
+    use keepsake::backup::{encode, local_key, server, upload};
+    use matrix_sdk::ruma::api::client::backup::RoomKeyBackup;
+    use matrix_sdk_crypto::store::CryptoStore;
+    use std::collections::BTreeMap;
+    let user = hs.register("bench-srv").await;
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path();
+    common::use_file_secrets(data);
+    common::login(data, "srv", hs, &user);
+    common::setup_backup(data, "srv");
+    let room: OwnedRoomId = "!bench:localhost".try_into().unwrap();
+    let acc = common::open_account(data, "srv").await;
+    common::synthetic::import(&acc.client, data, &room, n).await;
+    let secret = local_key::load(&acc.crypto_store).await.unwrap().unwrap();
+    let key = keepsake::crypto::BackupKey::new(secret);
+    let version = server::current(&acc.client).await.unwrap().unwrap().version;
+    let sessions = acc.crypto_store.get_inbound_group_sessions().await.unwrap();
+    assert_eq!(sessions.len(), n);
+    let mut bodies = vec![];
+    for chunk in sessions.chunks(upload::BATCH) {
+        let mut rooms: BTreeMap<OwnedRoomId, BTreeMap<String, _>> = BTreeMap::new();
+        for s in chunk {
+            let e = encode::entry(s, &key, None, None).await.unwrap();
+            rooms
+                .entry(e.room_id)
+                .or_default()
+                .insert(e.session_id, e.data);
+        }
+        let body: BTreeMap<OwnedRoomId, RoomKeyBackup> = rooms
+            .into_iter()
+            .map(|(r, s)| (r, RoomKeyBackup::new(s)))
+            .collect();
+        bodies.push(body);
+    }
+    let start = Instant::now();
+    let mut bodies = bodies.into_iter();
+    loop {
+        let wave: Vec<_> = bodies.by_ref().take(upload::IN_FLIGHT).collect();
+        if wave.is_empty() {
+            break;
+        }
+        let puts: Vec<_> = wave
+            .into_iter()
+            .map(|b| {
+                let (c, v) = (acc.client.clone(), version.clone());
+                tokio::spawn(async move { server::add_keys(&c, &v, b).await })
+            })
+            .collect();
+        for p in puts {
+            p.await.unwrap().unwrap();
+        }
+    }
+    let took = start.elapsed();
+    let info = server::current(&acc.client).await.unwrap().unwrap();
+    assert_eq!(info.count, n as u64, "the server took everything");
     took
 }
 
@@ -115,6 +176,7 @@ fn main() {
         .unwrap();
     let ks = rt.block_on(keepsake_upload(&hs, n));
     let sdk = rt.block_on(sdk_upload(&hs, n));
+    let server = rt.block_on(server_alone(&hs, n));
     let rate = |d: Duration| n as f64 / d.as_secs_f64();
     println!("backup upload of {n} pending sessions to the local Synapse");
     println!(
@@ -128,7 +190,13 @@ fn main() {
         rate(sdk)
     );
     println!(
-        "  keepsake is {:.1}x faster",
-        sdk.as_secs_f64() / ks.as_secs_f64()
+        "  server alone: {:.3} s  {:>8.0} sessions/s",
+        server.as_secs_f64(),
+        rate(server)
+    );
+    println!(
+        "  matrix-sdk / keepsake: {:.2}x   keepsake / server alone: {:.2}x",
+        sdk.as_secs_f64() / ks.as_secs_f64(),
+        ks.as_secs_f64() / server.as_secs_f64()
     );
 }

@@ -32,7 +32,7 @@ use crate::crypto::backup::{BackupKey, is_symmetric_algorithm};
 pub const BATCH: usize = 1000;
 /// Requests on the wire at once: the client encodes one while the server
 /// stores the other.
-const IN_FLIGHT: usize = 2;
+pub const IN_FLIGHT: usize = 2;
 const MAX_BACKOFF: Duration = Duration::from_secs(60);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

@@ -186,6 +186,31 @@ impl TrustTable {
             .load(std::sync::atomic::Ordering::Acquire)
     }
 
+    /// The rows of several (room, session) pairs, in one lock; pairs
+    /// without a row are left out. Blocking: call it off the async threads.
+    pub fn get_pairs(
+        &self,
+        pairs: &[(String, String)],
+    ) -> Result<std::collections::HashMap<(String, String), Record>, TrustError> {
+        let conn = self.conn();
+        let mut st = conn.prepare_cached("SELECT source, trusted FROM trust WHERE id = ?1")?;
+        let mut out = std::collections::HashMap::new();
+        for (room_id, sid) in pairs {
+            let id = self.id(room_id, sid);
+            let row = st
+                .query_row(params![&id[..]], |r| {
+                    Ok((r.get::<_, i64>(0)?, r.get::<_, bool>(1)?))
+                })
+                .optional()?;
+            if let Some((s, trusted)) = row
+                && let Some(source) = Source::from_code(s)
+            {
+                out.insert((room_id.clone(), sid.clone()), Record { source, trusted });
+            }
+        }
+        Ok(out)
+    }
+
     /// The rows of several sessions of one room, in one lock; sessions
     /// without a row are left out. Blocking: call it off the async threads.
     pub fn get_many(
@@ -286,6 +311,30 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let t = TrustTable::open(&dir.path().join("trust.sqlite3"), "pass").unwrap();
         (dir, t)
+    }
+
+    #[test]
+    fn many_rows_are_read_in_one_go() {
+        let (_d, t) = table();
+        let before = t.generation();
+        t.record(
+            Source::SymmetricBackup,
+            [("!a:x", "s1", true), ("!b:x", "s2", false)],
+        )
+        .unwrap();
+        assert_ne!(t.generation(), before, "a write is seen by caches");
+        let pairs = [
+            ("!a:x".to_owned(), "s1".to_owned()),
+            ("!b:x".to_owned(), "s2".to_owned()),
+            ("!b:x".to_owned(), "s1".to_owned()),
+        ];
+        let got = t.get_pairs(&pairs).unwrap();
+        assert_eq!(got.len(), 2);
+        assert!(got[&pairs[0]].trusted);
+        assert!(!got[&pairs[1]].trusted);
+        assert!(!got.contains_key(&pairs[2]), "s1 of room b has no row");
+        let one_room = t.get_many("!b:x", &["s1".into(), "s2".into()]).unwrap();
+        assert_eq!(one_room.keys().collect::<Vec<_>>(), vec!["s2"]);
     }
 
     #[test]

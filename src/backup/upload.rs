@@ -468,26 +468,37 @@ async fn encode_batch(
 ) -> (Vec<(OwnedRoomId, String)>, Body) {
     let mut rooms: BTreeMap<OwnedRoomId, BTreeMap<String, _>> = BTreeMap::new();
     let mut ids = Vec::with_capacity(sessions.len());
+    let pair = |s: &matrix_sdk_crypto::olm::InboundGroupSession| {
+        (s.room_id().to_string(), s.session_id().to_owned())
+    };
+    let (received, imported): (Vec<_>, Vec<_>) =
+        sessions.iter().partition(|s| !s.has_been_imported());
+    let received: Vec<(String, String)> = received.into_iter().map(pair).collect();
+    let imported: Vec<(String, String)> = imported.into_iter().map(pair).collect();
+    // The trust table is SQLite behind a lock: one trip to a blocking
+    // thread per batch, not a query per session on the async threads.
     // Keys received here are labelled as such, so a later restore never
     // relabels them; the table could only be wrong in what it shows, so a
     // failure is logged, not fatal.
-    let received = sessions
-        .iter()
-        .filter(|s| !s.has_been_imported())
-        .map(|s| (s.room_id().as_str(), s.session_id(), true));
-    if let Err(e) = trust.record(Source::Device, received) {
-        tracing::warn!("{e}");
-    }
+    let t = trust.clone();
+    let records = tokio::task::spawn_blocking(move || {
+        let rows = received.iter().map(|(r, s)| (r.as_str(), s.as_str(), true));
+        if let Err(e) = t.record(Source::Device, rows) {
+            tracing::warn!("{e}");
+        }
+        t.get_pairs(&imported).unwrap_or_else(|e| {
+            tracing::warn!("{e}");
+            Default::default()
+        })
+    })
+    .await
+    .unwrap_or_default();
     for s in sessions {
         // An imported key keeps what its source vouched for: one restored
         // from our authenticated backup without the flag stays trusted.
         let trusted = if s.has_been_imported() {
-            trust
-                .get(s.room_id().as_str(), s.session_id())
-                .unwrap_or_else(|e| {
-                    tracing::warn!("{e}");
-                    None
-                })
+            records
+                .get(&pair(s))
                 .filter(|r| r.source != Source::Device)
                 .map(|r| r.trusted)
         } else {

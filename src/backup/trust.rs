@@ -192,23 +192,11 @@ impl TrustTable {
         &self,
         pairs: &[(String, String)],
     ) -> Result<std::collections::HashMap<(String, String), Record>, TrustError> {
-        let conn = self.conn();
-        let mut st = conn.prepare_cached("SELECT source, trusted FROM trust WHERE id = ?1")?;
-        let mut out = std::collections::HashMap::new();
-        for (room_id, sid) in pairs {
-            let id = self.id(room_id, sid);
-            let row = st
-                .query_row(params![&id[..]], |r| {
-                    Ok((r.get::<_, i64>(0)?, r.get::<_, bool>(1)?))
-                })
-                .optional()?;
-            if let Some((s, trusted)) = row
-                && let Some(source) = Source::from_code(s)
-            {
-                out.insert((room_id.clone(), sid.clone()), Record { source, trusted });
-            }
-        }
-        Ok(out)
+        self.rows(
+            pairs
+                .iter()
+                .map(|(r, s)| ((r.clone(), s.clone()), self.id(r, s))),
+        )
     }
 
     /// The rows of several sessions of one room, in one lock; sessions
@@ -218,11 +206,18 @@ impl TrustTable {
         room_id: &str,
         session_ids: &[String],
     ) -> Result<std::collections::HashMap<String, Record>, TrustError> {
+        self.rows(session_ids.iter().map(|s| (s.clone(), self.id(room_id, s))))
+    }
+
+    /// The rows of `ids`, each under its key, in one lock.
+    fn rows<K: std::hash::Hash + Eq>(
+        &self,
+        ids: impl IntoIterator<Item = (K, [u8; 32])>,
+    ) -> Result<std::collections::HashMap<K, Record>, TrustError> {
         let conn = self.conn();
         let mut st = conn.prepare_cached("SELECT source, trusted FROM trust WHERE id = ?1")?;
         let mut out = std::collections::HashMap::new();
-        for sid in session_ids {
-            let id = self.id(room_id, sid);
+        for (k, id) in ids {
             let row = st
                 .query_row(params![&id[..]], |r| {
                     Ok((r.get::<_, i64>(0)?, r.get::<_, bool>(1)?))
@@ -231,7 +226,7 @@ impl TrustTable {
             if let Some((s, trusted)) = row
                 && let Some(source) = Source::from_code(s)
             {
-                out.insert(sid.clone(), Record { source, trusted });
+                out.insert(k, Record { source, trusted });
             }
         }
         Ok(out)

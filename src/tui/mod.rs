@@ -4,6 +4,7 @@
 //! changed. Nothing here blocks: commands go to the worker unawaited.
 
 mod clipboard;
+mod frame_log;
 
 use std::io::Write;
 use std::sync::Arc;
@@ -43,6 +44,8 @@ const FRAME: Duration = Duration::from_millis(16);
 /// is open (the worker is the runtime's, not the state's).
 enum Event2 {
     App(Msg),
+    /// Terminal input, with when it reached the program.
+    Input(Msg, Instant),
     Account(Result<Account, AccountError>, Option<String>),
 }
 
@@ -167,7 +170,7 @@ async fn run_loop(
                     break;
                 }
             };
-            if input.send(Event2::App(msg)).is_err() {
+            if input.send(Event2::Input(msg, Instant::now())).is_err() {
                 break;
             }
         }
@@ -201,13 +204,26 @@ async fn run_loop(
     let mut last_draw = Instant::now() - FRAME;
     let mut pump: Option<tokio::task::JoinHandle<()>> = None;
     let mut quit = false;
+    let mut frames = frame_log::FrameLog::from_env(started);
+    // Input since the last frame: its frame is drawn at once, not held
+    // back by the frame rate (only updates from the worker are).
+    let mut input_waiting = false;
     let handle = |ev: Event2,
                   state: &mut AppState,
                   worker: &mut Option<Worker>,
                   pump: &mut Option<tokio::task::JoinHandle<()>>,
-                  quit: &mut bool| {
+                  quit: &mut bool,
+                  frames: &mut Option<frame_log::FrameLog>,
+                  input_waiting: &mut bool| {
         let effects = match ev {
             Event2::App(msg) => app::update(state, msg),
+            Event2::Input(msg, at) => {
+                if let (Some(log), Msg::Key(_)) = (frames.as_mut(), &msg) {
+                    log.key(at);
+                }
+                *input_waiting = true;
+                app::update(state, msg)
+            }
             Event2::Account(Ok(acc), user) => {
                 let (w, mut updates) = Worker::spawn(acc);
                 *worker = Some(w);
@@ -257,20 +273,33 @@ async fn run_loop(
         if state.dirty {
             let now = Instant::now();
             let since = now.duration_since(last_draw);
-            if since < FRAME {
+            if since < FRAME && !input_waiting {
                 tokio::time::sleep(FRAME - since).await;
                 while let Ok(ev) = inbox.try_recv() {
-                    handle(ev, state, &mut worker, &mut pump, &mut quit);
+                    handle(
+                        ev,
+                        state,
+                        &mut worker,
+                        &mut pump,
+                        &mut quit,
+                        &mut frames,
+                        &mut input_waiting,
+                    );
                 }
             }
             if quit {
                 break;
             }
+            let begun = Instant::now();
             terminal
                 .draw(|f| ui::render(state, theme, f))
                 .map_err(|e| format!("cannot draw: {e}"))?;
             app::update(state, Msg::Drawn);
             last_draw = Instant::now();
+            input_waiting = false;
+            if let Some(log) = frames.as_mut() {
+                log.frame(begun, state.rooms.len());
+            }
             if first_frame {
                 first_frame = false;
                 tracing::info!(
@@ -280,10 +309,26 @@ async fn run_loop(
             }
         }
         let Some(ev) = inbox.recv().await else { break };
-        handle(ev, state, &mut worker, &mut pump, &mut quit);
+        handle(
+            ev,
+            state,
+            &mut worker,
+            &mut pump,
+            &mut quit,
+            &mut frames,
+            &mut input_waiting,
+        );
         // Everything already queued before drawing.
         while let Ok(ev) = inbox.try_recv() {
-            handle(ev, state, &mut worker, &mut pump, &mut quit);
+            handle(
+                ev,
+                state,
+                &mut worker,
+                &mut pump,
+                &mut quit,
+                &mut frames,
+                &mut input_waiting,
+            );
         }
         if quit || state.quit {
             break;

@@ -83,8 +83,10 @@ async fn chat_backup_and_restore_on_a_fresh_device() {
     t.wait_until("the key hidden", |s| !s.contains("shown only once"));
     // The backup was made in the same step: the key is never asked again.
     t.keys(&["2"]);
-    let b = t.wait_for("using backup version");
-    assert!(b.contains("Health        healthy"), "{b}");
+    // The screen asks for a fresh status when shown: healthy once it comes.
+    let b = t.wait_until("the new backup, healthy", |s| {
+        s.contains("using backup version") && s.contains("Health        healthy")
+    });
     assert!(!b.contains("Recovery key or passphrase"), "{b}");
     t.keys(&[":"]);
     t.type_text("create Garden club");

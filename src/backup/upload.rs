@@ -7,7 +7,7 @@
 //! failed request loses nothing: sessions are marked backed up only after
 //! the server acknowledged them, and the next pass picks up the rest.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet, VecDeque};
 use std::time::Duration;
 
 use futures_util::StreamExt;
@@ -347,114 +347,168 @@ async fn pass(
     }
     let own = client.encryption().curve25519_key().await;
     let mut announced = false;
-    loop {
-        let want = BATCH * IN_FLIGHT;
-        let sessions = match crypto
-            .inbound_group_sessions_for_backup(&version, want)
+    // A pipeline: a request is always on the wire while the next batch is
+    // read and encoded and the last answered one is marked, so the server,
+    // not this loop, sets the pace. Sessions sent but not yet marked are
+    // left out of the next read (the store still lists them as pending).
+    let mut sent: HashSet<(OwnedRoomId, String)> = HashSet::new();
+    let mut wire: VecDeque<Put> = VecDeque::with_capacity(IN_FLIGHT);
+    let mut failure: Option<UploadError> = None;
+    let want = BATCH * IN_FLIGHT;
+    let mut settled = 0usize;
+    'rounds: loop {
+        let limit = want + sent.len();
+        let read = match crypto
+            .inbound_group_sessions_for_backup(&version, limit)
             .await
         {
             Ok(s) => s,
             Err(e) => {
-                let e = format!("cannot read the local store: {e}");
-                return fail(crypto, &mut st, e, report).await;
+                failure = Some(UploadError::Transient(format!(
+                    "cannot read the local store: {e}"
+                )));
+                break;
             }
         };
-        if sessions.is_empty() {
+        let exhausted = read.len() < limit;
+        let sessions: Vec<_> = read
+            .into_iter()
+            .filter(|s| !sent.contains(&(s.room_id().to_owned(), s.session_id().to_owned())))
+            .collect();
+        if sessions.is_empty() && wire.is_empty() {
             break;
         }
         held.note(&sessions);
         // Counting sessions scans the store: once when uploading starts,
         // then once per round (after it), not twice per round.
-        if !announced {
+        if !announced && !sessions.is_empty() {
             announced = true;
             report(progress(crypto, &st, UploadState::Uploading).await);
         }
-        // Each request goes out as soon as it is encoded, so encoding the
-        // next one overlaps the server's work on the previous one.
-        let mut in_flight = Vec::with_capacity(IN_FLIGHT);
         for chunk in sessions.chunks(BATCH) {
             let (ids, body) = encode_batch(chunk, &key, own, trust).await;
             if ids.is_empty() {
                 continue;
             }
+            while wire.len() >= IN_FLIGHT {
+                if let Some(put) = wire.pop_front() {
+                    if let Err(e) = settle(crypto, &version, &mut st, &mut sent, put).await {
+                        failure = Some(e);
+                        break 'rounds;
+                    }
+                    settled += 1;
+                    // News every few requests, while the next is on the wire.
+                    if settled.is_multiple_of(IN_FLIGHT) {
+                        report(progress(crypto, &st, UploadState::Uploading).await);
+                    }
+                }
+            }
+            sent.extend(ids.iter().cloned());
             let (c, v) = (client.clone(), version.clone());
-            let put = tokio::spawn(async move { server::add_keys(&c, &v, body).await });
-            in_flight.push((ids, put));
+            let task = tokio::spawn(async move { server::add_keys(&c, &v, body).await });
+            wire.push_back(Put { ids, task });
         }
-        if in_flight.is_empty() {
-            break;
-        }
-        let mut failure: Option<UploadError> = None;
-        for (ids, put) in in_flight {
-            let result = put.await.unwrap_or_else(|e| {
-                Err(UploadError::Transient(format!("upload task failed: {e}")))
-            });
-            match result {
-                Ok((etag, count)) => {
-                    let refs: Vec<(&matrix_sdk::ruma::RoomId, &str)> =
-                        ids.iter().map(|(r, s)| (r.as_ref(), s.as_str())).collect();
-                    if let Err(e) = crypto
-                        .mark_inbound_group_sessions_as_backed_up(&version, &refs)
-                        .await
-                    {
-                        // Uploaded but not marked: the next pass uploads them
-                        // again, which the server ignores. Nothing is lost.
-                        let e = format!("cannot mark sessions as backed up: {e}");
-                        return fail(crypto, &mut st, e, report).await;
-                    }
-                    // Answers may come back in any order; the count only grows.
-                    if st.server_count.is_none_or(|c| c <= count) {
-                        st.etag = Some(etag);
-                        st.server_count = Some(count);
-                    }
-                    st.last_upload = Some(state::now_ms());
-                    st.last_error = None;
-                }
-                Err(e) => {
-                    failure.get_or_insert(e);
+        if exhausted || sessions.is_empty() {
+            // What is on the wire is the last of it: answered and marked
+            // before the store is asked again (for keys that came meanwhile).
+            while let Some(put) = wire.pop_front() {
+                if let Err(e) = settle(crypto, &version, &mut st, &mut sent, put).await {
+                    failure = Some(e);
+                    break 'rounds;
                 }
             }
-        }
-        let _ = state::save(crypto, &st).await;
-        match failure {
-            None => {}
-            Some(UploadError::VersionGone) => {
-                // Synapse's `current_version` in this error is unreliable:
-                // ask again which version is current, for the message.
-                let refused = format!("the server refused uploads to backup version {version}");
-                let why = match server::current(client).await {
-                    Ok(cur) => match version::fit(&version, &key, cur.as_ref()) {
-                        Fit::Unusable(why) => why,
-                        Fit::Usable { .. } => refused,
-                    },
-                    Err(_) => refused,
-                };
-                return go_stale(crypto, &mut st, why, report).await;
-            }
-            Some(UploadError::RateLimited(wait)) => {
-                st.last_error = Some(UploadError::RateLimited(wait).to_string());
-                let _ = state::save(crypto, &st).await;
-                report(progress(crypto, &st, UploadState::Retrying).await);
-                return Outcome::Retry(wait.unwrap_or(Duration::ZERO));
-            }
-            Some(UploadError::Transient(e)) => return fail(crypto, &mut st, e, report).await,
-            Some(UploadError::LoggedOut) => {
-                // Retrying cannot help: say so and wait for the user.
-                tracing::warn!("backup uploads stopped: the access token was refused");
-                st.last_error = Some(UploadError::LoggedOut.to_string());
-                let _ = state::save(crypto, &st).await;
-                report(progress(crypto, &st, UploadState::LoggedOut).await);
-                return Outcome::Blocked;
+            let _ = state::save(crypto, &st).await;
+            report(progress(crypto, &st, UploadState::Uploading).await);
+            if sessions.is_empty() {
+                break;
             }
         }
-        report(progress(crypto, &st, UploadState::Uploading).await);
-        if sessions.len() < want {
-            break;
+    }
+    // After a failure, what is still on the wire is answered and marked, so
+    // nothing the server took is sent again.
+    while let Some(put) = wire.pop_front() {
+        if let Err(e) = settle(crypto, &version, &mut st, &mut sent, put).await {
+            failure.get_or_insert(e);
+        }
+    }
+    let _ = state::save(crypto, &st).await;
+    match failure {
+        None => {}
+        Some(UploadError::VersionGone) => {
+            // Synapse's `current_version` in this error is unreliable:
+            // ask again which version is current, for the message.
+            let refused = format!("the server refused uploads to backup version {version}");
+            let why = match server::current(client).await {
+                Ok(cur) => match version::fit(&version, &key, cur.as_ref()) {
+                    Fit::Unusable(why) => why,
+                    Fit::Usable { .. } => refused,
+                },
+                Err(_) => refused,
+            };
+            return go_stale(crypto, &mut st, why, report).await;
+        }
+        Some(UploadError::RateLimited(wait)) => {
+            st.last_error = Some(UploadError::RateLimited(wait).to_string());
+            let _ = state::save(crypto, &st).await;
+            report(progress(crypto, &st, UploadState::Retrying).await);
+            return Outcome::Retry(wait.unwrap_or(Duration::ZERO));
+        }
+        Some(UploadError::Transient(e)) => return fail(crypto, &mut st, e, report).await,
+        Some(UploadError::LoggedOut) => {
+            // Retrying cannot help: say so and wait for the user.
+            tracing::warn!("backup uploads stopped: the access token was refused");
+            st.last_error = Some(UploadError::LoggedOut.to_string());
+            let _ = state::save(crypto, &st).await;
+            report(progress(crypto, &st, UploadState::LoggedOut).await);
+            return Outcome::Blocked;
         }
     }
     let _ = state::save(crypto, &st).await;
     report(progress(crypto, &st, UploadState::Idle).await);
     Outcome::Done
+}
+
+/// A request on the wire and the sessions it holds.
+struct Put {
+    ids: Vec<(OwnedRoomId, String)>,
+    task: tokio::task::JoinHandle<Result<(String, u64), UploadError>>,
+}
+
+/// Waits for a request's answer and marks its sessions backed up when the
+/// server took them. Uploaded but not marked (the store failed): the next
+/// pass uploads them again, which the server ignores; nothing is lost.
+async fn settle(
+    crypto: &SqliteCryptoStore,
+    version: &str,
+    st: &mut BackupState,
+    sent: &mut HashSet<(OwnedRoomId, String)>,
+    put: Put,
+) -> Result<(), UploadError> {
+    let result = put
+        .task
+        .await
+        .unwrap_or_else(|e| Err(UploadError::Transient(format!("upload task failed: {e}"))));
+    for id in &put.ids {
+        sent.remove(id);
+    }
+    let (etag, count) = result?;
+    let refs: Vec<(&matrix_sdk::ruma::RoomId, &str)> = put
+        .ids
+        .iter()
+        .map(|(r, s)| (r.as_ref(), s.as_str()))
+        .collect();
+    crypto
+        .mark_inbound_group_sessions_as_backed_up(version, &refs)
+        .await
+        .map_err(|e| UploadError::Transient(format!("cannot mark sessions as backed up: {e}")))?;
+    // Answers may come back in any order; the count only grows.
+    if st.server_count.is_none_or(|c| c <= count) {
+        st.etag = Some(etag);
+        st.server_count = Some(count);
+    }
+    st.last_upload = Some(state::now_ms());
+    st.last_error = None;
+    Ok(())
 }
 
 type Body = BTreeMap<OwnedRoomId, RoomKeyBackup>;

@@ -1,12 +1,13 @@
 //! The whole backup (`GET /room_keys/keys`), streamed: the body is parsed
 //! as it arrives on a blocking thread, each entry opened (MAC checked,
 //! decrypted) right there, and the keys handed to the importer in small
-//! chunks through a bounded channel. A backup of 100,000 keys is never in
-//! memory at once, and opening keys overlaps with importing them.
+//! chunks, at most `AHEAD` keys ahead of it. A backup of 100,000 keys is
+//! never in memory at once, and opening keys overlaps with saving them.
 
 use crate::backup::error::BackupError;
 use std::fmt;
 use std::io::Read;
+use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 
 use futures_util::StreamExt;
@@ -21,6 +22,11 @@ use super::entry::{Opener, SkipReason, open_entry};
 
 /// Keys per chunk handed to the importer.
 const CHUNK: usize = 1000;
+
+/// Keys opened ahead of the importer at most: enough that the parser keeps
+/// opening while the store saves a batch (the two then use both cores),
+/// few enough to bound memory (about 1 KiB per opened key).
+const AHEAD: usize = 12_000;
 
 /// One opened key: its session id, and the key with whether the backup
 /// vouches for it, or why it was skipped.
@@ -44,15 +50,84 @@ pub const IDLE: Duration = Duration::from_secs(60);
 /// How long the server may take to start its answer.
 pub const FIRST_BYTE: Duration = Duration::from_secs(300);
 
-/// Starts the download; pieces arrive on the returned channel, and the
-/// channel ends early with an error message if the download fails.
-/// `skip` says which rooms not to open (already restored).
+/// How many opened keys are on their way to the importer: the parser waits
+/// while `AHEAD` are, and stops when the importer is gone.
+#[derive(Clone, Default)]
+struct Ahead(Arc<(Mutex<AheadState>, Condvar)>);
+
+#[derive(Default)]
+struct AheadState {
+    keys: usize,
+    closed: bool,
+}
+
+impl Ahead {
+    /// Waits until `n` more keys fit (always when none are on the way);
+    /// false once the importer is gone.
+    fn take(&self, n: usize) -> bool {
+        let (lock, cond) = &*self.0;
+        let Ok(mut st) = lock.lock() else {
+            return false;
+        };
+        while !st.closed && st.keys > 0 && st.keys + n > AHEAD {
+            st = match cond.wait(st) {
+                Ok(st) => st,
+                Err(_) => return false,
+            };
+        }
+        st.keys += n;
+        !st.closed
+    }
+
+    fn give(&self, n: usize) {
+        let (lock, cond) = &*self.0;
+        if let Ok(mut st) = lock.lock() {
+            st.keys = st.keys.saturating_sub(n);
+        }
+        cond.notify_all();
+    }
+
+    fn close(&self) {
+        let (lock, cond) = &*self.0;
+        if let Ok(mut st) = lock.lock() {
+            st.closed = true;
+        }
+        cond.notify_all();
+    }
+}
+
+/// The pieces of a download, in order; each key taken frees room for the
+/// parser to open another.
+pub struct Pieces {
+    rx: mpsc::Receiver<Result<Piece, BackupError>>,
+    ahead: Ahead,
+}
+
+impl Pieces {
+    pub async fn recv(&mut self) -> Option<Result<Piece, BackupError>> {
+        let p = self.rx.recv().await;
+        if let Some(Ok(Piece::Keys { keys, .. })) = &p {
+            self.ahead.give(keys.len());
+        }
+        p
+    }
+}
+
+impl Drop for Pieces {
+    fn drop(&mut self) {
+        self.ahead.close();
+    }
+}
+
+/// Starts the download; pieces arrive in order, and end early with an
+/// error if the download fails. `skip` says which rooms not to open
+/// (already restored).
 pub async fn stream_all(
     client: &Client,
     version: &str,
     opener: Opener,
     skip: impl Fn(&str) -> bool + Send + 'static,
-) -> Result<mpsc::Receiver<Result<Piece, BackupError>>, BackupError> {
+) -> Result<Pieces, BackupError> {
     let mut url = client.homeserver();
     // Under the homeserver's own path, which may have a prefix
     // (https://example.org/matrix/).
@@ -124,7 +199,10 @@ pub async fn stream_all(
             }
         }
     });
-    let (tx, rx) = mpsc::channel(4);
+    // Bounded by keys (`Ahead`), not by pieces: a room's end is no key.
+    let (tx, rx) = mpsc::channel(4096);
+    let ahead = Ahead::default();
+    let parser_ahead = ahead.clone();
     tokio::task::spawn_blocking(move || {
         // serde_json reads a `Read` byte by byte: buffered, that is cheap.
         let reader = std::io::BufReader::with_capacity(
@@ -134,16 +212,21 @@ pub async fn stream_all(
                 current: bytes::Bytes::new(),
             },
         );
-        let emit = |p| {
-            tx.blocking_send(Ok(p))
-                .map_err(|_| BackupError::Other("the restore stopped".to_owned()))
+        let stopped = || BackupError::Other("the restore stopped".to_owned());
+        let emit = |p: Piece| {
+            if let Piece::Keys { keys, .. } = &p
+                && !parser_ahead.take(keys.len())
+            {
+                return Err(stopped());
+            }
+            tx.blocking_send(Ok(p)).map_err(|_| stopped())
         };
         if let Err(e) = parse(reader, &opener, &skip, &emit) {
             // The channel may already be closed (the importer gave up).
             let _ = tx.blocking_send(Err(e));
         }
     });
-    Ok(rx)
+    Ok(Pieces { rx, ahead })
 }
 
 /// Parses a backup download (`{"rooms": {ROOM: {"sessions": {ID: entry}}}}`)

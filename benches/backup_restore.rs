@@ -4,6 +4,9 @@
 //! account (`recovery().recover()` with `BackupDownloadStrategy::OneShot`,
 //! timed until all N are in the new device's store).
 //!
+//! matrix-sdk's new device runs in a process of its own (this benchmark
+//! again), so its peak RSS is its own, as keepsake's is.
+//!
 //! It also times the limit: the crypto store alone saving the same N
 //! sessions, marked backed up, in the batches keepsake's restore uses
 //! (`store alone`), with nothing downloaded, decrypted or checked.
@@ -18,6 +21,7 @@
 #[path = "../tests/it/common/mod.rs"]
 mod common;
 
+use common::bench;
 use common::bench_sessions as sessions;
 
 use std::io::Write;
@@ -60,7 +64,7 @@ fn children_max_rss_kib() -> i64 {
     }
 }
 
-async fn keepsake_restore(hs: &common::Homeserver, n: usize) -> (Duration, i64) {
+async fn keepsake_restore(hs: &common::Homeserver, n: usize) -> (Duration, i64, common::TestUser) {
     let user = hs.register("bench-ks").await;
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().to_owned();
@@ -112,7 +116,7 @@ async fn keepsake_restore(hs: &common::Homeserver, n: usize) -> (Duration, i64) 
     if std::env::var_os("KEEPSAKE_BENCH_KEEP").is_some() {
         eprintln!("bench data kept in {}", dir.keep().display());
     }
-    (took, children_max_rss_kib())
+    (took, children_max_rss_kib(), user)
 }
 
 async fn sdk_client(
@@ -141,7 +145,10 @@ async fn sdk_client(
     (client, crypto)
 }
 
-async fn sdk_restore(hs: &common::Homeserver, n: usize) -> Duration {
+/// matrix-sdk's side: a device makes `n` sessions and backs them up with
+/// matrix-sdk's own backup (not timed); then a new device recovers them in a
+/// process of its own ([`sdk_recover`]), for its time and peak memory.
+async fn sdk_restore(hs: &common::Homeserver, n: usize) -> bench::Measured {
     let user = hs.register("bench-sdk").await;
     let dir = tempfile::tempdir().unwrap();
     let (old, _) = sdk_client(hs, &dir.path().join("old"), BackupDownloadStrategy::Manual).await;
@@ -162,15 +169,34 @@ async fn sdk_restore(hs: &common::Homeserver, n: usize) -> Duration {
         .with_delay(Duration::ZERO)
         .await
         .unwrap();
-    let (new, crypto) =
-        sdk_client(hs, &dir.path().join("new"), BackupDownloadStrategy::OneShot).await;
+    drop(old);
+    let input = serde_json::json!({
+        "user_id": user.user_id, "password": user.password, "key": key, "n": n,
+    });
+    bench::run_part("sdk-recover", &input).0
+}
+
+/// The new device of [`sdk_restore`], in its own process.
+async fn sdk_recover(hs: &common::Homeserver) {
+    let input = bench::input();
+    let n = input["n"].as_u64().unwrap() as usize;
+    let dir = tempfile::tempdir().unwrap();
+    let (new, crypto) = sdk_client(hs, dir.path(), BackupDownloadStrategy::OneShot).await;
     new.matrix_auth()
-        .login_username(&user.user_id, &user.password)
+        .login_username(
+            input["user_id"].as_str().unwrap(),
+            input["password"].as_str().unwrap(),
+        )
         .await
         .unwrap();
     new.sync_once(Default::default()).await.unwrap();
+    bench::reset_peak();
     let start = Instant::now();
-    new.encryption().recovery().recover(&key).await.unwrap();
+    new.encryption()
+        .recovery()
+        .recover(input["key"].as_str().unwrap())
+        .await
+        .unwrap();
     loop {
         let c = crypto.inbound_group_session_counts(None).await.unwrap();
         if c.total >= n {
@@ -178,7 +204,57 @@ async fn sdk_restore(hs: &common::Homeserver, n: usize) -> Duration {
         }
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
-    start.elapsed()
+    bench::report(start.elapsed(), serde_json::json!({}));
+}
+
+/// Synapse's own share of a restore: the whole backup downloaded (by a
+/// new login of the account keepsake restored) and thrown away: the time to
+/// its first byte and to its last.
+async fn server_download(hs: &common::Homeserver, user: &common::TestUser) -> (Duration, Duration) {
+    let http = reqwest::Client::new();
+    let login: serde_json::Value = http
+        .post(format!("{}/_matrix/client/v3/login", hs.url))
+        .json(&serde_json::json!({
+            "type": "m.login.password",
+            "identifier": {"type": "m.id.user", "user": user.localpart},
+            "password": user.password,
+        }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = login["access_token"].as_str().unwrap();
+    let version: serde_json::Value = http
+        .get(format!("{}/_matrix/client/v3/room_keys/version", hs.url))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let version = version["version"].as_str().unwrap();
+    let start = Instant::now();
+    let mut resp = http
+        .get(format!(
+            "{}/_matrix/client/v3/room_keys/keys?version={version}",
+            hs.url
+        ))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
+    assert!(resp.status().is_success());
+    let mut first = None;
+    let mut bytes = 0;
+    while let Some(chunk) = resp.chunk().await.unwrap() {
+        first.get_or_insert_with(|| start.elapsed());
+        bytes += chunk.len();
+    }
+    assert!(bytes > 0);
+    (first.unwrap_or_default(), start.elapsed())
 }
 
 /// The batch keepsake's restore saves at once (`IMPORT_BATCH` in
@@ -221,13 +297,29 @@ async fn store_alone(n: usize) -> Duration {
 }
 
 fn main() {
-    let n = sessions();
     let hs = common::homeserver();
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .unwrap();
-    let (ks, rss) = rt.block_on(keepsake_restore(&hs, n));
+    if bench::part().as_deref() == Some("sdk-recover") {
+        rt.block_on(sdk_recover(&hs));
+        return;
+    }
+    let n = sessions();
+    let (ks, rss, user) = rt.block_on(keepsake_restore(&hs, n));
+    let (first_byte, body) = rt.block_on(server_download(&hs, &user));
+    // KEEPSAKE_BENCH_ONLY=keepsake: keepsake's side alone, for profiling.
+    if std::env::var("KEEPSAKE_BENCH_ONLY").as_deref() == Ok("keepsake") {
+        println!(
+            "keepsake restore of {n}: {:.3} s, peak RSS {} MiB; the server's first byte after {:.3} s, last after {:.3} s",
+            ks.as_secs_f64(),
+            rss / 1024,
+            first_byte.as_secs_f64(),
+            body.as_secs_f64()
+        );
+        return;
+    }
     let sdk = rt.block_on(sdk_restore(&hs, n));
     let store = rt.block_on(store_alone(n));
     let rate = |d: Duration| n as f64 / d.as_secs_f64();
@@ -239,9 +331,10 @@ fn main() {
         rss / 1024
     );
     println!(
-        "  matrix-sdk (curve25519, recover only):   {:>8.3} s  {:>8.0} keys/s",
-        sdk.as_secs_f64(),
-        rate(sdk)
+        "  matrix-sdk (curve25519, recover only):   {:>8.3} s  {:>8.0} keys/s  peak RSS {:.0} MiB",
+        sdk.took.as_secs_f64(),
+        rate(sdk.took),
+        sdk.peak_rss_mib
     );
     println!(
         "  store alone: {:.3} s  {:>8.0} keys/s",
@@ -249,8 +342,21 @@ fn main() {
         rate(store)
     );
     println!(
+        "  server alone (the whole backup downloaded, nothing done with it): first byte {:.3} s, last byte {:.3} s",
+        first_byte.as_secs_f64(),
+        body.as_secs_f64()
+    );
+    println!(
         "  matrix-sdk / keepsake: {:.2}x   keepsake / store alone: {:.2}x",
-        sdk.as_secs_f64() / ks.as_secs_f64(),
+        sdk.took.as_secs_f64() / ks.as_secs_f64(),
         ks.as_secs_f64() / store.as_secs_f64()
+    );
+    let ks = bench::Measured {
+        took: ks,
+        peak_rss_mib: rss as f64 / 1024.0,
+    };
+    println!(
+        "{}",
+        bench::result_line("restore", n, ks, sdk, ("store alone", store))
     );
 }

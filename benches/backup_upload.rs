@@ -6,10 +6,13 @@
 //! set (see the README) runs N = 10,000 (`KEEPSAKE_BENCH_SESSIONS` changes
 //! it). Under `cargo test` it runs once with N = 200, so it cannot rot.
 //!
+//! Each side runs in a process of its own (this benchmark again), its peak
+//! RSS measured from the start of the timed work.
+//!
 //! keepsake: from the worker's start (its uploader begins at once) until it
 //! reports nothing pending. The limit, `server alone`: the same N sessions,
 //! encrypted for the backup beforehand (not timed), PUT in the uploader's
-//! batches and with as many requests at once, to a fresh version. matrix-sdk: `recovery().enable()` until
+//! batches and with as many requests on the wire at all times, to a fresh version. matrix-sdk: `recovery().enable()` until
 //! `wait_for_steady_state()` with no delay between batches (its fastest
 //! setting; the default sleeps 100 ms per batch of 100).
 
@@ -19,9 +22,11 @@
 #[path = "../tests/it/common/mod.rs"]
 mod common;
 
-use common::{bench_sessions as sessions, ok};
+use common::{bench, bench_sessions as sessions, ok};
 
 use std::time::{Duration, Instant};
+
+use futures_util::StreamExt;
 
 use keepsake::backup::upload::UploadState;
 use keepsake::matrix::protocol::Update;
@@ -42,6 +47,7 @@ async fn keepsake_upload(hs: &common::Homeserver, n: usize) -> Duration {
         let acc = common::open_account(data, "bench").await;
         common::synthetic::import(&acc.client, data, &room, n).await;
     }
+    bench::reset_peak();
     let acc = common::open_account(data, "bench").await;
     let start = Instant::now();
     let (worker, mut updates) = Worker::spawn(acc);
@@ -98,23 +104,18 @@ async fn server_alone(hs: &common::Homeserver, n: usize) -> Duration {
             .collect();
         bodies.push(body);
     }
+    // Always IN_FLIGHT requests on the wire, as the uploader keeps them.
     let start = Instant::now();
-    let mut bodies = bodies.into_iter();
-    loop {
-        let wave: Vec<_> = bodies.by_ref().take(upload::IN_FLIGHT).collect();
-        if wave.is_empty() {
-            break;
-        }
-        let puts: Vec<_> = wave
-            .into_iter()
-            .map(|b| {
-                let (c, v) = (acc.client.clone(), version.clone());
-                tokio::spawn(async move { server::add_keys(&c, &v, b).await })
-            })
-            .collect();
-        for p in puts {
-            p.await.unwrap().unwrap();
-        }
+    let results: Vec<_> = futures_util::stream::iter(bodies)
+        .map(|b| {
+            let (c, v) = (acc.client.clone(), version.clone());
+            async move { server::add_keys(&c, &v, b).await }
+        })
+        .buffer_unordered(upload::IN_FLIGHT)
+        .collect()
+        .await;
+    for r in results {
+        r.unwrap();
     }
     let took = start.elapsed();
     let info = server::current(&acc.client).await.unwrap().unwrap();
@@ -145,6 +146,7 @@ async fn sdk_upload(hs: &common::Homeserver, n: usize) -> Duration {
         .unwrap();
     let room: OwnedRoomId = "!bench:localhost".try_into().unwrap();
     common::synthetic::import(&client, dir.path(), &room, n).await;
+    bench::reset_peak();
     let start = Instant::now();
     client.encryption().recovery().enable().await.unwrap();
     client
@@ -174,20 +176,35 @@ fn main() {
         .enable_all()
         .build()
         .unwrap();
-    let ks = rt.block_on(keepsake_upload(&hs, n));
-    let sdk = rt.block_on(sdk_upload(&hs, n));
+    // Each side in a process of its own, so its peak RSS is its own.
+    match bench::part().as_deref() {
+        Some("keepsake") => {
+            let took = rt.block_on(keepsake_upload(&hs, n));
+            return bench::report(took, serde_json::json!({}));
+        }
+        Some("matrix-sdk") => {
+            let took = rt.block_on(sdk_upload(&hs, n));
+            return bench::report(took, serde_json::json!({}));
+        }
+        _ => {}
+    }
+    let (ks_m, _) = bench::run_part("keepsake", &serde_json::json!({}));
+    let (sdk_m, _) = bench::run_part("matrix-sdk", &serde_json::json!({}));
+    let (ks, sdk) = (ks_m.took, sdk_m.took);
     let server = rt.block_on(server_alone(&hs, n));
     let rate = |d: Duration| n as f64 / d.as_secs_f64();
     println!("backup upload of {n} pending sessions to the local Synapse");
     println!(
-        "  keepsake (aes-hmac-sha2): {:>8.3} s  {:>8.0} sessions/s",
+        "  keepsake (aes-hmac-sha2): {:>8.3} s  {:>8.0} sessions/s  peak RSS {:.0} MiB",
         ks.as_secs_f64(),
-        rate(ks)
+        rate(ks),
+        ks_m.peak_rss_mib
     );
     println!(
-        "  matrix-sdk (curve25519):  {:>8.3} s  {:>8.0} sessions/s",
+        "  matrix-sdk (curve25519):  {:>8.3} s  {:>8.0} sessions/s  peak RSS {:.0} MiB",
         sdk.as_secs_f64(),
-        rate(sdk)
+        rate(sdk),
+        sdk_m.peak_rss_mib
     );
     println!(
         "  server alone: {:.3} s  {:>8.0} sessions/s",
@@ -198,5 +215,9 @@ fn main() {
         "  matrix-sdk / keepsake: {:.2}x   keepsake / server alone: {:.2}x",
         sdk.as_secs_f64() / ks.as_secs_f64(),
         ks.as_secs_f64() / server.as_secs_f64()
+    );
+    println!(
+        "{}",
+        bench::result_line("upload", n, ks_m, sdk_m, ("server alone", server))
     );
 }

@@ -11,6 +11,7 @@
 mod common;
 
 mod backup_faults;
+mod bench_chart;
 mod cli_account;
 mod cli_backup;
 mod cli_config;

@@ -5,6 +5,7 @@
 
 #![allow(dead_code)]
 
+pub mod bench;
 pub mod proxy;
 pub mod synthetic;
 pub mod tmux;

@@ -1,0 +1,117 @@
+//! Benchmark parts in their own processes, so each side's peak memory is its
+//! own: the benchmark runs itself again with `KEEPSAKE_BENCH_PART` set, the
+//! part prepares (not measured), resets the kernel's peak-RSS mark, does the
+//! measured work, and prints its time and peak RSS on one line.
+
+use std::io::Write;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+const VAR: &str = "KEEPSAKE_BENCH_PART";
+const PREFIX: &str = "bench-part ";
+
+/// The part this process is to run, if it is one.
+pub fn part() -> Option<String> {
+    std::env::var(VAR).ok()
+}
+
+/// What a part measured.
+#[derive(Debug, Clone, Copy)]
+pub struct Measured {
+    pub took: Duration,
+    pub peak_rss_mib: f64,
+}
+
+/// Runs `name` as a child process (this benchmark again), with `input` on
+/// its stdin; returns its measurement and the extra fields it reported.
+pub fn run_part(name: &str, input: &Value) -> (Measured, Value) {
+    let exe = std::env::current_exe().unwrap();
+    let mut child = std::process::Command::new(exe)
+        .args(std::env::args().skip(1))
+        .env(VAR, name)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.to_string().as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "part {name} failed: {stdout}");
+    let line = stdout
+        .lines()
+        .rev()
+        .find_map(|l| l.strip_prefix(PREFIX))
+        .unwrap_or_else(|| panic!("part {name} reported nothing: {stdout}"));
+    let v: Value = serde_json::from_str(line).unwrap();
+    let m = Measured {
+        took: Duration::from_secs_f64(v["seconds"].as_f64().unwrap()),
+        peak_rss_mib: v["peak_rss_mib"].as_f64().unwrap(),
+    };
+    (m, v)
+}
+
+/// The input a part was given.
+pub fn input() -> Value {
+    let mut text = String::new();
+    std::io::Read::read_to_string(&mut std::io::stdin(), &mut text).unwrap();
+    serde_json::from_str(&text).unwrap()
+}
+
+/// Forgets the peak RSS so far (Linux: `clear_refs` 5), so the peak read
+/// by [`report`] is that of what follows.
+pub fn reset_peak() {
+    std::fs::write("/proc/self/clear_refs", "5").unwrap();
+}
+
+/// The peak RSS since the last reset, MiB.
+pub fn peak_rss_mib() -> f64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    let kib: f64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap();
+    kib / 1024.0
+}
+
+/// Prints what this part measured, for [`run_part`].
+pub fn report(took: Duration, extra: Value) {
+    let mut v = json!({"seconds": took.as_secs_f64(), "peak_rss_mib": peak_rss_mib()});
+    if let (Some(o), Value::Object(e)) = (v.as_object_mut(), extra) {
+        o.extend(e);
+    }
+    println!("{PREFIX}{v}");
+}
+
+/// The line `scripts/bench-chart` reads: one benchmark's figures.
+pub fn result_line(
+    bench: &str,
+    sessions: usize,
+    keepsake: Measured,
+    sdk: Measured,
+    limit: (&str, Duration),
+) -> String {
+    let db = std::env::var("KEEPSAKE_TEST_SYNAPSE_DB").unwrap_or_else(|_| "sqlite".to_owned());
+    let date = std::process::Command::new("date")
+        .arg("+%F")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+        .unwrap_or_default();
+    let round = |x: f64| (x * 1000.0).round() / 1000.0;
+    let v = json!({
+        "bench": bench,
+        "sessions": sessions,
+        "db": db,
+        "date": date,
+        "keepsake": {"seconds": round(keepsake.took.as_secs_f64()), "peak_rss_mib": keepsake.peak_rss_mib.round()},
+        "matrix_sdk": {"seconds": round(sdk.took.as_secs_f64()), "peak_rss_mib": sdk.peak_rss_mib.round()},
+        "limit": {"name": limit.0, "seconds": round(limit.1.as_secs_f64())},
+    });
+    format!("bench-result {v}")
+}

@@ -499,3 +499,41 @@ impl<'de, F: Fn(&str) -> bool> Visitor<'de> for Sessions<'_, '_, F> {
             .map_err(A::Error::custom)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    /// The parser side never gets more than `AHEAD` keys ahead of the
+    /// importer, always gets on when none are on the way, and stops when
+    /// the importer is gone.
+    #[test]
+    fn the_parser_waits_for_the_importer_and_stops_without_it() {
+        let ahead = Ahead::default();
+        assert!(ahead.take(AHEAD - 1000));
+        let taken = Arc::new(AtomicUsize::new(0));
+        let (a, t) = (ahead.clone(), taken.clone());
+        let parser = std::thread::spawn(move || {
+            // 2,000 more do not fit until the importer takes some.
+            let ok = a.take(2000);
+            t.fetch_add(1, Ordering::SeqCst);
+            // Nothing fits any more, and then the importer goes away.
+            let after_close = a.take(AHEAD);
+            (ok, after_close)
+        });
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        assert_eq!(taken.load(Ordering::SeqCst), 0, "the parser ran ahead");
+        ahead.give(1000);
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        assert_eq!(taken.load(Ordering::SeqCst), 1, "the parser was not let on");
+        ahead.close();
+        let (ok, after_close) = parser.join().unwrap();
+        assert!(ok);
+        assert!(!after_close, "the parser went on without an importer");
+        // A single piece larger than the limit still passes when nothing
+        // else is on the way (a room of many keys is never stuck).
+        let empty = Ahead::default();
+        assert!(empty.take(AHEAD * 2));
+    }
+}

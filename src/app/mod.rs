@@ -71,6 +71,9 @@ pub enum Msg {
     WorkerGone,
     /// The outcome of a login the runtime performed: our user id, or why not.
     LoggedIn(Result<String, String>),
+    /// Whether the terminal takes OSC 52 clipboard writes, found out after
+    /// the first frame (asking it can take a round trip over ssh).
+    Clipboard(bool),
     /// The saved account is open and its worker runs; `user` when it was
     /// opened by a login just now.
     AccountOpen {
@@ -209,6 +212,7 @@ pub fn update(st: &mut AppState, msg: Msg) -> Vec<Effect> {
             st.online = true;
             return update(st, Msg::LoggedIn(Ok(u)));
         }
+        Msg::Clipboard(works) => st.clipboard = works,
         Msg::AccountOpen { user: None } => {
             st.online = true;
             fx.extend(startup());

@@ -190,18 +190,26 @@ pub async fn open_client(
     let serr = |e: &dyn std::fmt::Display| AccountError::Store(dir.clone(), e.to_string());
     std::fs::create_dir_all(&dir).map_err(|e| serr(&e))?;
     let cfg = SqliteStoreConfig::new(&dir).passphrase(Some(passphrase));
-    let crypto = SqliteCryptoStore::open_with_config(&cfg)
-        .await
-        .map_err(|e| serr(&e))?;
-    let state = SqliteStateStore::open_with_config(&cfg)
-        .await
-        .map_err(|e| serr(&e))?;
-    let events = SqliteEventCacheStore::open_with_config(&cfg)
-        .await
-        .map_err(|e| serr(&e))?;
-    let media = SqliteMediaStore::open_with_config(&cfg)
-        .await
-        .map_err(|e| serr(&e))?;
+    // Each store derives its key from the passphrase (PBKDF2, 200,000
+    // rounds): opened on separate tasks, the four derivations share the
+    // cores instead of queueing before the first room can be listed.
+    macro_rules! open {
+        ($store:ty) => {{
+            let cfg = cfg.clone();
+            tokio::spawn(async move { <$store>::open_with_config(&cfg).await })
+        }};
+    }
+    let (crypto, state, events, media) = (
+        open!(SqliteCryptoStore),
+        open!(SqliteStateStore),
+        open!(SqliteEventCacheStore),
+        open!(SqliteMediaStore),
+    );
+    let task = |e: tokio::task::JoinError| serr(&e);
+    let crypto = crypto.await.map_err(task)?.map_err(|e| serr(&e))?;
+    let state = state.await.map_err(task)?.map_err(|e| serr(&e))?;
+    let events = events.await.map_err(task)?.map_err(|e| serr(&e))?;
+    let media = media.await.map_err(task)?.map_err(|e| serr(&e))?;
     let store_config = StoreConfig::new(CrossProcessLockConfig::SingleProcess)
         .state_store(state)
         .event_cache_store(events)

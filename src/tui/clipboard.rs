@@ -3,7 +3,7 @@
 //! primary device attributes, or it is tmux with `set-clipboard on` (tmux
 //! answers DA1 for itself and, by default, drops what panes send).
 
-use std::io::{Read, Write};
+use std::io::Write;
 use std::time::{Duration, Instant};
 
 /// Asks the terminal (in raw mode, before the event reader starts).
@@ -27,26 +27,37 @@ fn ask_da1(limit: Duration) -> Vec<u8> {
     if out.write_all(b"\x1b[c").and_then(|()| out.flush()).is_err() {
         return vec![];
     }
+    read_answer(0, limit)
+}
+
+/// Reads `fd` a byte at a time, straight from the descriptor: a buffered
+/// reader (`std::io::stdin()`) would take the whole answer into its buffer
+/// at the first byte, and `poll` would then wait out `limit` for bytes
+/// already read (which it did: every start waited 300 ms and never saw the
+/// answer's 52). One byte at a time also leaves keys typed after the
+/// answer to the event reader.
+fn read_answer(fd: libc::c_int, limit: Duration) -> Vec<u8> {
     let deadline = Instant::now() + limit;
     let mut answer = Vec::new();
-    let mut stdin = std::io::stdin();
     while !answer.ends_with(b"c") && answer.len() < 256 {
         let left = deadline.saturating_duration_since(Instant::now());
-        if left.is_zero() || !readable(left) {
+        if left.is_zero() || !readable(fd, left) {
             break;
         }
-        let mut byte = [0u8; 1];
-        match stdin.read(&mut byte) {
-            Ok(1) => answer.push(byte[0]),
-            _ => break,
+        let mut byte = 0u8;
+        // SAFETY: reads at most one byte into a byte we own.
+        let n = unsafe { libc::read(fd, (&raw mut byte).cast(), 1) };
+        if n != 1 {
+            break;
         }
+        answer.push(byte);
     }
     answer
 }
 
-fn readable(within: Duration) -> bool {
+fn readable(fd: libc::c_int, within: Duration) -> bool {
     let mut fd = libc::pollfd {
-        fd: 0,
+        fd,
         events: libc::POLLIN,
         revents: 0,
     };
@@ -70,7 +81,36 @@ pub fn da1_lists_clipboard(answer: &[u8]) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::da1_lists_clipboard;
+    use super::{da1_lists_clipboard, read_answer};
+    use std::time::{Duration, Instant};
+
+    /// The whole answer is read at once, not its first byte and then a
+    /// wait for the rest (which a buffered reader had already taken).
+    #[test]
+    fn the_answer_is_read_whole_and_without_waiting() {
+        let mut fds = [0; 2];
+        // SAFETY: pipe writes two descriptors into the array we pass.
+        assert_eq!(unsafe { libc::pipe(fds.as_mut_ptr()) }, 0);
+        let answer = b"\x1b[?65;1;9;52cj";
+        // SAFETY: writes our buffer to the pipe we own.
+        let n = unsafe { libc::write(fds[1], answer.as_ptr().cast(), answer.len()) };
+        assert_eq!(n, answer.len() as isize);
+        let started = Instant::now();
+        let got = read_answer(fds[0], Duration::from_secs(2));
+        assert!(started.elapsed() < Duration::from_secs(1), "it waited");
+        assert_eq!(got, b"\x1b[?65;1;9;52c");
+        assert!(da1_lists_clipboard(&got));
+        // The key typed after the answer is still there for the event reader.
+        let mut rest = 0u8;
+        // SAFETY: reads one byte into a byte we own.
+        assert_eq!(unsafe { libc::read(fds[0], (&raw mut rest).cast(), 1) }, 1);
+        assert_eq!(rest, b'j');
+        // SAFETY: closes the descriptors we opened.
+        unsafe {
+            libc::close(fds[0]);
+            libc::close(fds[1]);
+        }
+    }
 
     #[test]
     fn reads_clipboard_access_from_the_device_attributes() {

@@ -53,6 +53,13 @@ impl FrameLog {
         let _ = self.out.flush();
     }
 
+    /// A moment worth knowing on the way to the first frames (the account
+    /// open, the terminal's answer).
+    pub fn note(&mut self, what: &str) {
+        let t = self.started.elapsed().as_micros();
+        self.line(&format!("note {what} t_us={t}"));
+    }
+
     /// A key press reached the program at `at`.
     pub fn key(&mut self, at: Instant) {
         self.keys.push(at);

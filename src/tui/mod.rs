@@ -123,7 +123,8 @@ pub async fn run(settings: Settings, secrets: SecretStore, started: Instant) -> 
     let mut state = AppState {
         online: false,
         backup_algorithm: settings.backup_algorithm.clone(),
-        ..AppState::new(keys.clone()).with_offset(utc_offset(), (0, 0), clipboard::works())
+        // The clipboard is asked about after the first frame.
+        ..AppState::new(keys.clone()).with_offset(utc_offset(), (0, 0), false)
     };
     let setup = execute!(
         std::io::stdout(),
@@ -153,6 +154,41 @@ async fn run_loop(
         app::update(state, Msg::Resize(size.width, size.height));
     }
     let (tx, mut inbox) = mpsc::unbounded_channel::<Event2>();
+    // The account, opened in the background so the first frame is not
+    // held up by the store.
+    {
+        let tx = tx.clone();
+        let settings = settings.clone();
+        let secrets = secrets.clone();
+        tokio::spawn(async move {
+            let r = account::restore(&settings, &secrets).await;
+            let _ = tx.send(Event2::Account(r, None));
+        });
+    }
+    // The first frame at once; then the terminal is asked whether it
+    // takes clipboard writes (an answer may be a round trip away over ssh),
+    // before anything else reads its input.
+    let mut frames = frame_log::FrameLog::from_env(started);
+    let begun = Instant::now();
+    terminal
+        .draw(|f| ui::render(state, theme, f))
+        .map_err(|e| format!("cannot draw: {e}"))?;
+    app::update(state, Msg::Drawn);
+    let mut last_draw = Instant::now();
+    if let Some(log) = frames.as_mut() {
+        log.frame(begun, state.rooms.len());
+    }
+    tracing::info!(
+        ms = started.elapsed().as_millis() as u64,
+        "cold start to first frame"
+    );
+    let clipboard = tokio::task::spawn_blocking(clipboard::works)
+        .await
+        .unwrap_or(false);
+    app::update(state, Msg::Clipboard(clipboard));
+    if let Some(log) = frames.as_mut() {
+        log.note("clipboard_probed");
+    }
 
     // Terminal input.
     let input = tx.clone();
@@ -187,24 +223,10 @@ async fn run_loop(
             }
         }
     });
-    // The account, opened in the background so the first frame is not
-    // held up by the store.
-    {
-        let tx = tx.clone();
-        let settings = settings.clone();
-        let secrets = secrets.clone();
-        tokio::spawn(async move {
-            let r = account::restore(&settings, &secrets).await;
-            let _ = tx.send(Event2::Account(r, None));
-        });
-    }
 
     let mut worker: Option<Worker> = None;
-    let mut first_frame = true;
-    let mut last_draw = Instant::now() - FRAME;
     let mut pump: Option<tokio::task::JoinHandle<()>> = None;
     let mut quit = false;
-    let mut frames = frame_log::FrameLog::from_env(started);
     // Input since the last frame: its frame is drawn at once, not held
     // back by the frame rate (only updates from the worker are).
     let mut input_waiting = false;
@@ -225,6 +247,9 @@ async fn run_loop(
                 app::update(state, msg)
             }
             Event2::Account(Ok(acc), user) => {
+                if let Some(log) = frames.as_mut() {
+                    log.note("account_open");
+                }
                 let (w, mut updates) = Worker::spawn(acc);
                 *worker = Some(w);
                 let tx = tx.clone();
@@ -299,13 +324,6 @@ async fn run_loop(
             input_waiting = false;
             if let Some(log) = frames.as_mut() {
                 log.frame(begun, state.rooms.len());
-            }
-            if first_frame {
-                first_frame = false;
-                tracing::info!(
-                    ms = started.elapsed().as_millis() as u64,
-                    "cold start to first frame"
-                );
             }
         }
         let Some(ev) = inbox.recv().await else { break };

@@ -87,16 +87,34 @@ async fn keepsake_restore(hs: &common::Homeserver, n: usize) -> (Duration, i64, 
     drop(worker);
     common::login(data, "new", hs, &user);
     let start = Instant::now();
-    let mut child = common::command(
+    let mut cmd = common::command(
         data,
         Some("new"),
         &["backup", "restore", "--stdin", "--json"],
-    )
-    .stdin(std::process::Stdio::piped())
-    .stdout(std::process::Stdio::piped())
-    .stderr(std::process::Stdio::piped())
-    .spawn()
-    .unwrap();
+    );
+    // KEEPSAKE_BENCH_WRAP="perf record -g -o FILE --" runs the restore under
+    // a profiler (its time then includes the profiler's).
+    if let Ok(wrap) = std::env::var("KEEPSAKE_BENCH_WRAP") {
+        let words: Vec<&str> = wrap.split_whitespace().collect();
+        let mut wrapped = std::process::Command::new(words[0]);
+        wrapped
+            .args(&words[1..])
+            .arg(cmd.get_program())
+            .args(cmd.get_args());
+        for (k, v) in cmd.get_envs() {
+            match v {
+                Some(v) => wrapped.env(k, v),
+                None => wrapped.env_remove(k),
+            };
+        }
+        cmd = wrapped;
+    }
+    let mut child = cmd
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
     child
         .stdin
         .take()

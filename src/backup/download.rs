@@ -13,7 +13,7 @@ use std::time::Duration;
 use futures_util::StreamExt;
 use matrix_sdk::Client;
 use matrix_sdk::ruma::OwnedRoomId;
-use matrix_sdk_crypto::olm::ExportedRoomKey;
+use matrix_sdk_crypto::olm::{ExportedRoomKey, InboundGroupSession};
 use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Visitor};
 use serde_json::value::RawValue;
 use tokio::sync::mpsc;
@@ -25,12 +25,39 @@ const CHUNK: usize = 1000;
 
 /// Keys opened ahead of the importer at most: enough that the parser keeps
 /// opening while the store saves a batch (the two then use both cores),
-/// few enough to bound memory (about 1 KiB per opened key).
+/// few enough to bound memory (about 2 KiB per opened key and its session).
 const AHEAD: usize = 12_000;
 
 /// One opened key: its session id, and the key with whether the backup
 /// vouches for it, or why it was skipped.
-pub type Opened = (String, Result<(ExportedRoomKey, bool), SkipReason>);
+pub type Opened = (String, Result<(Restored, bool), SkipReason>);
+
+/// A key from the backup, and the session made of it here, on the parser's
+/// thread: making one (an Ed25519 key decompressed) is the costliest step
+/// after the store's save, and the importer waits on the store.
+pub struct Restored {
+    pub key: ExportedRoomKey,
+    /// `None` if the SDK would not make a session of it (already refused
+    /// by our own checks; belt and braces).
+    pub session: Option<InboundGroupSession>,
+}
+
+impl Restored {
+    pub fn new(key: ExportedRoomKey) -> Restored {
+        let session = InboundGroupSession::from_export(&key).ok();
+        Restored { key, session }
+    }
+}
+
+/// [`open_entry`], and the session made of the key it opened.
+pub fn open_restored(
+    opener: &Opener,
+    room_id: &matrix_sdk::ruma::RoomId,
+    session_id: &str,
+    raw: &RawValue,
+) -> Result<(Restored, bool), SkipReason> {
+    open_entry(opener, room_id, session_id, raw).map(|(k, t)| (Restored::new(k), t))
+}
 
 pub enum Piece {
     /// Some keys of a room, in order.
@@ -470,7 +497,7 @@ impl<'de, F: Fn(&str) -> bool> Visitor<'de> for Sessions<'_, '_, F> {
         let mut total = 0;
         while let Some(sid) = map.next_key::<String>()? {
             let raw: Box<RawValue> = map.next_value()?;
-            let opened = open_entry(self.sink.opener, &self.room, &sid, &raw);
+            let opened = open_restored(self.sink.opener, &self.room, &sid, &raw);
             keys.push((sid, opened));
             total += 1;
             if keys.len() >= CHUNK {

@@ -17,12 +17,11 @@ use matrix_sdk::event_cache::DecryptionRetryRequest;
 use matrix_sdk::ruma::api::client::backup::KeyBackupData;
 use matrix_sdk::ruma::serde::Raw;
 use matrix_sdk::ruma::{OwnedRoomId, RoomId};
-use matrix_sdk_crypto::olm::{ExportedRoomKey, InboundGroupSession};
 use matrix_sdk_crypto::store::CryptoStore;
 use serde::Serialize;
 
-use super::download::{Opened, Piece};
-use super::entry::{Opener, SkipReason, open_entry};
+use super::download::{Opened, Piece, Restored, open_restored};
+use super::entry::{Opener, SkipReason};
 use super::held::{HeldSessions, Place};
 use super::server::{self, VersionInfo};
 use super::trust::{Source, TrustTable};
@@ -104,7 +103,7 @@ pub struct Target<'a> {
 /// for the rooms this device is in (no other room has events to retry).
 async fn import(
     to: &Target<'_>,
-    keys: Vec<ExportedRoomKey>,
+    keys: Vec<Restored>,
     trusted: &HashMap<(OwnedRoomId, String), bool>,
     source: Source,
     backed_up_to: Option<&str>,
@@ -115,7 +114,7 @@ async fn import(
     let mut merge = Vec::new();
     let mut retry: BTreeMap<OwnedRoomId, BTreeSet<String>> = BTreeMap::new();
     let mut conflicts = 0;
-    for key in keys {
+    for Restored { key, session } in keys {
         match to.held.place(&key.room_id, &key.session_id) {
             Place::Here => {
                 merge.push(key);
@@ -137,7 +136,7 @@ async fn import(
         }
         // A key the SDK cannot turn into a session was already refused by
         // our own check; this is belt and braces.
-        let Ok(session) = InboundGroupSession::from_export(&key) else {
+        let Some(session) = session else {
             continue;
         };
         // The store writes the session's own flag (the version argument
@@ -294,7 +293,15 @@ pub async fn restore(
             Err(e) => Some(e),
             Ok(mut pieces) => {
                 let mut failed = None;
-                while let Some(piece) = pieces.recv().await {
+                // How long the importer waited for the download (the server,
+                // the parser): the rest of the time it was saving.
+                let mut waited = std::time::Duration::ZERO;
+                loop {
+                    let w = std::time::Instant::now();
+                    let Some(piece) = pieces.recv().await else {
+                        break;
+                    };
+                    waited += w.elapsed();
                     match piece {
                         Ok(Piece::Keys { room, keys }) => imp.add_opened(&room, keys).await?,
                         Ok(Piece::BadRoom { room }) => {
@@ -317,6 +324,10 @@ pub async fn restore(
                         }
                     }
                 }
+                tracing::info!(
+                    waited_ms = waited.as_millis() as u64,
+                    "restore: the importer waited for the download"
+                );
                 failed
             }
         };
@@ -413,7 +424,7 @@ struct Importer<'a> {
     /// device made) stay pending, so they reach the backup this device
     /// uploads to, should that version become the current one again.
     backed_up_to: Option<String>,
-    batch: Vec<ExportedRoomKey>,
+    batch: Vec<Restored>,
     /// (room, session, trusted) of each key in `batch`.
     ids: Vec<(OwnedRoomId, String, bool)>,
     /// Rooms whose every key is in `batch` or already imported, with the
@@ -476,7 +487,7 @@ impl<'a> Importer<'a> {
         let opened = sessions
             .into_iter()
             .map(|(sid, raw)| {
-                let o = open_entry(self.key, room_id, &sid, raw.json());
+                let o = open_restored(self.key, room_id, &sid, raw.json());
                 (sid, o)
             })
             .collect();

@@ -168,16 +168,15 @@ async fn run_loop(
     // The first frame at once; then the terminal is asked whether it
     // takes clipboard writes (an answer may be a round trip away over ssh),
     // before anything else reads its input.
-    let mut frames = frame_log::FrameLog::from_env(started);
-    let begun = Instant::now();
-    terminal
-        .draw(|f| ui::render(state, theme, f))
-        .map_err(|e| format!("cannot draw: {e}"))?;
-    app::update(state, Msg::Drawn);
-    let mut last_draw = Instant::now();
-    if let Some(log) = frames.as_mut() {
-        log.frame(begun, state.rooms.len());
-    }
+    let mut run = Running {
+        worker: None,
+        pump: None,
+        quit: false,
+        frames: frame_log::FrameLog::from_env(started),
+        input_waiting: false,
+        last_draw: Instant::now(),
+    };
+    draw(&mut terminal, state, theme, &mut run)?;
     tracing::info!(
         ms = started.elapsed().as_millis() as u64,
         "cold start to first frame"
@@ -186,7 +185,7 @@ async fn run_loop(
         .await
         .unwrap_or(false);
     app::update(state, Msg::Clipboard(clipboard));
-    if let Some(log) = frames.as_mut() {
+    if let Some(log) = run.frames.as_mut() {
         log.note("clipboard_probed");
     }
 
@@ -224,36 +223,24 @@ async fn run_loop(
         }
     });
 
-    let mut worker: Option<Worker> = None;
-    let mut pump: Option<tokio::task::JoinHandle<()>> = None;
-    let mut quit = false;
-    // Input since the last frame: its frame is drawn at once, not held
-    // back by the frame rate (only updates from the worker are).
-    let mut input_waiting = false;
-    let handle = |ev: Event2,
-                  state: &mut AppState,
-                  worker: &mut Option<Worker>,
-                  pump: &mut Option<tokio::task::JoinHandle<()>>,
-                  quit: &mut bool,
-                  frames: &mut Option<frame_log::FrameLog>,
-                  input_waiting: &mut bool| {
+    let handle = |ev: Event2, state: &mut AppState, run: &mut Running| {
         let effects = match ev {
             Event2::App(msg) => app::update(state, msg),
             Event2::Input(msg, at) => {
-                if let (Some(log), Msg::Key(_)) = (frames.as_mut(), &msg) {
+                if let (Some(log), Msg::Key(_)) = (run.frames.as_mut(), &msg) {
                     log.key(at);
                 }
-                *input_waiting = true;
+                run.input_waiting = true;
                 app::update(state, msg)
             }
             Event2::Account(Ok(acc), user) => {
-                if let Some(log) = frames.as_mut() {
+                if let Some(log) = run.frames.as_mut() {
                     log.note("account_open");
                 }
                 let (w, mut updates) = Worker::spawn(acc);
-                *worker = Some(w);
+                run.worker = Some(w);
                 let tx = tx.clone();
-                *pump = Some(tokio::spawn(async move {
+                run.pump = Some(tokio::spawn(async move {
                     while let Some(u) = updates.recv().await {
                         if tx.send(Event2::App(Msg::Worker(u))).is_err() {
                             return;
@@ -276,7 +263,7 @@ async fn run_loop(
         };
         for fx in effects {
             match fx {
-                Effect::Worker(cmd) => match worker {
+                Effect::Worker(cmd) => match &run.worker {
                     Some(w) => {
                         let op = w.send(cmd.clone());
                         app::update(state, Msg::Sent { op, cmd });
@@ -289,72 +276,38 @@ async fn run_loop(
                     password,
                 } => spawn_login(settings, &secrets, homeserver, user, password, tx.clone()),
                 Effect::Copy(secret) => copy_to_clipboard(&secret),
-                Effect::Quit => *quit = true,
+                Effect::Quit => run.quit = true,
             }
         }
     };
 
     loop {
         if state.dirty {
-            let now = Instant::now();
-            let since = now.duration_since(last_draw);
-            if since < FRAME && !input_waiting {
+            let since = run.last_draw.elapsed();
+            if since < FRAME && !run.input_waiting {
                 tokio::time::sleep(FRAME - since).await;
                 while let Ok(ev) = inbox.try_recv() {
-                    handle(
-                        ev,
-                        state,
-                        &mut worker,
-                        &mut pump,
-                        &mut quit,
-                        &mut frames,
-                        &mut input_waiting,
-                    );
+                    handle(ev, state, &mut run);
                 }
             }
-            if quit {
+            if run.quit {
                 break;
             }
-            let begun = Instant::now();
-            terminal
-                .draw(|f| ui::render(state, theme, f))
-                .map_err(|e| format!("cannot draw: {e}"))?;
-            app::update(state, Msg::Drawn);
-            last_draw = Instant::now();
-            input_waiting = false;
-            if let Some(log) = frames.as_mut() {
-                log.frame(begun, state.rooms.len());
-            }
+            draw(&mut terminal, state, theme, &mut run)?;
         }
         let Some(ev) = inbox.recv().await else { break };
-        handle(
-            ev,
-            state,
-            &mut worker,
-            &mut pump,
-            &mut quit,
-            &mut frames,
-            &mut input_waiting,
-        );
+        handle(ev, state, &mut run);
         // Everything already queued before drawing.
         while let Ok(ev) = inbox.try_recv() {
-            handle(
-                ev,
-                state,
-                &mut worker,
-                &mut pump,
-                &mut quit,
-                &mut frames,
-                &mut input_waiting,
-            );
+            handle(ev, state, &mut run);
         }
-        if quit || state.quit {
+        if run.quit || state.quit {
             break;
         }
     }
     // Keys made in this run (a message just sent) go to the backup before
     // we leave, within a short limit; the next start uploads the rest.
-    if let Some(w) = &worker {
+    if let Some(w) = &run.worker {
         let op = w.send(crate::matrix::protocol::backup::Flush);
         app::update(state, Msg::Quitting);
         let _ = terminal.draw(|f| ui::render(state, theme, f));
@@ -373,10 +326,41 @@ async fn run_loop(
     }
     input_task.abort();
     tick_task.abort();
-    if let Some(p) = pump {
+    if let Some(p) = run.pump {
         p.abort();
     }
-    drop(worker);
+    drop(run.worker);
+    Ok(())
+}
+
+/// The loop's own state (the worker is the runtime's, not the app's).
+struct Running {
+    worker: Option<Worker>,
+    pump: Option<tokio::task::JoinHandle<()>>,
+    quit: bool,
+    frames: Option<frame_log::FrameLog>,
+    /// Input since the last frame: its frame is drawn at once, not held
+    /// back by the frame rate (only updates from the worker are).
+    input_waiting: bool,
+    last_draw: Instant,
+}
+
+fn draw(
+    terminal: &mut Terminal<CrosstermBackend<std::io::Stdout>>,
+    state: &mut AppState,
+    theme: &Theme,
+    run: &mut Running,
+) -> Result<(), Error> {
+    let begun = Instant::now();
+    terminal
+        .draw(|f| ui::render(state, theme, f))
+        .map_err(|e| format!("cannot draw: {e}"))?;
+    app::update(state, Msg::Drawn);
+    run.last_draw = Instant::now();
+    run.input_waiting = false;
+    if let Some(log) = run.frames.as_mut() {
+        log.frame(begun, state.rooms.len());
+    }
     Ok(())
 }
 

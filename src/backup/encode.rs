@@ -1,17 +1,22 @@
 //! One session as the backup stores it: the standard backed-up session JSON
 //! (plus `untrusted: true` when the key did not come straight from its
 //! sender's device), encrypted with the symmetric key (HKDF info = session
-//! id), wrapped in `KeyBackupData` with truthful metadata.
+//! id), wrapped in `KeyBackupData` with truthful metadata; and a batch of
+//! them as one upload request body (`batch`).
 
 use crate::backup::error::BackupError;
+use std::collections::BTreeMap;
+
 use matrix_sdk::ruma::OwnedRoomId;
 use matrix_sdk::ruma::api::client::backup::KeyBackupData;
+use matrix_sdk::ruma::api::client::backup::RoomKeyBackup;
 use matrix_sdk::ruma::serde::Raw;
 use matrix_sdk_crypto::olm::{InboundGroupSession, SenderData};
 use matrix_sdk_crypto::vodozemac::Curve25519PublicKey;
 use serde::Serialize;
 use zeroize::Zeroizing;
 
+use super::trust::{Source, TrustTable};
 use crate::crypto::{BackupKey, EncryptedData};
 
 pub struct Entry {
@@ -76,4 +81,73 @@ pub async fn entry(
         session_id,
         data: raw,
     })
+}
+
+pub type Body = BTreeMap<OwnedRoomId, RoomKeyBackup>;
+
+/// Encodes sessions into one request body; returns the ids it holds.
+pub async fn batch(
+    sessions: &[matrix_sdk_crypto::olm::InboundGroupSession],
+    key: &BackupKey,
+    own: Option<matrix_sdk_crypto::vodozemac::Curve25519PublicKey>,
+    trust: &TrustTable,
+) -> (Vec<(OwnedRoomId, String)>, Body) {
+    let mut rooms: BTreeMap<OwnedRoomId, BTreeMap<String, _>> = BTreeMap::new();
+    let mut ids = Vec::with_capacity(sessions.len());
+    let pair = |s: &matrix_sdk_crypto::olm::InboundGroupSession| {
+        (s.room_id().to_string(), s.session_id().to_owned())
+    };
+    let (received, imported): (Vec<_>, Vec<_>) =
+        sessions.iter().partition(|s| !s.has_been_imported());
+    let received: Vec<(String, String)> = received.into_iter().map(pair).collect();
+    let imported: Vec<(String, String)> = imported.into_iter().map(pair).collect();
+    // The trust table is SQLite behind a lock: one trip to a blocking
+    // thread per batch, not a query per session on the async threads.
+    // Keys received here are labelled as such, so a later restore never
+    // relabels them; the table could only be wrong in what it shows, so a
+    // failure is logged, not fatal.
+    let t = trust.clone();
+    let records = tokio::task::spawn_blocking(move || {
+        let rows = received.iter().map(|(r, s)| (r.as_str(), s.as_str(), true));
+        if let Err(e) = t.record(Source::Device, rows) {
+            tracing::warn!("{e}");
+        }
+        t.get_pairs(&imported).unwrap_or_else(|e| {
+            tracing::warn!("{e}");
+            Default::default()
+        })
+    })
+    .await
+    .unwrap_or_default();
+    for s in sessions {
+        // An imported key keeps what its source vouched for: one restored
+        // from our authenticated backup without the flag stays trusted.
+        let trusted = if s.has_been_imported() {
+            records
+                .get(&pair(s))
+                .filter(|r| r.source != Source::Device)
+                .map(|r| r.trusted)
+        } else {
+            None
+        };
+        match entry(s, key, own, trusted).await {
+            Ok(e) => {
+                ids.push((e.room_id.clone(), e.session_id.clone()));
+                rooms
+                    .entry(e.room_id)
+                    .or_default()
+                    .insert(e.session_id, e.data);
+            }
+            // A session we cannot encode would block every pass; it is
+            // logged and left pending rather than marked as done.
+            Err(err) => {
+                tracing::error!(session = %s.session_id(), error = %err, "cannot encode a session for backup")
+            }
+        }
+    }
+    let body = rooms
+        .into_iter()
+        .map(|(room, sessions)| (room, RoomKeyBackup::new(sessions)))
+        .collect();
+    (ids, body)
 }

@@ -7,12 +7,11 @@
 //! failed request loses nothing: sessions are marked backed up only after
 //! the server acknowledged them, and the next pass picks up the rest.
 
-use std::collections::{BTreeMap, HashSet, VecDeque};
+use std::collections::{HashSet, VecDeque};
 use std::time::Duration;
 
 use futures_util::StreamExt;
 use matrix_sdk::ruma::OwnedRoomId;
-use matrix_sdk::ruma::api::client::backup::RoomKeyBackup;
 use matrix_sdk::{Client, SqliteCryptoStore};
 use matrix_sdk_crypto::store::CryptoStore;
 use serde::Serialize;
@@ -22,7 +21,7 @@ use tokio::time::Instant;
 use super::held::HeldSessions;
 use super::server::{self, UploadError};
 use super::state::{self, BackupState};
-use super::trust::{Source, TrustTable};
+use super::trust::TrustTable;
 use super::version::{self, Fit};
 use super::{encode, local_key};
 use crate::crypto::KeyCheck;
@@ -386,7 +385,7 @@ async fn pass(
             report(progress(crypto, &st, UploadState::Uploading).await);
         }
         for chunk in sessions.chunks(BATCH) {
-            let (ids, body) = encode_batch(chunk, &key, own, trust).await;
+            let (ids, body) = encode::batch(chunk, &key, own, trust).await;
             if ids.is_empty() {
                 continue;
             }
@@ -509,75 +508,6 @@ async fn settle(
     st.last_upload = Some(state::now_ms());
     st.last_error = None;
     Ok(())
-}
-
-type Body = BTreeMap<OwnedRoomId, RoomKeyBackup>;
-
-/// Encodes sessions into one request body; returns the ids it holds.
-async fn encode_batch(
-    sessions: &[matrix_sdk_crypto::olm::InboundGroupSession],
-    key: &BackupKey,
-    own: Option<matrix_sdk_crypto::vodozemac::Curve25519PublicKey>,
-    trust: &TrustTable,
-) -> (Vec<(OwnedRoomId, String)>, Body) {
-    let mut rooms: BTreeMap<OwnedRoomId, BTreeMap<String, _>> = BTreeMap::new();
-    let mut ids = Vec::with_capacity(sessions.len());
-    let pair = |s: &matrix_sdk_crypto::olm::InboundGroupSession| {
-        (s.room_id().to_string(), s.session_id().to_owned())
-    };
-    let (received, imported): (Vec<_>, Vec<_>) =
-        sessions.iter().partition(|s| !s.has_been_imported());
-    let received: Vec<(String, String)> = received.into_iter().map(pair).collect();
-    let imported: Vec<(String, String)> = imported.into_iter().map(pair).collect();
-    // The trust table is SQLite behind a lock: one trip to a blocking
-    // thread per batch, not a query per session on the async threads.
-    // Keys received here are labelled as such, so a later restore never
-    // relabels them; the table could only be wrong in what it shows, so a
-    // failure is logged, not fatal.
-    let t = trust.clone();
-    let records = tokio::task::spawn_blocking(move || {
-        let rows = received.iter().map(|(r, s)| (r.as_str(), s.as_str(), true));
-        if let Err(e) = t.record(Source::Device, rows) {
-            tracing::warn!("{e}");
-        }
-        t.get_pairs(&imported).unwrap_or_else(|e| {
-            tracing::warn!("{e}");
-            Default::default()
-        })
-    })
-    .await
-    .unwrap_or_default();
-    for s in sessions {
-        // An imported key keeps what its source vouched for: one restored
-        // from our authenticated backup without the flag stays trusted.
-        let trusted = if s.has_been_imported() {
-            records
-                .get(&pair(s))
-                .filter(|r| r.source != Source::Device)
-                .map(|r| r.trusted)
-        } else {
-            None
-        };
-        match encode::entry(s, key, own, trusted).await {
-            Ok(e) => {
-                ids.push((e.room_id.clone(), e.session_id.clone()));
-                rooms
-                    .entry(e.room_id)
-                    .or_default()
-                    .insert(e.session_id, e.data);
-            }
-            // A session we cannot encode would block every pass; it is
-            // logged and left pending rather than marked as done.
-            Err(err) => {
-                tracing::error!(session = %s.session_id(), error = %err, "cannot encode a session for backup")
-            }
-        }
-    }
-    let body = rooms
-        .into_iter()
-        .map(|(room, sessions)| (room, RoomKeyBackup::new(sessions)))
-        .collect();
-    (ids, body)
 }
 
 /// A device that gets the key (unlock, gossip) and has never uploaded

@@ -54,16 +54,6 @@ async fn import(client: &Client, dir: &std::path::Path, n: usize) {
     }
 }
 
-/// Peak RSS (KiB) of the largest child process waited for so far.
-fn children_max_rss_kib() -> i64 {
-    // SAFETY: getrusage only writes the struct we pass.
-    unsafe {
-        let mut u: libc::rusage = std::mem::zeroed();
-        libc::getrusage(libc::RUSAGE_CHILDREN, &mut u);
-        u.ru_maxrss
-    }
-}
-
 async fn keepsake_restore(hs: &common::Homeserver, n: usize) -> (Duration, i64, common::TestUser) {
     let user = hs.register("bench-ks").await;
     let dir = tempfile::tempdir().unwrap();
@@ -121,7 +111,7 @@ async fn keepsake_restore(hs: &common::Homeserver, n: usize) -> (Duration, i64, 
         .unwrap()
         .write_all(format!("{key}\n").as_bytes())
         .unwrap();
-    let out = child.wait_with_output().unwrap();
+    let (out, rss) = bench::wait_with_peak_rss(child);
     let took = start.elapsed();
     assert!(
         out.status.success(),
@@ -134,7 +124,7 @@ async fn keepsake_restore(hs: &common::Homeserver, n: usize) -> (Duration, i64, 
     if std::env::var_os("KEEPSAKE_BENCH_KEEP").is_some() {
         eprintln!("bench data kept in {}", dir.keep().display());
     }
-    (took, children_max_rss_kib(), user)
+    (took, rss, user)
 }
 
 async fn sdk_client(

@@ -49,6 +49,7 @@ async fn keepsake_upload(hs: &common::Homeserver, n: usize) -> Duration {
     }
     bench::reset_peak();
     let acc = common::open_account(data, "bench").await;
+    let profiler = bench::profile();
     let start = Instant::now();
     let (worker, mut updates) = Worker::spawn(acc);
     let took = loop {
@@ -62,6 +63,7 @@ async fn keepsake_upload(hs: &common::Homeserver, n: usize) -> Duration {
             _ => {}
         }
     };
+    drop(profiler);
     drop(worker);
     let st = ok(data, "bench", &["backup", "status", "--json"], "");
     let st: serde_json::Value = serde_json::from_str(st.trim()).unwrap();
@@ -189,6 +191,11 @@ fn main() {
         _ => {}
     }
     let (ks_m, _) = bench::run_part("keepsake", &serde_json::json!({}));
+    // KEEPSAKE_BENCH_ONLY=keepsake: keepsake's side alone, for profiling.
+    if std::env::var("KEEPSAKE_BENCH_ONLY").as_deref() == Ok("keepsake") {
+        println!("keepsake upload of {n}: {:.3} s", ks_m.took.as_secs_f64());
+        return;
+    }
     let (sdk_m, _) = bench::run_part("matrix-sdk", &serde_json::json!({}));
     let (ks, sdk) = (ks_m.took, sdk_m.took);
     let server = rt.block_on(server_alone(&hs, n));

@@ -13,7 +13,7 @@ use std::time::Duration;
 use futures_util::StreamExt;
 use matrix_sdk::Client;
 use matrix_sdk::ruma::OwnedRoomId;
-use matrix_sdk_crypto::olm::{ExportedRoomKey, InboundGroupSession};
+use matrix_sdk_crypto::olm::InboundGroupSession;
 use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Visitor};
 use serde_json::value::RawValue;
 use tokio::sync::mpsc;
@@ -25,38 +25,45 @@ const CHUNK: usize = 1000;
 
 /// Keys opened ahead of the importer at most: enough that the parser keeps
 /// opening while the store saves a batch (the two then use both cores),
-/// few enough to bound memory (about 2 KiB per opened key and its session).
-const AHEAD: usize = 12_000;
+/// few enough to bound memory (about 1.5 KiB per opened session).
+const AHEAD: usize = 6_000;
 
-/// One opened key: its session id, and the key with whether the backup
-/// vouches for it, or why it was skipped.
+/// One opened key: its session id, and the session made of it with whether
+/// the backup vouches for it, or why it was skipped.
 pub type Opened = (String, Result<(Restored, bool), SkipReason>);
 
-/// A key from the backup, and the session made of it here, on the parser's
-/// thread: making one (an Ed25519 key decompressed) is the costliest step
-/// after the store's save, and the importer waits on the store.
+/// The session made of a key from the backup, on the parser's thread:
+/// making one (an Ed25519 key decompressed) is the costliest step after the
+/// store's save, and the importer waits on the store. Only the session is
+/// kept (it holds everything the key did, and a key held ahead of the
+/// importer costs memory); the rare key that must be merged into a held
+/// copy is exported from it again.
 pub struct Restored {
-    pub key: ExportedRoomKey,
-    /// `None` if the SDK would not make a session of it (already refused
-    /// by our own checks; belt and braces).
-    pub session: Option<InboundGroupSession>,
+    pub session: InboundGroupSession,
 }
 
 impl Restored {
-    pub fn new(key: ExportedRoomKey) -> Restored {
-        let session = InboundGroupSession::from_export(&key).ok();
-        Restored { key, session }
+    pub fn room_id(&self) -> &matrix_sdk::ruma::RoomId {
+        self.session.room_id()
+    }
+
+    pub fn session_id(&self) -> &str {
+        self.session.session_id()
     }
 }
 
-/// [`open_entry`], and the session made of the key it opened.
+/// [`open_entry`], and the session made of the key it opened. A key the
+/// SDK will not make a session of is not a session (our own checks refuse
+/// those first; this is belt and braces).
 pub fn open_restored(
     opener: &Opener,
     room_id: &matrix_sdk::ruma::RoomId,
     session_id: &str,
     raw: &RawValue,
 ) -> Result<(Restored, bool), SkipReason> {
-    open_entry(opener, room_id, session_id, raw).map(|(k, t)| (Restored::new(k), t))
+    let (key, trusted) = open_entry(opener, room_id, session_id, raw)?;
+    let session = InboundGroupSession::from_export(&key).map_err(|_| SkipReason::NotASession)?;
+    Ok((Restored { session }, trusted))
 }
 
 pub enum Piece {

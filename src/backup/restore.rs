@@ -114,18 +114,19 @@ async fn import(
     let mut merge = Vec::new();
     let mut retry: BTreeMap<OwnedRoomId, BTreeSet<String>> = BTreeMap::new();
     let mut conflicts = 0;
-    for Restored { key, session } in keys {
-        match to.held.place(&key.room_id, &key.session_id) {
+    for Restored { session } in keys {
+        let (room_id, session_id) = (session.room_id(), session.session_id());
+        match to.held.place(room_id, session_id) {
             Place::Here => {
-                merge.push(key);
+                merge.push(session.export().await);
                 continue;
             }
             // Held under another room: never replaced by this copy.
             Place::Elsewhere(other)
-                if HeldSessions::confirm(to.crypto, &other, &key.session_id).await? =>
+                if HeldSessions::confirm(to.crypto, &other, session_id).await? =>
             {
                 tracing::warn!(
-                    offered_under = %key.room_id,
+                    offered_under = %room_id,
                     held_under = %other,
                     "a held session offered under another room: skipped"
                 );
@@ -134,11 +135,6 @@ async fn import(
             }
             Place::Elsewhere(_) | Place::New => {}
         }
-        // A key the SDK cannot turn into a session was already refused by
-        // our own check; this is belt and braces.
-        let Some(session) = session else {
-            continue;
-        };
         // The store writes the session's own flag (the version argument
         // must agree with it, or it logs and stores "not backed up").
         if backed_up_to.is_some() {
@@ -147,14 +143,14 @@ async fn import(
         // Noted before the save: a second copy in this batch merges, and a
         // failed save leaves the index ahead of the store, which the next
         // `sync` sees and rebuilds.
-        to.held.note_one(&key.room_id, &key.session_id);
-        if to.client.get_room(&key.room_id).is_some() {
+        to.held.note_one(room_id, session_id);
+        if to.client.get_room(room_id).is_some() {
             retry
-                .entry(key.room_id.clone())
+                .entry(room_id.to_owned())
                 .or_default()
-                .insert(key.session_id.clone());
+                .insert(session_id.to_owned());
         }
-        fresh_ids.push((key.room_id.clone(), key.session_id.clone()));
+        fresh_ids.push((room_id.to_owned(), session_id.to_owned()));
         fresh.push(session);
     }
     let mut taken = Taken {

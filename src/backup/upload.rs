@@ -8,6 +8,7 @@
 //! the server acknowledged them, and the next pass picks up the rest.
 
 use std::collections::{HashSet, VecDeque};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use futures_util::StreamExt;
@@ -345,89 +346,87 @@ async fn pass(
         st.server_count = Some(v.count);
     }
     let own = client.encryption().curve25519_key().await;
-    let mut announced = false;
-    // A pipeline: a request is always on the wire while the next batch is
-    // read and encoded and the last answered one is marked, so the server,
-    // not this loop, sets the pace. Sessions sent but not yet marked are
-    // left out of the next read (the store still lists them as pending).
-    let mut sent: HashSet<(OwnedRoomId, String)> = HashSet::new();
-    let mut wire: VecDeque<Put> = VecDeque::with_capacity(IN_FLIGHT);
     let mut failure: Option<UploadError> = None;
-    let want = BATCH * IN_FLIGHT;
+    let mut announced = false;
     let mut settled = 0usize;
-    'rounds: loop {
-        let limit = want + sent.len();
-        let read = match crypto
-            .inbound_group_sessions_for_backup(&version, limit)
-            .await
-        {
-            Ok(s) => s,
-            Err(e) => {
-                failure = Some(UploadError::Transient(format!(
-                    "cannot read the local store: {e}"
-                )));
-                break;
-            }
+    // Rounds: keys that arrive while one runs are taken by the next.
+    loop {
+        let sent_before = settled;
+        let pending = match crypto.inbound_group_session_counts(Some(&version)).await {
+            Ok(c) => c.total.saturating_sub(c.backed_up),
+            // The reads find out how many there are.
+            Err(_) => usize::MAX,
         };
-        let exhausted = read.len() < limit;
-        let sessions: Vec<_> = read
-            .into_iter()
-            .filter(|s| !sent.contains(&(s.room_id().to_owned(), s.session_id().to_owned())))
-            .collect();
-        if sessions.is_empty() && wire.is_empty() {
+        if pending == 0 {
             break;
         }
-        held.note(&sessions);
-        // Counting sessions scans the store: once when uploading starts,
-        // then once per round (after it), not twice per round.
-        if !announced && !sessions.is_empty() {
-            announced = true;
-            report(progress(crypto, &st, UploadState::Uploading).await);
-        }
-        for chunk in sessions.chunks(BATCH) {
-            let (ids, body) = encode::batch(chunk, &key, own, trust).await;
-            if ids.is_empty() {
-                continue;
-            }
-            while wire.len() >= IN_FLIGHT {
-                if let Some(put) = wire.pop_front() {
-                    if let Err(e) = settle(crypto, &version, &mut st, &mut sent, put).await {
-                        failure = Some(e);
-                        break 'rounds;
-                    }
-                    settled += 1;
-                    // News every few requests, while the next is on the wire.
-                    if settled.is_multiple_of(IN_FLIGHT) {
-                        report(progress(crypto, &st, UploadState::Uploading).await);
-                    }
-                }
-            }
-            sent.extend(ids.iter().cloned());
-            let (c, v) = (client.clone(), version.clone());
-            let task = tokio::spawn(async move { server::add_keys(&c, &v, body).await });
-            wire.push_back(Put { ids, task });
-        }
-        if exhausted || sessions.is_empty() {
-            // What is on the wire is the last of it: answered and marked
-            // before the store is asked again (for keys that came meanwhile).
-            while let Some(put) = wire.pop_front() {
-                if let Err(e) = settle(crypto, &version, &mut st, &mut sent, put).await {
+        // A pipeline: the reader task reads and encodes batches while earlier
+        // ones are on the wire, and each request's task marks its sessions when
+        // the server took them, so the server, not this loop, sets the pace.
+        let marked = std::sync::Arc::new(AtomicUsize::new(0));
+        let (batches, mut ready) = mpsc::channel(READY);
+        let reader = tokio::spawn(read_batches(
+            Reader {
+                crypto: crypto.clone(),
+                version: version.clone(),
+                key: key.clone(),
+                own,
+                trust: trust.clone(),
+                held: held.clone(),
+                marked: marked.clone(),
+                pending,
+            },
+            batches,
+        ));
+        let mut wire: VecDeque<Put> = VecDeque::with_capacity(IN_FLIGHT);
+        while let Some(next) = ready.recv().await {
+            let batch = match next {
+                Ok(b) => b,
+                Err(e) => {
                     failure = Some(e);
-                    break 'rounds;
+                    break;
+                }
+            };
+            // Counting sessions scans the store: once when uploading starts,
+            // then every few requests, while the next is on the wire.
+            if !announced {
+                announced = true;
+                report(progress(crypto, &st, UploadState::Uploading).await);
+            }
+            if wire.len() >= IN_FLIGHT
+                && let Some(put) = wire.pop_front()
+            {
+                if let Err(e) = settle(&mut st, put).await {
+                    failure = Some(e);
+                    break;
+                }
+                settled += 1;
+                if settled.is_multiple_of(IN_FLIGHT) {
+                    report(progress(crypto, &st, UploadState::Uploading).await);
                 }
             }
-            let _ = state::save(crypto, &st).await;
-            report(progress(crypto, &st, UploadState::Uploading).await);
-            if sessions.is_empty() {
-                break;
+            wire.push_back(send(client, crypto, &version, batch, &marked));
+        }
+        reader.abort();
+        // After a failure, what is still on the wire is answered and marked, so
+        // nothing the server took is sent again.
+        while let Some(put) = wire.pop_front() {
+            match settle(&mut st, put).await {
+                Ok(()) => settled += 1,
+                Err(e) => {
+                    failure.get_or_insert(e);
+                }
             }
         }
-    }
-    // After a failure, what is still on the wire is answered and marked, so
-    // nothing the server took is sent again.
-    while let Some(put) = wire.pop_front() {
-        if let Err(e) = settle(crypto, &version, &mut st, &mut sent, put).await {
-            failure.get_or_insert(e);
+        if failure.is_some() || settled == sent_before {
+            break;
+        }
+        let _ = state::save(crypto, &st).await;
+        let p = progress(crypto, &st, UploadState::Uploading).await;
+        let more = p.pending > 0;
+        report(p);
+        if !more {
+            break;
         }
     }
     let _ = state::save(crypto, &st).await;
@@ -467,39 +466,137 @@ async fn pass(
     Outcome::Done
 }
 
-/// A request on the wire and the sessions it holds.
-struct Put {
+/// Sessions of the first read: two requests' worth, so the wire is busy
+/// at once while the next, larger read is unpickled.
+const FIRST_READ: usize = IN_FLIGHT * BATCH;
+/// Sessions per later read: few reads, as each one unpickles again every
+/// session sent but not yet marked; bounded, as they are all in memory.
+const READ: usize = 8 * BATCH;
+/// Batches the reader may have ready ahead of the wire: a read's worth, so
+/// it never waits for the wire.
+const READY: usize = READ / BATCH;
+
+/// What the reader task works with.
+struct Reader {
+    crypto: SqliteCryptoStore,
+    version: String,
+    key: BackupKey,
+    own: Option<matrix_sdk_crypto::vodozemac::Curve25519PublicKey>,
+    trust: TrustTable,
+    held: HeldSessions,
+    /// Sessions of this pass marked backed up so far.
+    marked: std::sync::Arc<AtomicUsize>,
+    /// Sessions pending when the round began: once that many are read, a
+    /// further read would only find those still on the wire (new ones are
+    /// the next round's).
+    pending: usize,
+}
+
+/// One request's worth of sessions, encoded.
+struct Batch {
     ids: Vec<(OwnedRoomId, String)>,
+    body: encode::Body,
+}
+
+/// Reads the sessions not yet backed up and encodes them into batches,
+/// until a read has taken the last of them.
+///
+/// The store lists a session as pending until its request is answered and
+/// it is marked, and its read has no cursor: each read asks for as many
+/// more as are still unmarked and skips those. Unpickling a session costs
+/// two Ed25519 points decompressed (most of the uploader's time), so reads
+/// are few and large, and made while earlier batches are on the wire.
+async fn read_batches(r: Reader, out: mpsc::Sender<Result<Batch, UploadError>>) {
+    let mut seen: HashSet<(OwnedRoomId, String)> = HashSet::new();
+    let mut want = FIRST_READ;
+    while seen.len() < r.pending {
+        let unmarked = seen.len().saturating_sub(r.marked.load(Ordering::Acquire));
+        let limit = want.min(r.pending - seen.len()) + unmarked;
+        let read = match r
+            .crypto
+            .inbound_group_sessions_for_backup(&r.version, limit)
+            .await
+        {
+            Ok(s) => s,
+            Err(e) => {
+                let e = UploadError::Transient(format!("cannot read the local store: {e}"));
+                let _ = out.send(Err(e)).await;
+                return;
+            }
+        };
+        let exhausted = read.len() < limit;
+        // A session that cannot be encoded is seen too: it stays pending
+        // (logged by `encode`) without being read again in this pass.
+        let fresh: Vec<_> = read
+            .into_iter()
+            .filter(|s| seen.insert((s.room_id().to_owned(), s.session_id().to_owned())))
+            .collect();
+        r.held.note(&fresh);
+        for chunk in fresh.chunks(BATCH) {
+            let (ids, body) = encode::batch(chunk, &r.key, r.own, &r.trust).await;
+            if ids.is_empty() {
+                continue;
+            }
+            if out.send(Ok(Batch { ids, body })).await.is_err() {
+                return;
+            }
+        }
+        // Keys that arrive later are left to the next round (`pass`).
+        if exhausted || fresh.is_empty() {
+            return;
+        }
+        want = READ;
+    }
+}
+
+/// A request on the wire: the server's answer, after its sessions were
+/// marked backed up.
+struct Put {
     task: tokio::task::JoinHandle<Result<(String, u64), UploadError>>,
 }
 
-/// Waits for a request's answer and marks its sessions backed up when the
-/// server took them. Uploaded but not marked (the store failed): the next
-/// pass uploads them again, which the server ignores; nothing is lost.
-async fn settle(
+/// Sends a batch and marks its sessions backed up when the server took
+/// them. Uploaded but not marked (the store failed): the next pass uploads
+/// them again, which the server ignores; nothing is lost.
+fn send(
+    client: &Client,
     crypto: &SqliteCryptoStore,
     version: &str,
-    st: &mut BackupState,
-    sent: &mut HashSet<(OwnedRoomId, String)>,
-    put: Put,
-) -> Result<(), UploadError> {
-    let result = put
+    batch: Batch,
+    marked: &std::sync::Arc<AtomicUsize>,
+) -> Put {
+    let (c, store, v, marked) = (
+        client.clone(),
+        crypto.clone(),
+        version.to_owned(),
+        marked.clone(),
+    );
+    let task = tokio::spawn(async move {
+        let answer = server::add_keys(&c, &v, batch.body).await?;
+        let refs: Vec<(&matrix_sdk::ruma::RoomId, &str)> = batch
+            .ids
+            .iter()
+            .map(|(r, s)| (r.as_ref(), s.as_str()))
+            .collect();
+        store
+            .mark_inbound_group_sessions_as_backed_up(&v, &refs)
+            .await
+            .map_err(|e| {
+                UploadError::Transient(format!("cannot mark sessions as backed up: {e}"))
+            })?;
+        marked.fetch_add(batch.ids.len(), Ordering::Release);
+        Ok(answer)
+    });
+    Put { task }
+}
+
+/// Waits for a request's answer (its sessions already marked) and keeps
+/// the server's count.
+async fn settle(st: &mut BackupState, put: Put) -> Result<(), UploadError> {
+    let (etag, count) = put
         .task
         .await
-        .unwrap_or_else(|e| Err(UploadError::Transient(format!("upload task failed: {e}"))));
-    for id in &put.ids {
-        sent.remove(id);
-    }
-    let (etag, count) = result?;
-    let refs: Vec<(&matrix_sdk::ruma::RoomId, &str)> = put
-        .ids
-        .iter()
-        .map(|(r, s)| (r.as_ref(), s.as_str()))
-        .collect();
-    crypto
-        .mark_inbound_group_sessions_as_backed_up(version, &refs)
-        .await
-        .map_err(|e| UploadError::Transient(format!("cannot mark sessions as backed up: {e}")))?;
+        .unwrap_or_else(|e| Err(UploadError::Transient(format!("upload task failed: {e}"))))?;
     // Answers may come back in any order; the count only grows.
     if st.server_count.is_none_or(|c| c <= count) {
         st.etag = Some(etag);

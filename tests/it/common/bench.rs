@@ -115,3 +115,82 @@ pub fn result_line(
     });
     format!("bench-result {v}")
 }
+
+/// `KEEPSAKE_BENCH_PERF=FILE`: the measured work of a part is profiled by
+/// `perf record` attached to this process (stopped when this is dropped),
+/// for work that runs in the benchmark's own process.
+pub struct Profiler(std::process::Child);
+
+pub fn profile() -> Option<Profiler> {
+    let file = std::env::var("KEEPSAKE_BENCH_PERF").ok()?;
+    let child = std::process::Command::new("perf")
+        .args([
+            "record",
+            "-F",
+            "999",
+            "--call-graph",
+            "dwarf,16384",
+            "-o",
+            &file,
+            "-p",
+        ])
+        .arg(std::process::id().to_string())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // perf needs a moment to attach before the work starts.
+    std::thread::sleep(Duration::from_millis(500));
+    Some(Profiler(child))
+}
+
+impl Drop for Profiler {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("kill")
+            .args(["-INT", &self.0.id().to_string()])
+            .status();
+        let _ = self.0.wait();
+    }
+}
+
+/// Waits for `child` (its stdout and stderr read to the end) and returns
+/// its output with its own peak RSS in KiB: `wait4` on its pid, so the
+/// processes this one ran before (seeding, setup) never count.
+pub fn wait_with_peak_rss(mut child: std::process::Child) -> (std::process::Output, i64) {
+    use std::io::Read;
+    let drain = |r: Option<Box<dyn Read + Send>>| {
+        std::thread::spawn(move || {
+            let mut buf = Vec::new();
+            if let Some(mut r) = r {
+                let _ = r.read_to_end(&mut buf);
+            }
+            buf
+        })
+    };
+    let out = drain(
+        child
+            .stdout
+            .take()
+            .map(|s| Box::new(s) as Box<dyn Read + Send>),
+    );
+    let err = drain(
+        child
+            .stderr
+            .take()
+            .map(|s| Box::new(s) as Box<dyn Read + Send>),
+    );
+    let pid = child.id() as libc::pid_t;
+    let mut status = 0;
+    // SAFETY: wait4 only writes the two values we pass.
+    let rusage = unsafe {
+        let mut u: libc::rusage = std::mem::zeroed();
+        assert_eq!(libc::wait4(pid, &mut status, 0, &mut u), pid, "wait4");
+        u
+    };
+    let status = std::os::unix::process::ExitStatusExt::from_raw(status);
+    let output = std::process::Output {
+        status,
+        stdout: out.join().unwrap(),
+        stderr: err.join().unwrap(),
+    };
+    (output, rusage.ru_maxrss)
+}

@@ -51,6 +51,16 @@ struct FileConfig {
     /// TUI colours: role -> colour name or #rrggbb.
     #[serde(default)]
     colors: BTreeMap<Spanned<String>, Spanned<String>>,
+    /// The room list.
+    #[serde(default)]
+    rooms: RoomsSection,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RoomsSection {
+    /// activity, name or unread.
+    sort: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -143,6 +153,8 @@ pub struct Settings {
     /// The key map the TUI uses: the defaults with `[keys]` applied,
     /// parsed once here.
     pub key_map: crate::app::keys::KeyMap,
+    /// The room list's order (`[rooms] sort`).
+    pub room_sort: crate::matrix::room_order::RoomSort,
     /// The TUI's colours with `[colors]` applied, parsed once here.
     pub theme: crate::ui::theme::Theme,
 }
@@ -309,6 +321,22 @@ pub fn resolve(
         }
     };
 
+    let room_sort = match &cfg.rooms.sort {
+        None => Default::default(),
+        Some(s) => {
+            use crate::matrix::room_order::RoomSort;
+            RoomSort::parse(s.get_ref()).ok_or_else(|| {
+                ctx.err(
+                    s.span(),
+                    format!(
+                        "[rooms] `sort` must be one of {}, not \"{}\"",
+                        RoomSort::NAMES.join(", "),
+                        s.get_ref()
+                    ),
+                )
+            })?
+        }
+    };
     let mut keys = BTreeMap::new();
     for (action, spec) in &cfg.keys {
         let list = match spec.get_ref() {
@@ -354,6 +382,7 @@ pub fn resolve(
         log_level,
         secrets,
         backup_algorithm,
+        room_sort,
         key_map: crate::app::keys::KeyMap::with(&keys),
         theme: crate::ui::theme::Theme::with(&colors),
         keys,

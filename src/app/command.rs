@@ -30,6 +30,8 @@ pub enum CmdAction {
     React(String),
     /// Redact the selected message, with an optional reason.
     Redact(Option<String>),
+    /// Order the room list (for this run; the config sets the default).
+    Sort(crate::matrix::room_order::RoomSort),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -52,7 +54,7 @@ pub enum RecoveryAction {
 
 use crate::error::Invalid;
 
-const HELP: &str = "commands: join, leave, invite, create, verify, devices, backup, recovery, react, redact, rooms, help, quit";
+const HELP: &str = "commands: join, leave, invite, create, verify, devices, backup, recovery, react, redact, rooms, sort, help, quit";
 
 /// Parses one command line (without its `:`).
 pub fn parse(line: &str) -> Result<CmdAction, Invalid> {
@@ -132,6 +134,18 @@ pub fn parse(line: &str) -> Result<CmdAction, Invalid> {
                     return Err("usage: :verify [@user:server] [DEVICE]".into());
                 }
             }
+        }
+        "sort" => {
+            use crate::matrix::room_order::RoomSort;
+            let usage = || format!("usage: :sort {}", RoomSort::NAMES.join("|"));
+            no_more(1, &usage())?;
+            let by = args.first().ok_or_else(usage)?;
+            CmdAction::Sort(RoomSort::parse(by).ok_or_else(|| {
+                format!(
+                    "cannot sort rooms by “{by}”: by {}",
+                    RoomSort::NAMES.join(", ")
+                )
+            })?)
         }
         "devices" => {
             no_more(1, ":devices [@user:server]")?;

@@ -26,7 +26,12 @@ pub fn room(id: &str, name: &str, membership: &'static str) -> RoomSummary {
         membership,
         encrypted: true,
         unread: 0,
+        highlights: 0,
         is_dm: false,
+        dm_with: None,
+        favourite: false,
+        low_priority: false,
+        last_activity: None,
         inviter: None,
     }
 }
@@ -35,6 +40,7 @@ pub fn rooms() -> Vec<RoomSummary> {
     vec![
         RoomSummary {
             unread: 3,
+            highlights: 1,
             ..room("!general:example.org", "General", "joined")
         },
         RoomSummary {

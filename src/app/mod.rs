@@ -225,9 +225,11 @@ pub fn update(st: &mut AppState, msg: Msg) -> Vec<Effect> {
             let keys = st.keys.clone();
             let (offset, size, clipboard) = (st.utc_offset, st.size, st.clipboard);
             let algorithm = std::mem::take(&mut st.backup_algorithm);
+            let room_sort = st.room_sort;
             *st = AppState::login(keys, homeserver.as_deref(), user.as_deref())
                 .with_offset(offset, size, clipboard);
             st.backup_algorithm = algorithm;
+            st.room_sort = room_sort;
             st.login.error = error;
         }
         // Bookkeeping only: nothing to redraw.

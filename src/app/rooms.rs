@@ -24,6 +24,15 @@ pub(super) fn filter_key(st: &mut AppState, k: KeyEvent) {
     }
 }
 
+/// Orders the room list anew, keeping the highlighted room highlighted.
+pub(super) fn sort_rooms(st: &mut AppState, by: crate::matrix::room_order::RoomSort) {
+    st.room_sort = by;
+    // A copy: the highlighted room is looked up in the list as it was.
+    let rooms = st.rooms.clone();
+    set_rooms(st, rooms);
+    notice(st, format!("rooms by {}", by.name()), false);
+}
+
 pub(super) fn open_room(st: &mut AppState, fx: &mut Vec<Effect>) {
     let Some(r) = st.selected_room().cloned() else {
         return;
@@ -51,8 +60,9 @@ pub(super) fn open_room(st: &mut AppState, fx: &mut Vec<Effect>) {
     go(st, Screen::Timeline, fx);
 }
 
-pub(super) fn set_rooms(st: &mut AppState, rooms: Vec<crate::matrix::rooms::RoomSummary>) {
+pub(super) fn set_rooms(st: &mut AppState, mut rooms: Vec<crate::matrix::rooms::RoomSummary>) {
     let keep = st.selected_room().map(|r| r.room_id.clone());
+    crate::matrix::room_order::sort(&mut rooms, st.room_sort);
     st.rooms = rooms;
     st.rooms_loaded = true;
     if let Some(id) = keep

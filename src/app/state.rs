@@ -293,6 +293,8 @@ pub struct AppState {
     /// Our user id once known.
     pub me: Option<String>,
     pub rooms: Vec<RoomSummary>,
+    /// How the room list is ordered (`[rooms] sort`, `:sort`).
+    pub room_sort: crate::matrix::room_order::RoomSort,
     pub rooms_loaded: bool,
     /// The sync loop has sent the room list: it is fresher than any reply
     /// to a `Rooms` command still on its way.
@@ -351,6 +353,7 @@ impl AppState {
             login: LoginForm::default(),
             me: None,
             rooms: vec![],
+            room_sort: Default::default(),
             rooms_loaded: false,
             rooms_synced: false,
             room_sel: 0,

@@ -31,7 +31,11 @@ pub async fn run(
                         if r.is_dm { "D" } else { "-" },
                         if r.membership == "invited" { "I" } else { "-" },
                     );
-                    crate::outln!("{flags} {:>4} {} {}", r.unread, r.room_id, r.name);
+                    let unread = match r.highlights {
+                        0 => r.unread.to_string(),
+                        _ => format!("@{}", r.unread),
+                    };
+                    crate::outln!("{flags} {unread:>4} {} {}", r.room_id, r.name);
                 }
             }
         }

@@ -7,6 +7,7 @@
 //! `handlers` holds what it does for each command, one module per domain.
 
 pub mod account;
+pub mod activity;
 pub mod backup_jobs;
 pub mod devices;
 pub mod gossip;
@@ -14,6 +15,7 @@ pub mod handlers;
 pub mod history;
 pub mod protocol;
 pub mod recovery;
+pub mod room_order;
 pub mod rooms;
 pub mod secret;
 pub mod trust_cache;

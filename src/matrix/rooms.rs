@@ -21,8 +21,18 @@ pub struct RoomSummary {
     /// "joined" or "invited".
     pub membership: &'static str,
     pub encrypted: bool,
+    /// Unread messages (counted here, so right in encrypted rooms too).
     pub unread: u64,
+    /// Unread messages that mention us (push rules' highlights).
+    pub highlights: u64,
     pub is_dm: bool,
+    /// The other member of a DM (the first, if several).
+    pub dm_with: Option<String>,
+    /// Tagged `m.favourite` / `m.lowpriority` (listed first / last).
+    pub favourite: bool,
+    pub low_priority: bool,
+    /// When the room last saw a message, ms since the epoch (`activity`).
+    pub last_activity: Option<u64>,
     /// Who invited us (invitations only).
     pub inviter: Option<String>,
 }
@@ -46,27 +56,35 @@ fn server(e: impl std::fmt::Display) -> RoomError {
 /// One incremental sync that returns at once (uploads our device keys and
 /// brings the store up to date).
 pub async fn sync_once(client: &Client) -> Result<(), RoomError> {
-    client
+    let response = client
         .sync_once(SyncSettings::default().timeout(Duration::ZERO))
         .await
-        .map(|_| ())
-        .map_err(server)
+        .map_err(server)?;
+    super::activity::record(client, &response).await;
+    Ok(())
 }
 
+/// Every room we are in or invited to, in the default order (latest
+/// activity; see `room_order`).
 pub async fn summaries(client: &Client) -> Vec<RoomSummary> {
+    let activity = super::activity::load(client).await;
     let mut out = vec![];
     for room in client
         .joined_rooms()
         .into_iter()
         .chain(client.invited_rooms())
     {
-        out.push(summary(&room).await);
+        let mut s = summary(&room).await;
+        s.last_activity = activity.get(room.room_id()).copied();
+        out.push(s);
     }
-    out.sort_by(|a, b| (a.membership, &a.name).cmp(&(b.membership, &b.name)));
+    super::room_order::sort(&mut out, super::room_order::RoomSort::Activity);
     out
 }
 
 async fn summary(room: &Room) -> RoomSummary {
+    let is_dm = room.is_direct().await.unwrap_or(false);
+    let server = room.unread_notification_counts();
     let name = match room.display_name().await {
         Ok(n) => n.to_string(),
         Err(_) => room.room_id().to_string(),
@@ -80,8 +98,26 @@ async fn summary(room: &Room) -> RoomSummary {
             "joined"
         },
         encrypted: room.encryption_state().is_encrypted(),
-        unread: room.num_unread_messages(),
-        is_dm: room.is_direct().await.unwrap_or(false),
+        // The larger of what this client counted (it sees mentions in
+        // encrypted rooms) and what the server counted (it remembers across
+        // runs, where the client's count restarts without a read receipt).
+        unread: room.num_unread_messages().max(server.notification_count),
+        highlights: room.num_unread_mentions().max(server.highlight_count),
+        is_dm,
+        dm_with: if is_dm {
+            let mut with: Vec<String> = room
+                .direct_targets()
+                .iter()
+                .map(|t| t.to_string())
+                .collect();
+            with.sort();
+            with.into_iter().next()
+        } else {
+            None
+        },
+        favourite: room.is_favourite(),
+        low_priority: room.is_low_priority(),
+        last_activity: None,
         inviter: match room.state() {
             RoomState::Invited => room
                 .invite_details()

@@ -123,6 +123,7 @@ pub async fn run(settings: Settings, secrets: SecretStore, started: Instant) -> 
     let mut state = AppState {
         online: false,
         backup_algorithm: settings.backup_algorithm.clone(),
+        room_sort: settings.room_sort,
         // The clipboard is asked about after the first frame.
         ..AppState::new(keys.clone()).with_offset(utc_offset(), (0, 0), false)
     };

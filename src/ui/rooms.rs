@@ -51,10 +51,11 @@ pub fn render(st: &AppState, theme: &Theme, f: &mut Frame, area: Rect) -> Option
         } else {
             String::new()
         };
-        let unread = if r.unread > 0 {
-            format!("{:>4}", r.unread)
-        } else {
-            "    ".to_owned()
+        // A mention shows as "@" before the count, in the warning colour.
+        let unread = match (r.highlights, r.unread) {
+            (0, 0) => "    ".to_owned(),
+            (0, n) => format!("{n:>4}"),
+            (_, n) => format!("{:>4}", format!("@{}", n.max(1))),
         };
         let kind_w = 34.min(w / 2);
         let name_w = w.saturating_sub(2 + 4 + kind_w + 5 + 1);
@@ -82,7 +83,14 @@ pub fn render(st: &AppState, theme: &Theme, f: &mut Frame, area: Rect) -> Option
             Span::styled(format!("{name}{}", " ".repeat(pad)), name_style),
             Span::styled(format!(" {marker} "), base),
             Span::styled(format!("{kind}{}", " ".repeat(kind_pad)), kind_style),
-            Span::styled(format!(" {unread}"), base.fg(theme.accent)),
+            Span::styled(
+                format!(" {unread}"),
+                if r.highlights > 0 {
+                    base.fg(theme.warn).add_modifier(Modifier::BOLD)
+                } else {
+                    base.fg(theme.accent)
+                },
+            ),
         ]));
     }
     lines(f, area, rows);

@@ -38,6 +38,10 @@ fn missing_file_means_defaults() {
     assert_eq!(s.backup_algorithm, "org.matrix.msc3270.v1.aes-hmac-sha2");
     assert_eq!(s.secrets, SecretsBackend::Auto);
     assert_eq!(s.log_level, "info");
+    assert_eq!(
+        s.room_sort,
+        keepsake::matrix::room_order::RoomSort::Activity
+    );
     assert_eq!(s.profile_dir, Path::new("/run/ks/data/profiles/default"));
     assert_eq!(s.log_dir, Path::new("/run/ks/state/logs"));
 }
@@ -86,7 +90,7 @@ fn each_mistake_has_one_precise_message() {
     let cases = [
         (
             "unknown_key.toml",
-            "invalid config unknown_key.toml:2:1: unknown field `homeservr`, expected one of `default_profile`, `log_level`, `secrets`, `homeserver`, `user`, `device_name`, `data_dir`, `backup_algorithm`, `profiles`, `keys`, `colors`",
+            "invalid config unknown_key.toml:2:1: unknown field `homeservr`, expected one of `default_profile`, `log_level`, `secrets`, `homeserver`, `user`, `device_name`, `data_dir`, `backup_algorithm`, `profiles`, `keys`, `colors`, `rooms`",
         ),
         (
             "bad_url.toml",
@@ -111,6 +115,10 @@ fn each_mistake_has_one_precise_message() {
         (
             "bad_profile_name.toml",
             "invalid config bad_profile_name.toml:1:1: profile name `my work` may only use letters, digits, `-` and `_`",
+        ),
+        (
+            "bad_sort.toml",
+            "invalid config bad_sort.toml:2:8: [rooms] `sort` must be one of activity, name, unread, not \"size\"",
         ),
         (
             "relative_data_dir.toml",

@@ -60,11 +60,11 @@ fn each_mistake_has_its_message() {
 fn the_example_config_parses_with_its_tui_sections_enabled() {
     let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/config.example.toml"))
         .unwrap();
-    // Uncomment the [keys] and [colors] examples.
+    // Uncomment the [keys], [colors] and [rooms] examples.
     let mut on = false;
     let mut out = String::new();
     for line in text.lines() {
-        if line == "# [keys]" || line == "# [colors]" {
+        if line == "# [keys]" || line == "# [colors]" || line == "# [rooms]" {
             on = true;
         } else if !line.starts_with("# ") {
             on = false;
@@ -80,4 +80,15 @@ fn the_example_config_parses_with_its_tui_sections_enabled() {
     let s = resolve(&out).unwrap();
     assert_eq!(s.keys["quit"], vec!["ctrl-q"]);
     assert_eq!(s.colors["selection"], "blue");
+    assert!(out.contains("\n[rooms]\nsort = \"activity\"\n"), "{out}");
+}
+
+#[test]
+fn the_room_list_order_comes_from_the_rooms_section() {
+    use keepsake::matrix::room_order::RoomSort;
+    assert_eq!(resolve("").unwrap().room_sort, RoomSort::Activity);
+    for (name, by) in [("name", RoomSort::Name), ("unread", RoomSort::Unread)] {
+        let s = resolve(&format!("[rooms]\nsort = \"{name}\"\n")).unwrap();
+        assert_eq!(s.room_sort, by);
+    }
 }

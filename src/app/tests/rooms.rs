@@ -88,7 +88,56 @@ fn a_late_rooms_reply_does_not_undo_what_sync_sent() {
     let mut stale = fixtures::rooms();
     stale[0].encrypted = false;
     update(&mut st, done::<p::rooms::List>(op, Ok(stale)));
-    assert_eq!(st.rooms, fresh);
+    let mut sorted = fresh;
+    crate::matrix::room_order::sort(&mut sorted, st.room_sort);
+    assert_eq!(st.rooms, sorted);
+}
+
+#[test]
+fn the_room_list_follows_activity_and_sort_reorders_it_keeping_the_highlight() {
+    let mut st = AppState::new(keys::KeyMap::default());
+    let mut rooms = fixtures::rooms();
+    // General was active last, the lobby long ago, Bob never.
+    rooms[0].last_activity = Some(fixtures::T0 + 5);
+    rooms[2].last_activity = Some(fixtures::T0);
+    update(&mut st, Msg::Worker(Update::Rooms(rooms)));
+    let names = |st: &AppState| -> Vec<String> {
+        st.visible_rooms().iter().map(|r| r.name.clone()).collect()
+    };
+    assert_eq!(
+        names(&st),
+        ["Party planning", "General", "Public lobby", "Bob"]
+    );
+    press(&mut st, KeyCode::Down);
+    press(&mut st, KeyCode::Down);
+    assert_eq!(
+        st.selected_room().map(|r| r.name.as_str()),
+        Some("Public lobby")
+    );
+    run(&mut st, "sort name");
+    assert_eq!(
+        names(&st),
+        ["Party planning", "Bob", "General", "Public lobby"]
+    );
+    assert_eq!(
+        st.selected_room().map(|r| r.name.as_str()),
+        Some("Public lobby")
+    );
+    // A new list from sync keeps the chosen order.
+    update(&mut st, Msg::Worker(Update::Rooms(fixtures::rooms())));
+    assert_eq!(
+        names(&st),
+        ["Party planning", "Bob", "General", "Public lobby"]
+    );
+    run(&mut st, "sort size");
+    assert!(
+        st.notice
+            .as_ref()
+            .is_some_and(|n| n.text.contains("activity, name, unread")),
+        "{:?}",
+        st.notice
+    );
+    assert_eq!(st.room_sort, crate::matrix::room_order::RoomSort::Name);
 }
 
 #[test]

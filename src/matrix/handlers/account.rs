@@ -86,8 +86,9 @@ async fn sync_loop(
         let settings = SyncSettings::default().timeout(wait);
         wait = long_poll;
         match client.sync_once(settings).await {
-            Ok(_) => {
+            Ok(response) => {
                 pause = Duration::from_secs(1);
+                crate::matrix::activity::record(&client, &response).await;
                 let _ = updates.send(Update::Sync(SyncState::Synced));
                 let now = rooms::summaries(&client).await;
                 if last_rooms.as_ref() != Some(&now) {

@@ -23,6 +23,8 @@ pub fn room(id: &str, name: &str, membership: &'static str) -> RoomSummary {
     RoomSummary {
         room_id: id.into(),
         name: name.into(),
+        topic: None,
+        members: 2,
         membership,
         encrypted: true,
         unread: 0,
@@ -41,6 +43,8 @@ pub fn rooms() -> Vec<RoomSummary> {
         RoomSummary {
             unread: 3,
             highlights: 1,
+            topic: Some("Plans, news and the odd cat picture".into()),
+            members: 12,
             ..room("!general:example.org", "General", "joined")
         },
         RoomSummary {

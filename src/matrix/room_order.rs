@@ -82,6 +82,8 @@ mod tests {
         RoomSummary {
             room_id: format!("!{name}:x"),
             name: name.into(),
+            topic: None,
+            members: 2,
             membership: "joined",
             encrypted: true,
             unread: 0,

@@ -18,6 +18,9 @@ use serde::Serialize;
 pub struct RoomSummary {
     pub room_id: String,
     pub name: String,
+    pub topic: Option<String>,
+    /// Joined members.
+    pub members: u64,
     /// "joined" or "invited".
     pub membership: &'static str,
     pub encrypted: bool,
@@ -92,6 +95,8 @@ async fn summary(room: &Room) -> RoomSummary {
     RoomSummary {
         room_id: room.room_id().to_string(),
         name,
+        topic: room.topic().filter(|t| !t.trim().is_empty()),
+        members: room.joined_members_count(),
         membership: if room.state() == RoomState::Invited {
             "invited"
         } else {

@@ -68,7 +68,8 @@ pub fn render(st: &AppState, theme: &Theme, f: &mut Frame) {
     tabs(st, theme, f, top);
     let cursor = match st.screen {
         Screen::Login => None,
-        Screen::Rooms => rooms::render(st, theme, f, body),
+        Screen::Rooms | Screen::Timeline if body.width >= WIDE => side_by_side(st, theme, f, body),
+        Screen::Rooms => rooms::render(st, theme, f, body, true),
         Screen::Timeline => timeline::render(st, theme, f, body),
         Screen::Backup => {
             backup::render(st, theme, f, body);
@@ -103,6 +104,43 @@ pub fn render(st: &AppState, theme: &Theme, f: &mut Frame) {
     if let Some(c) = cursor {
         f.set_cursor_position(c);
     }
+}
+
+/// From this width the room list stays in view beside the open room
+/// (gomuks, iamb); narrower, one of them fills the screen.
+pub const WIDE: u16 = 120;
+/// The room list's width beside a room.
+const SIDE: u16 = 34;
+
+/// The room list and the open room side by side; the one in focus (the
+/// screen's) takes the cursor and the bright title.
+fn side_by_side(st: &AppState, theme: &Theme, f: &mut Frame, body: Rect) -> Option<Position> {
+    let [left, rule, right] = Layout::horizontal([
+        Constraint::Length(SIDE),
+        Constraint::Length(1),
+        Constraint::Min(1),
+    ])
+    .areas(body);
+    let on_rooms = st.screen == Screen::Rooms;
+    let list = rooms::render(st, theme, f, left, on_rooms);
+    let rule_lines = (0..rule.height)
+        .map(|_| Line::from(Span::styled("│", theme.dim())))
+        .collect();
+    widgets::lines(f, rule, rule_lines);
+    let room = if st.room.is_some() {
+        timeline::render(st, theme, f, right)
+    } else {
+        widgets::lines(
+            f,
+            right,
+            vec![Line::from(Span::styled(
+                " No room open: Enter opens the highlighted one.",
+                theme.dim(),
+            ))],
+        );
+        None
+    };
+    if on_rooms { list } else { room }
 }
 
 /// A destructive act's question, naming its target.

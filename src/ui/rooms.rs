@@ -10,7 +10,14 @@ use super::theme::Theme;
 use super::widgets::{lines, str_width, truncate};
 use crate::app::AppState;
 
-pub fn render(st: &AppState, theme: &Theme, f: &mut Frame, area: Rect) -> Option<Position> {
+/// `focused`: the list has the keys (beside an open room it may not).
+pub fn render(
+    st: &AppState,
+    theme: &Theme,
+    f: &mut Frame,
+    area: Rect,
+    focused: bool,
+) -> Option<Position> {
     let mut rows = vec![];
     let visible = st.visible_rooms();
     let head = if st.filter.is_empty() {
@@ -23,7 +30,8 @@ pub fn render(st: &AppState, theme: &Theme, f: &mut Frame, area: Rect) -> Option
             st.rooms.len()
         )
     };
-    rows.push(Line::from(Span::styled(head, theme.title())));
+    let head_style = if focused { theme.title() } else { theme.dim() };
+    rows.push(Line::from(Span::styled(head, head_style)));
     if !st.rooms_loaded {
         rows.push(Line::from(Span::styled(
             format!(" {} loading rooms…", super::spinner(st)),
@@ -40,6 +48,9 @@ pub fn render(st: &AppState, theme: &Theme, f: &mut Frame, area: Rect) -> Option
     let height = area.height.saturating_sub(1) as usize;
     let first = st.room_sel.saturating_sub(height.saturating_sub(1));
     let w = area.width as usize;
+    // Beside a room there is no column for "DM" or who invited: an
+    // invitation shows in the warning colour instead.
+    let compact = w < 60;
     for (i, r) in visible.iter().enumerate().skip(first).take(height) {
         let selected = i == st.room_sel;
         let invited = r.membership == "invited";
@@ -57,11 +68,15 @@ pub fn render(st: &AppState, theme: &Theme, f: &mut Frame, area: Rect) -> Option
             (0, n) => format!("{n:>4}"),
             (_, n) => format!("{:>4}", format!("@{}", n.max(1))),
         };
-        let kind_w = 34.min(w / 2);
+        let kind_w = if compact { 0 } else { 34.min(w / 2) };
         let name_w = w.saturating_sub(2 + 4 + kind_w + 5 + 1);
         let name = truncate(&r.name, name_w);
         let pad = name_w.saturating_sub(str_width(&name));
-        let kind = truncate(&kind, kind_w);
+        let kind = if compact {
+            String::new()
+        } else {
+            truncate(&kind, kind_w)
+        };
         let kind_pad = kind_w.saturating_sub(str_width(&kind));
         let base = if selected {
             theme.selected()
@@ -72,6 +87,11 @@ pub fn render(st: &AppState, theme: &Theme, f: &mut Frame, area: Rect) -> Option
             base.add_modifier(Modifier::BOLD)
         } else {
             base
+        };
+        let name_style = if compact && invited {
+            name_style.fg(theme.warn)
+        } else {
+            name_style
         };
         let kind_style = if invited {
             base.fg(theme.warn)

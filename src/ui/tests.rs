@@ -52,6 +52,27 @@ fn rooms_with_invite_and_filter() {
     snap("rooms_empty", &st);
 }
 
+/// From 120 columns the room list stays beside the open room; the pane
+/// with the keys has the bright title and the cursor.
+#[test]
+fn wide_terminals_show_the_rooms_beside_the_room() {
+    let mut st = fixtures::in_room();
+    st.composer.insert_str("hello");
+    let screen = draw(&st, 130, 30);
+    insta::assert_snapshot!("wide_timeline", screen);
+    assert!(screen.contains("Rooms (4)") && screen.contains("12 members"));
+    // The room list in focus, the room still in view.
+    st.screen = crate::app::Screen::Rooms;
+    insta::assert_snapshot!("wide_rooms", draw(&st, 130, 30));
+    // No room open yet.
+    let st = fixtures::logged_in();
+    let screen = draw(&st, 130, 30);
+    assert!(screen.contains("No room open"), "{screen}");
+    // Narrower, one pane fills the screen as before.
+    let screen = draw(&fixtures::in_room(), 119, 30);
+    assert!(!screen.contains("Rooms (4)"), "{screen}");
+}
+
 #[test]
 fn timeline_with_every_trust_mark() {
     let mut st = fixtures::in_room();

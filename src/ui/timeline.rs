@@ -275,11 +275,7 @@ pub fn render(st: &AppState, theme: &Theme, f: &mut Frame, area: Rect) -> Option
         Constraint::Length(composer_lines + mode_line + 2),
     ])
     .areas(area);
-    let enc = if r.encrypted { "🔒 " } else { "" };
-    let title = Line::from(vec![
-        Span::styled(format!(" {enc}{}", r.name), theme.title()),
-        Span::styled(format!("  {}", r.id), theme.dim()),
-    ]);
+    let title = header(st, r, theme, area.width as usize);
     let second = if r.encrypted {
         legend(theme, area.width)
     } else {
@@ -298,6 +294,54 @@ pub fn render(st: &AppState, theme: &Theme, f: &mut Frame, area: Rect) -> Option
         );
     }
     composer_box(st, theme, f, composer)
+}
+
+/// The room's name, members, what this device cannot read of it, and its
+/// topic (server text: cleaned, first line, cut to fit).
+fn header(st: &AppState, r: &OpenRoom, theme: &Theme, width: usize) -> Line<'static> {
+    let enc = if r.encrypted { "🔒 " } else { "" };
+    let name = format!(" {enc}{}", r.name);
+    let mut used = str_width(&name);
+    let mut spans = vec![Span::styled(name, theme.title())];
+    let mut push = |spans: &mut Vec<Span<'static>>, text: String, style| {
+        let room = width.saturating_sub(used);
+        if room < 4 {
+            return;
+        }
+        let text = truncate(&text, room);
+        used += str_width(&text);
+        spans.push(Span::styled(text, style));
+    };
+    let summary = st.rooms.iter().find(|s| s.room_id == r.id);
+    match summary {
+        Some(s) => {
+            let plural = if s.members == 1 { "" } else { "s" };
+            push(
+                &mut spans,
+                format!("  {} member{plural}", s.members),
+                theme.dim(),
+            );
+        }
+        None => push(&mut spans, format!("  {}", r.id), theme.dim()),
+    }
+    // Of the messages loaded: a trust summary at a glance.
+    let unreadable = r.items.iter().filter(|i| i.utd_reason.is_some()).count();
+    if unreadable > 0 {
+        push(
+            &mut spans,
+            format!(" · {unreadable} not readable here (f on one asks the backup)"),
+            theme.fg(theme.warn),
+        );
+    }
+    if let Some(topic) = summary.and_then(|s| s.topic.as_deref()) {
+        let first = topic.lines().next().unwrap_or_default();
+        push(
+            &mut spans,
+            format!(" · {}", crate::terminal_text::clean(first)),
+            theme.dim(),
+        );
+    }
+    Line::from(spans)
 }
 
 fn messages(st: &AppState, r: &OpenRoom, theme: &Theme, f: &mut Frame, area: Rect) {

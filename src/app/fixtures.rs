@@ -24,7 +24,7 @@ pub fn room(id: &str, name: &str, membership: &'static str) -> RoomSummary {
         room_id: id.into(),
         name: name.into(),
         topic: None,
-        members: 2,
+        members: Some(2),
         membership,
         encrypted: true,
         unread: 0,
@@ -44,7 +44,7 @@ pub fn rooms() -> Vec<RoomSummary> {
             unread: 3,
             highlights: 1,
             topic: Some("Plans, news and the odd cat picture".into()),
-            members: 12,
+            members: Some(12),
             ..room("!general:example.org", "General", "joined")
         },
         RoomSummary {

@@ -83,7 +83,7 @@ mod tests {
             room_id: format!("!{name}:x"),
             name: name.into(),
             topic: None,
-            members: 2,
+            members: Some(2),
             membership: "joined",
             encrypted: true,
             unread: 0,

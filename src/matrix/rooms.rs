@@ -19,8 +19,9 @@ pub struct RoomSummary {
     pub room_id: String,
     pub name: String,
     pub topic: Option<String>,
-    /// Joined members.
-    pub members: u64,
+    /// Joined members, when the server said (Synapse counts them in its
+    /// sync only for clients that lazy-load members; keepsake does not yet).
+    pub members: Option<u64>,
     /// "joined" or "invited".
     pub membership: &'static str,
     pub encrypted: bool,
@@ -96,7 +97,8 @@ async fn summary(room: &Room) -> RoomSummary {
         room_id: room.room_id().to_string(),
         name,
         topic: room.topic().filter(|t| !t.trim().is_empty()),
-        members: room.joined_members_count(),
+        // A room we are in has at least one member: 0 means not known.
+        members: Some(room.joined_members_count()).filter(|n| *n > 0),
         membership: if room.state() == RoomState::Invited {
             "invited"
         } else {

@@ -68,6 +68,11 @@ fn wide_terminals_show_the_rooms_beside_the_room() {
     let st = fixtures::logged_in();
     let screen = draw(&st, 130, 30);
     assert!(screen.contains("No room open"), "{screen}");
+    // A member count the server did not give is left out, never "0".
+    let mut st = fixtures::in_room();
+    st.rooms[0].members = None;
+    let screen = draw(&st, 130, 30);
+    assert!(!screen.contains("members"), "{screen}");
     // Narrower, one pane fills the screen as before.
     let screen = draw(&fixtures::in_room(), 119, 30);
     assert!(!screen.contains("Rooms (4)"), "{screen}");

@@ -315,12 +315,10 @@ fn header(st: &AppState, r: &OpenRoom, theme: &Theme, width: usize) -> Line<'sta
     let summary = st.rooms.iter().find(|s| s.room_id == r.id);
     match summary {
         Some(s) => {
-            let plural = if s.members == 1 { "" } else { "s" };
-            push(
-                &mut spans,
-                format!("  {} member{plural}", s.members),
-                theme.dim(),
-            );
+            if let Some(n) = s.members {
+                let plural = if n == 1 { "" } else { "s" };
+                push(&mut spans, format!("  {n} member{plural}"), theme.dim());
+            }
         }
         None => push(&mut spans, format!("  {}", r.id), theme.dim()),
     }

@@ -42,16 +42,6 @@ pub struct Restored {
     pub session: InboundGroupSession,
 }
 
-impl Restored {
-    pub fn room_id(&self) -> &matrix_sdk::ruma::RoomId {
-        self.session.room_id()
-    }
-
-    pub fn session_id(&self) -> &str {
-        self.session.session_id()
-    }
-}
-
 /// [`open_entry`], and the session made of the key it opened. A key the
 /// SDK will not make a session of is not a session (our own checks refuse
 /// those first; this is belt and braces).

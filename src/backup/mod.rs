@@ -32,4 +32,5 @@ pub mod state;
 pub mod status;
 pub mod trust;
 pub mod upload;
+pub mod upload_reader;
 pub mod version;

@@ -80,20 +80,8 @@ mod tests {
 
     fn room(name: &str, activity: Option<u64>) -> RoomSummary {
         RoomSummary {
-            room_id: format!("!{name}:x"),
-            name: name.into(),
-            topic: None,
-            members: Some(2),
-            membership: "joined",
-            encrypted: true,
-            unread: 0,
-            highlights: 0,
-            is_dm: false,
-            dm_with: None,
-            favourite: false,
-            low_priority: false,
             last_activity: activity,
-            inviter: None,
+            ..crate::app::fixtures::room(&format!("!{name}:x"), name, "joined")
         }
     }
 

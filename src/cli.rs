@@ -95,12 +95,27 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Show a room's last messages with their encryption state.
+    /// Show a room's last messages with their encryption state (replies in
+    /// threads are counted on their root; `--thread` shows one thread).
     History {
         room: String,
         /// How many events at most.
         #[arg(long, default_value_t = 50)]
         limit: usize,
+        /// The thread this event starts, instead of the room.
+        #[arg(long, value_name = "ROOT_EVENT")]
+        thread: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Save the file a message carries (decrypted in encrypted rooms, 0600,
+    /// never overwriting): into the download dir, or to FILE with -o.
+    Download {
+        room: String,
+        event: String,
+        /// Save exactly here (must not exist).
+        #[arg(short = 'o', long = "output", value_name = "FILE")]
+        output: Option<std::path::PathBuf>,
         #[arg(long)]
         json: bool,
     },

@@ -54,6 +54,18 @@ struct FileConfig {
     /// The room list.
     #[serde(default)]
     rooms: RoomsSection,
+    /// Files that messages carry.
+    #[serde(default)]
+    files: FilesSection,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FilesSection {
+    /// Where `d` and `keepsake download` save (absolute path).
+    download_dir: Option<Spanned<String>>,
+    /// The program that opens a file or link (`o`).
+    opener: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -155,6 +167,12 @@ pub struct Settings {
     pub key_map: crate::app::keys::KeyMap,
     /// The room list's order (`[rooms] sort`).
     pub room_sort: crate::matrix::room_order::RoomSort,
+    /// Where downloads go: `[files] download_dir`, else the user's download
+    /// directory; with `--data-dir`, that dir's `downloads` (tests never
+    /// write to the user's real directories).
+    pub download_dir: PathBuf,
+    /// What opens files and links: `[files] opener`, else the desktop's.
+    pub opener: String,
     /// The TUI's colours with `[colors]` applied, parsed once here.
     pub theme: crate::ui::theme::Theme,
 }
@@ -372,7 +390,41 @@ pub fn resolve(
         (None, Some(s)) => PathBuf::from(s.get_ref()),
     };
 
+    let download_dir = match (&overrides.data_dir, &cfg.files.download_dir) {
+        (_, Some(s)) => {
+            let p = PathBuf::from(s.get_ref());
+            if !p.is_absolute() {
+                return Err(ctx.err(
+                    s.span(),
+                    format!(
+                        "[files] `download_dir` must be an absolute path, not \"{}\"",
+                        s.get_ref()
+                    ),
+                ));
+            }
+            p
+        }
+        (Some(_), None) => data_root.join("downloads"),
+        (None, None) => directories::UserDirs::new()
+            .and_then(|u| u.download_dir().map(PathBuf::from))
+            .unwrap_or_else(|| data_root.join("downloads")),
+    };
+    let opener = cfg
+        .files
+        .opener
+        .as_ref()
+        .map(|s| s.get_ref().clone())
+        .unwrap_or_else(|| {
+            if cfg!(target_os = "macos") {
+                "open".to_owned()
+            } else {
+                "xdg-open".to_owned()
+            }
+        });
+
     Ok(Settings {
+        download_dir,
+        opener,
         profile_dir: data_root.join("profiles").join(&profile),
         log_dir: base.state.join("logs"),
         profile,

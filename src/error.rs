@@ -194,8 +194,8 @@ impl From<crate::matrix::rooms::RoomError> for Error {
     fn from(e: crate::matrix::rooms::RoomError) -> Self {
         use crate::matrix::rooms::RoomError as E;
         let kind = match &e {
-            E::UnknownRoom(_) => ErrorKind::NotFound,
-            E::BadRoom(_) | E::BadUser(_) => ErrorKind::Invalid,
+            E::UnknownRoom(_) | E::NotFound(_) => ErrorKind::NotFound,
+            E::BadRoom(_) | E::BadUser(_) | E::BadEvent(_) => ErrorKind::Invalid,
             E::Server(_) => ErrorKind::Server,
         };
         Error::new(kind, e.to_string())

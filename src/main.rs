@@ -178,6 +178,7 @@ fn run(cli: Cli, started: std::time::Instant) -> Result<ExitCode, Error> {
             | Command::Leave { .. }
             | Command::Send { .. }
             | Command::History { .. }
+            | Command::Download { .. }
             | Command::Sync { .. }),
         ) => {
             let secrets = open_secrets(&settings)?;

@@ -68,7 +68,14 @@ pub fn item(n: u64, sender: &str, body: &str, trust: Trust) -> HistoryItem {
         event_id: Some(format!("$ev{n}")),
         sender: sender.into(),
         ts: T0 + n * 60_000,
+        kind: crate::matrix::content::Kind::Text,
         body: Some(body.into()),
+        formatted: None,
+        rich: vec![],
+        attachment: None,
+        thread_root: None,
+        thread_replies: 0,
+        mentions_me: false,
         session_id: (trust != Trust::Plain).then(|| "sess".into()),
         encrypted: trust != Trust::Plain,
         decrypted: trust != Trust::Utd,
@@ -180,6 +187,76 @@ pub fn in_room() -> AppState {
     st.room = Some(r);
     st.screen = Screen::Timeline;
     st.focus = Focus::Composer;
+    st
+}
+
+/// A message formatted by its sender: `html` as the server would send it.
+pub fn formatted(n: u64, sender: &str, body: &str, html: &str) -> HistoryItem {
+    let (clean, rich) = crate::matrix::formatted::parse(html);
+    HistoryItem {
+        formatted: Some(clean),
+        rich,
+        ..item(n, sender, body, Trust::Verified)
+    }
+}
+
+/// Rich text of every kind, an image, an emote, a notice, a thread and a
+/// mention of this account (alice).
+pub fn rich_room() -> AppState {
+    use crate::matrix::content::{Attachment, Kind};
+    let mut st = in_room();
+    let items = vec![
+        formatted(
+            0,
+            "@bob:example.org",
+            "**bold** and *italic* ~~gone~~ `code()`",
+            "<strong>bold</strong> and <em>italic</em> <del>gone</del> <code>code()</code>",
+        ),
+        formatted(
+            1,
+            "@carol:example.org",
+            "> quoted\n\n- one\n- two",
+            "<blockquote>\n<p>quoted</p>\n</blockquote>\n<ul>\n<li>one</li>\n<li>two</li>\n</ul>\n",
+        ),
+        formatted(
+            2,
+            "@bob:example.org",
+            "code",
+            "<pre><code>fn main() {\n    println!(\"hi\");\n}\n</code></pre>",
+        ),
+        HistoryItem {
+            mentions_me: true,
+            ..formatted(
+                3,
+                "@bob:example.org",
+                "alice: see the docs, it's a ||surprise||",
+                "<a href=\"https://matrix.to/#/@alice:example.org\">alice</a>: see \
+                 <a href=\"https://example.org/docs\">the docs</a>, it's a \
+                 <span data-mx-spoiler=\"\">surprise</span>",
+            )
+        },
+        HistoryItem {
+            kind: Kind::Image,
+            attachment: Some(Attachment {
+                name: "cat.png".into(),
+                mimetype: Some("image/png".into()),
+                size: Some(14_540),
+            }),
+            thread_replies: 3,
+            ..item(4, "@carol:example.org", "cat.png", Trust::Verified)
+        },
+        HistoryItem {
+            kind: Kind::Emote,
+            ..item(5, "@bob:example.org", "waves", Trust::Verified)
+        },
+        HistoryItem {
+            kind: Kind::Notice,
+            ..item(6, "@bot:example.org", "build passed", Trust::Plain)
+        },
+    ];
+    if let Some(r) = st.room.as_mut() {
+        r.items = items;
+    }
     st
 }
 

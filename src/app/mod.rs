@@ -95,6 +95,8 @@ pub enum Msg {
     Drawn,
     /// The user quit; new keys are being uploaded before the end.
     Quitting,
+    /// The opener could not be started.
+    OpenFailed(String),
 }
 
 /// What `update` asks the outside world to do.
@@ -108,6 +110,8 @@ pub enum Effect {
     },
     /// Put this on the terminal's clipboard (OSC 52).
     Copy(Secret),
+    /// Open this file or link with the desktop's opener.
+    OpenExternal(String),
     Quit,
 }
 
@@ -246,6 +250,7 @@ pub fn update(st: &mut AppState, msg: Msg) -> Vec<Effect> {
             "uploading new keys to the backup before quitting…",
             false,
         ),
+        Msg::OpenFailed(e) => notice(st, format!("cannot open it: {e}"), true),
     }
     st.dirty = true;
     if st.quit {
@@ -431,8 +436,12 @@ fn worker_update(st: &mut AppState, u: Update, fx: &mut Vec<Effect>) {
             st.rooms_synced = true;
             set_rooms(st, rooms);
         }
-        Update::Timeline { room, items } => {
-            timeline(st, room, items, fx);
+        Update::Timeline {
+            room,
+            thread,
+            items,
+        } => {
+            timeline(st, room, thread, items, fx);
         }
         Update::Verification(v) => {
             let done = matches!(v.state, VerifyState::Done { .. });
@@ -496,7 +505,12 @@ fn finished(st: &mut AppState, sent: Option<Command>, outcome: Outcome, fx: &mut
         Outcome::Rooms(done) => rooms::finished(st, done),
         Outcome::Timeline(done) => {
             let room = room_of(sent.as_ref()).map(str::to_owned);
-            timeline::finished(st, room, done);
+            // A file saved for `o` is opened once it is there.
+            let open = matches!(
+                &sent,
+                Some(Command::Timeline(p::timeline::Cmd::Download(d))) if d.open
+            );
+            timeline::finished(st, room, done, open, fx);
         }
         Outcome::Recovery(done) => recovery::finished(st, done, fx),
         Outcome::Devices(done) => devices::finished(st, done),

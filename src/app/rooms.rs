@@ -50,6 +50,7 @@ pub(super) fn open_room(st: &mut AppState, fx: &mut Vec<Effect>) {
         drop(st.composer.take());
         fx.push(Effect::worker(p::timeline::Open {
             room: r.room_id.clone(),
+            thread: None,
         }));
     } else if let Some(open) = &mut st.room {
         // Opening a room shows its newest messages, never where the view

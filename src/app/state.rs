@@ -110,6 +110,8 @@ pub struct OpenRoom {
     pub paginating: bool,
     pub reached_start: bool,
     pub loading: bool,
+    /// The thread shown instead of the room's main timeline: its root.
+    pub thread: Option<String>,
 }
 
 impl OpenRoom {
@@ -124,6 +126,7 @@ impl OpenRoom {
             paginating: false,
             reached_start: false,
             loading: true,
+            thread: None,
         }
     }
 
@@ -343,6 +346,8 @@ pub struct AppState {
     pub clipboard: bool,
     /// The algorithm a new backup version is made with (the config's).
     pub backup_algorithm: String,
+    /// Where `d` saves files (the config's).
+    pub download_dir: std::path::PathBuf,
 }
 
 impl AppState {
@@ -388,6 +393,7 @@ impl AppState {
             online: true,
             clipboard: false,
             backup_algorithm: crate::crypto::backup::DEFAULT_ALGORITHM.to_owned(),
+            download_dir: std::path::PathBuf::from("downloads"),
         }
     }
 

@@ -88,11 +88,12 @@ pub(super) fn send(st: &mut AppState, fx: &mut Vec<Effect>) {
         run_command(st, action, fx);
         return;
     }
-    let Some(room) = &st.room else { return };
+    let Some(open) = &st.room else { return };
     let text = st.composer.take().to_string();
-    let room = room.id.clone();
+    let room = open.id.clone();
+    let thread = open.thread.clone();
     let cmd: Command = match std::mem::replace(&mut st.compose_mode, ComposeMode::New) {
-        ComposeMode::New => p::rooms::SendText { room, text }.into(),
+        ComposeMode::New => p::rooms::SendText { room, text, thread }.into(),
         ComposeMode::Reply { event_id, .. } => p::timeline::Reply {
             room,
             in_reply_to: event_id,
@@ -179,6 +180,9 @@ pub(super) fn key(st: &mut AppState, k: &KeyEvent, fx: &mut Vec<Effect>) -> bool
             A::React,
             A::Redact,
             A::FetchFromBackup,
+            A::Thread,
+            A::SaveFile,
+            A::OpenFile,
             A::Open,
             A::Back,
         ],
@@ -190,9 +194,32 @@ pub(super) fn key(st: &mut AppState, k: &KeyEvent, fx: &mut Vec<Effect>) -> bool
                 r.sel = None;
             }
         }
+        Some(A::Back) if r.thread.is_some() => show_thread(st, None, fx),
         Some(A::Back) => {
             st.screen = Screen::Rooms;
         }
+        Some(A::Thread) => match sel
+            .as_ref()
+            .and_then(|i| i.thread_root.clone().or_else(|| i.event_id.clone()))
+        {
+            Some(root) if r.thread.as_deref() != Some(root.as_str()) => {
+                show_thread(st, Some(root), fx)
+            }
+            Some(_) => notice(st, "this is the thread shown (Esc goes back)", false),
+            None => notice(st, "select a message first (Esc, then ↑/↓)", true),
+        },
+        Some(A::SaveFile) => download(st, sel.as_ref(), false, fx),
+        Some(A::OpenFile) => match &sel {
+            Some(i) if i.attachment.is_some() => download(st, sel.as_ref(), true, fx),
+            Some(i) => match crate::ui::message::links(i).into_iter().next() {
+                Some(link) => {
+                    notice(st, format!("opening {link}"), false);
+                    fx.push(Effect::OpenExternal(link));
+                }
+                None => notice(st, "this message has no file or link to open", true),
+            },
+            None => notice(st, "select a message first (Esc, then ↑/↓)", true),
+        },
         Some(A::Reply) => {
             if let Some(ev) = sel
                 .as_ref()
@@ -254,6 +281,49 @@ pub(super) fn key(st: &mut AppState, k: &KeyEvent, fx: &mut Vec<Effect>) -> bool
     true
 }
 
+/// Shows a thread of the open room (`Some(root)`) or its main timeline
+/// again; the worker follows one of them at a time.
+fn show_thread(st: &mut AppState, thread: Option<String>, fx: &mut Vec<Effect>) {
+    let Some(r) = &mut st.room else { return };
+    r.thread = thread.clone();
+    r.items.clear();
+    r.sel = None;
+    r.unseen_from = None;
+    r.loading = true;
+    r.reached_start = false;
+    r.paginating = false;
+    st.compose_mode = ComposeMode::New;
+    fx.push(Effect::worker(p::timeline::Open {
+        room: r.id.clone(),
+        thread,
+    }));
+}
+
+/// Saves the selected message's file (and opens it when `open`).
+fn download(
+    st: &mut AppState,
+    sel: Option<&crate::matrix::history::HistoryItem>,
+    open: bool,
+    fx: &mut Vec<Effect>,
+) {
+    let Some(room) = st.room.as_ref().map(|r| r.id.clone()) else {
+        return;
+    };
+    match sel.and_then(|i| Some((i.attachment.as_ref()?, i.event_id.clone()?))) {
+        Some((a, event_id)) => {
+            notice(st, format!("downloading {}…", a.name), false);
+            fx.push(Effect::worker(p::timeline::Download {
+                room,
+                event_id,
+                target: crate::matrix::media::Target::Dir(st.download_dir.clone()),
+                open,
+            }));
+        }
+        None if sel.is_some() => notice(st, "this message carries no file", true),
+        None => notice(st, "select a message first (Esc, then ↑/↓)", true),
+    }
+}
+
 pub(super) fn react(st: &mut AppState, key: &str, fx: &mut Vec<Effect>) {
     match st.room.as_ref().and_then(|r| {
         r.selected()
@@ -302,11 +372,14 @@ pub(super) fn redact(st: &mut AppState, reason: Option<String>) {
 pub(super) fn timeline(
     st: &mut AppState,
     room: String,
+    thread: Option<String>,
     items: Vec<crate::matrix::history::HistoryItem>,
     fx: &mut Vec<Effect>,
 ) {
+    // A snapshot of the timeline shown before a switch is not this one's.
     if let Some(r) = &mut st.room
         && r.id == room
+        && r.thread == thread
     {
         let kept = r.selected().and_then(|i| i.event_id.clone());
         let old_last = r.items.last().and_then(|i| i.event_id.clone());
@@ -343,9 +416,21 @@ pub(super) fn timeline(
 }
 
 /// An open room's outcomes; `room` is the room the command was for.
-pub(super) fn finished(st: &mut AppState, room: Option<String>, done: p::timeline::Done) {
+pub(super) fn finished(
+    st: &mut AppState,
+    room: Option<String>,
+    done: p::timeline::Done,
+    open: bool,
+    fx: &mut Vec<Effect>,
+) {
     use p::timeline::Done;
     match done {
+        Done::Download(Ok(saved)) => {
+            notice(st, format!("saved {} to {}", saved.name, saved.path), false);
+            if open {
+                fx.push(Effect::OpenExternal(saved.path));
+            }
+        }
         Done::Open(Err(e)) => {
             if let Some(r) = &mut st.room
                 && Some(&r.id) == room.as_ref()

@@ -85,11 +85,57 @@ pub async fn run(
             );
         }
         Command::Send { room, text, json } => {
-            let id = s.call(p::rooms::SendText { room, text }).await?;
+            let id = s
+                .call(p::rooms::SendText {
+                    room,
+                    text,
+                    thread: None,
+                })
+                .await?;
             out(json, serde_json::json!({ "event_id": id }), id);
         }
-        Command::History { room, limit, json } => {
-            let items = s.call(p::timeline::History { room, limit }).await?;
+        Command::Download {
+            room,
+            event,
+            output,
+            json,
+        } => {
+            let target = match output {
+                Some(f) => crate::matrix::media::Target::File(f),
+                None => crate::matrix::media::Target::Dir(settings.download_dir.clone()),
+            };
+            let saved = s
+                .call(p::timeline::Download {
+                    room,
+                    event_id: event,
+                    target,
+                    open: false,
+                })
+                .await?;
+            if json {
+                print_json(&saved)?;
+            } else {
+                crate::outln!(
+                    "saved {} ({} bytes) to {}",
+                    saved.name,
+                    saved.size,
+                    saved.path
+                );
+            }
+        }
+        Command::History {
+            room,
+            limit,
+            thread,
+            json,
+        } => {
+            let items = s
+                .call(p::timeline::History {
+                    room,
+                    limit,
+                    thread,
+                })
+                .await?;
             if json {
                 print_json(&items)?;
             } else {

@@ -14,6 +14,8 @@ use matrix_sdk::ruma::{DeviceKeyAlgorithm, OwnedUserId};
 use matrix_sdk_ui::timeline::{EncryptedMessage, RoomExt};
 use serde::Serialize;
 
+use super::content::{Attachment, Kind};
+use super::formatted::RichLine;
 use super::rooms::{self, RoomError};
 use std::sync::Arc;
 
@@ -29,8 +31,23 @@ pub struct HistoryItem {
     pub sender: String,
     /// Origin server time, milliseconds since the epoch.
     pub ts: u64,
+    /// What the event is (text, notice, emote, image, file, ...).
+    pub kind: Kind,
     /// Message text; `null` for what is not a message (and for UTDs).
     pub body: Option<String>,
+    /// The sender's formatting, as sanitized HTML; `null` when none.
+    pub formatted: Option<String>,
+    /// The formatting as lines to draw.
+    #[serde(skip)]
+    pub rich: Vec<RichLine>,
+    /// The file an image, file, video, audio or sticker carries.
+    pub attachment: Option<Attachment>,
+    /// The thread this message is a reply in.
+    pub thread_root: Option<String>,
+    /// Replies in the thread this message starts (0 when none).
+    pub thread_replies: u32,
+    /// The account's push rules highlight it (a mention of this account).
+    pub mentions_me: bool,
     /// The megolm session id; `null` when the event was not encrypted.
     pub session_id: Option<String>,
     pub encrypted: bool,
@@ -77,12 +94,15 @@ fn verification(v: &VerificationState) -> String {
 }
 
 /// The last `limit` events of a room (messages and undecryptable events),
-/// oldest first, paginating back as far as needed.
+/// oldest first, paginating back as far as needed. Replies in threads are
+/// left out (their roots count them); with `thread`, that thread's root
+/// and replies instead.
 pub async fn history(
     client: &Client,
     trust: &TrustTable,
     room: &str,
     limit: usize,
+    thread: Option<&str>,
 ) -> Result<Vec<HistoryItem>, RoomError> {
     let room = rooms::find(client, room).await?;
     // A one-shot process cannot be sure the persisted event cache saw every
@@ -97,10 +117,7 @@ pub async fn history(
         .clear()
         .await
         .map_err(|e| RoomError::Server(e.to_string()))?;
-    let timeline = room
-        .timeline()
-        .await
-        .map_err(|e| RoomError::Server(e.to_string()))?;
+    let timeline = build_timeline(&room, thread).await?;
     let mut devices = Devices::default();
     let mut cache = TrustCache::new(room.room_id().as_str());
     loop {
@@ -126,6 +143,28 @@ pub async fn history(
     let mut items = collect(&cache, &devices, &items);
     let skip = items.len().saturating_sub(limit);
     Ok(items.split_off(skip))
+}
+
+/// The SDK's timeline of a room without thread replies, or of one thread.
+pub async fn build_timeline(
+    room: &matrix_sdk::Room,
+    thread: Option<&str>,
+) -> Result<matrix_sdk_ui::Timeline, RoomError> {
+    use matrix_sdk_ui::timeline::TimelineFocus;
+    let focus = match thread {
+        Some(root) => TimelineFocus::Thread {
+            root_event_id: matrix_sdk::ruma::OwnedEventId::try_from(root)
+                .map_err(|_| RoomError::BadEvent(root.to_owned()))?,
+        },
+        None => TimelineFocus::Live {
+            hide_threaded_events: true,
+        },
+    };
+    room.timeline_builder()
+        .with_focus(focus)
+        .build()
+        .await
+        .map_err(|e| RoomError::Server(e.to_string()))
 }
 
 /// The megolm sessions that undecryptable events among `items` need,
@@ -275,9 +314,14 @@ pub(crate) fn convert(
     item.as_event().and_then(|ev| {
         let content = ev.content();
         let utd = content.as_unable_to_decrypt();
-        if content.as_message().is_none() && utd.is_none() && !content.is_redacted() {
+        if content.as_message().is_none()
+            && !content.is_sticker()
+            && utd.is_none()
+            && !content.is_redacted()
+        {
             return None;
         }
+        let what = super::content::describe(content);
         let info = ev.encryption_info();
         let (session_id, utd_reason, utd_hint) = match utd {
             Some(EncryptedMessage::MegolmV1AesSha2 {
@@ -313,7 +357,14 @@ pub(crate) fn convert(
             event_id: ev.event_id().map(|e| e.to_string()),
             sender: ev.sender().to_string(),
             ts: ev.timestamp().get().into(),
-            body: content.as_message().map(|m| m.body().to_owned()),
+            kind: what.kind,
+            body: what.body,
+            formatted: what.formatted,
+            rich: what.rich,
+            attachment: what.attachment,
+            thread_root: content.thread_root().map(|r| r.to_string()),
+            thread_replies: content.thread_summary().map_or(0, |t| t.num_replies),
+            mentions_me: ev.is_highlighted(),
             encrypted: info.is_some() || utd.is_some(),
             decrypted: info.is_some(),
             session_id,

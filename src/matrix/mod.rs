@@ -9,10 +9,13 @@
 pub mod account;
 pub mod activity;
 pub mod backup_jobs;
+pub mod content;
 pub mod devices;
+pub mod formatted;
 pub mod gossip;
 pub mod handlers;
 pub mod history;
+pub mod media;
 pub mod protocol;
 pub mod recovery;
 pub mod room_order;

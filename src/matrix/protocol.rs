@@ -164,11 +164,13 @@ pub mod rooms {
         pub room: String,
     }
 
-    /// A text message (markdown); yields its event id.
+    /// A text message (markdown), in the room or as a reply in the thread
+    /// `thread` starts; yields its event id.
     #[derive(Debug, Clone, PartialEq, Eq)]
     pub struct SendText {
         pub room: String,
         pub text: String,
+        pub thread: Option<String>,
     }
 }
 
@@ -185,19 +187,25 @@ pub mod timeline {
         Edit => (),
         React => (),
         Redact => (),
+        Download => crate::matrix::media::Saved,
     });
 
-    /// The last `limit` messages of a room, fetched afresh from the server.
+    /// The last `limit` messages of a room (without thread replies), or of
+    /// one thread, fetched afresh from the server.
     #[derive(Debug, Clone, PartialEq, Eq)]
     pub struct History {
         pub room: String,
         pub limit: usize,
+        pub thread: Option<String>,
     }
 
-    /// Follow a room's live timeline: `Update::Timeline` on every change.
+    /// Follow a room's live timeline (thread replies left out), or one of
+    /// its threads: `Update::Timeline` on every change. One timeline per
+    /// room is followed; opening another focus replaces it.
     #[derive(Debug, Clone, PartialEq, Eq)]
     pub struct Open {
         pub room: String,
+        pub thread: Option<String>,
     }
 
     /// Load `count` more events before the oldest one shown; yields whether
@@ -235,6 +243,17 @@ pub mod timeline {
         pub room: String,
         pub event_id: String,
         pub key: String,
+    }
+
+    /// Save the file a message carries (decrypted in encrypted rooms, 0600,
+    /// never overwriting): to `to`, or into `dir` under the sender's name
+    /// for it. `open` is for the front end: it opens the file once saved.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct Download {
+        pub room: String,
+        pub event_id: String,
+        pub target: crate::matrix::media::Target,
+        pub open: bool,
     }
 
     /// Redact a message; timeline open.
@@ -502,9 +521,11 @@ pub enum Update {
     Sync(SyncState),
     /// The room list after a sync changed something.
     Rooms(Vec<RoomSummary>),
-    /// The whole visible timeline of an open room, oldest first.
+    /// The whole visible timeline of an open room (or of the thread
+    /// followed in it), oldest first.
     Timeline {
         room: String,
+        thread: Option<String>,
         items: Vec<HistoryItem>,
     },
     /// A verification changed state (incoming requests included).

@@ -49,6 +49,10 @@ pub enum RoomError {
     BadRoom(String),
     #[error("`{0}` is not a user id (@user:server)")]
     BadUser(String),
+    #[error("`{0}` is not an event id ($id)")]
+    BadEvent(String),
+    #[error("{0}")]
+    NotFound(String),
     #[error("{0}")]
     Server(String),
 }
@@ -205,14 +209,24 @@ pub async fn leave(client: &Client, room: &str) -> Result<(), RoomError> {
 }
 
 /// Sends a text message (markdown becomes HTML); returns the event id.
-pub async fn send_text(client: &Client, room: &str, text: &str) -> Result<String, RoomError> {
+pub async fn send_text(
+    client: &Client,
+    room: &str,
+    text: &str,
+    thread: Option<&str>,
+) -> Result<String, RoomError> {
     let room = find(client, room).await?;
     if room.state() != RoomState::Joined {
         return Err(RoomError::UnknownRoom(room.room_id().to_string()));
     }
-    let resp = room
-        .send(RoomMessageEventContent::text_markdown(text))
-        .await
-        .map_err(server)?;
+    let mut content = RoomMessageEventContent::text_markdown(text);
+    if let Some(root) = thread {
+        let root = matrix_sdk::ruma::OwnedEventId::try_from(root)
+            .map_err(|_| RoomError::BadEvent(root.to_owned()))?;
+        content.relates_to = Some(matrix_sdk::ruma::events::room::message::Relation::Thread(
+            matrix_sdk::ruma::events::relation::Thread::without_fallback(root),
+        ));
+    }
+    let resp = room.send(content).await.map_err(server)?;
     Ok(resp.response.event_id.to_string())
 }

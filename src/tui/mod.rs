@@ -97,6 +97,32 @@ fn copy_to_clipboard(secret: &Secret) {
     let _ = out.flush();
 }
 
+/// Starts `opener WHAT` detached from the terminal (its output would tear
+/// the screen); it is not waited for. `what` is a saved file's path or a
+/// link from a message, passed as one argument, never through a shell.
+fn open_external(opener: &str, what: &str) -> Result<(), String> {
+    let mut parts = opener.split_whitespace();
+    let Some(program) = parts.next() else {
+        return Err("no opener set ([files] opener)".into());
+    };
+    if what.starts_with('-') {
+        return Err(format!(
+            "refusing to pass {what:?} to {program} (it reads as an option)"
+        ));
+    }
+    let mut child = std::process::Command::new(program)
+        .args(parts)
+        .arg(what)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .map_err(|e| format!("{program}: {e}"))?;
+    // Reaped in the background so no zombie stays.
+    std::thread::spawn(move || child.wait());
+    Ok(())
+}
+
 /// The TUI's standard input and output must be a terminal.
 pub fn need_terminal() -> Result<(), Error> {
     use std::io::IsTerminal;
@@ -124,6 +150,7 @@ pub async fn run(settings: Settings, secrets: SecretStore, started: Instant) -> 
         online: false,
         backup_algorithm: settings.backup_algorithm.clone(),
         room_sort: settings.room_sort,
+        download_dir: settings.download_dir.clone(),
         // The clipboard is asked about after the first frame.
         ..AppState::new(keys.clone()).with_offset(utc_offset(), (0, 0), false)
     };
@@ -277,6 +304,11 @@ async fn run_loop(
                     password,
                 } => spawn_login(settings, &secrets, homeserver, user, password, tx.clone()),
                 Effect::Copy(secret) => copy_to_clipboard(&secret),
+                Effect::OpenExternal(what) => {
+                    if let Err(e) = open_external(&settings.opener, &what) {
+                        app::update(state, Msg::OpenFailed(e));
+                    }
+                }
                 Effect::Quit => run.quit = true,
             }
         }

@@ -5,6 +5,7 @@ pub mod backup;
 pub mod devices;
 pub mod help;
 pub mod login;
+pub mod message;
 pub mod recovery;
 pub mod rooms;
 pub mod theme;

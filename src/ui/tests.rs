@@ -89,6 +89,66 @@ fn timeline_with_every_trust_mark() {
     snap("timeline_select_utd", &st);
 }
 
+/// Formatting is drawn, never shown as tags or markdown stars; files,
+/// emotes, notices, spoilers and threads each have their look.
+#[test]
+fn rich_text_attachments_and_threads() {
+    let mut st = fixtures::rich_room();
+    let screen = draw(&st, 80, 24);
+    insta::assert_snapshot!("rich_timeline", screen);
+    for absent in ["<", "**", "~~", "`", "||", "surprise"] {
+        assert!(!screen.contains(absent), "{absent:?} in\n{screen}");
+    }
+    for shown in [
+        "bold and italic gone code()",
+        "▎ quoted",
+        "• one",
+        "│ fn main() {",
+        "│     println!(\"hi\");",
+        "[image] cat.png (image/png, 14.2 KiB)",
+        "⤷ 3 replies",
+        "* bob waves",
+        "build passed",
+    ] {
+        assert!(screen.contains(shown), "{shown:?} not in\n{screen}");
+    }
+    // The bold word is drawn bold, the gone one struck through.
+    let mut term = Terminal::new(TestBackend::new(80, 24)).expect("a test terminal");
+    term.draw(|f| render(&st, &Theme::default(), f))
+        .expect("draw");
+    let buf = term.backend().buffer().clone();
+    let find = |word: &str| {
+        let text = term.backend().to_string();
+        let row = text.lines().position(|l| l.contains(word))?;
+        let line = text.lines().nth(row)?;
+        let col = line[..line.find(word)?].chars().count();
+        Some(buf[(col as u16, row as u16)].modifier)
+    };
+    use ratatui::style::Modifier;
+    assert!(find("bold").is_some_and(|m| m.contains(Modifier::BOLD)));
+    assert!(find("gone").is_some_and(|m| m.contains(Modifier::CROSSED_OUT)));
+    assert!(find("italic").is_some_and(|m| m.contains(Modifier::ITALIC)));
+    // Selected, the spoiler shows, the link's target and the thread's key
+    // are named.
+    st.focus = crate::app::Focus::Messages;
+    if let Some(r) = st.room.as_mut() {
+        r.sel = Some(3);
+    }
+    let screen = draw(&st, 80, 24);
+    assert!(screen.contains("surprise"), "{screen}");
+    assert!(
+        screen.contains("links: https://example.org/docs"),
+        "{screen}"
+    );
+    if let Some(r) = st.room.as_mut() {
+        r.sel = Some(4);
+    }
+    let screen = draw(&st, 80, 24);
+    assert!(screen.contains("t opens the thread"), "{screen}");
+    assert!(screen.contains("d saves, o opens"), "{screen}");
+    insta::assert_snapshot!("rich_timeline_wide", draw(&fixtures::rich_room(), 130, 30));
+}
+
 #[test]
 fn composer_multi_line_reply() {
     let mut st = fixtures::in_room();

@@ -4,12 +4,12 @@
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Position, Rect};
-use ratatui::style::{Color, Modifier, Style};
+use ratatui::style::Color;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, BorderType, Borders, Paragraph};
 
 use super::theme::Theme;
-use super::widgets::{lines, str_width, truncate, wrap};
+use super::widgets::{lines, str_width, truncate};
 use crate::app::time;
 use crate::app::{AppState, ComposeMode, Focus, OpenRoom};
 use crate::matrix::history::{HistoryItem, SenderDevice, Trust};
@@ -30,7 +30,7 @@ pub fn mark(t: Trust, theme: &Theme) -> (&'static str, Color) {
 /// The second fact beside a key restored from a backup: whether the
 /// sender's device is verified (the mark itself says where the key came
 /// from).
-fn device_note(i: &HistoryItem) -> Option<&'static str> {
+pub(super) fn device_note(i: &HistoryItem) -> Option<&'static str> {
     match (i.trust, i.sender_device) {
         (Trust::BackupTrusted | Trust::BackupUntrusted, Some(SenderDevice::Unverified)) => {
             Some("sender's device not verified")
@@ -111,147 +111,6 @@ pub fn explain(i: &HistoryItem) -> String {
     format!("{} · {what}{why}{device}", i.sender)
 }
 
-const INDENT: usize = 9;
-
-/// The lines of one message. `selected` highlights them.
-fn item_lines(
-    r: &OpenRoom,
-    i: &HistoryItem,
-    width: usize,
-    offset: i32,
-    selected: bool,
-    theme: &Theme,
-) -> Vec<Line<'static>> {
-    let base = if selected {
-        theme.selected()
-    } else {
-        Style::default()
-    };
-    let (m, mc) = mark(i.trust, theme);
-    let sender = short(&i.sender).to_owned();
-    let mut out = vec![];
-    if let Some(to) = &i.in_reply_to {
-        let quoted = r
-            .items
-            .iter()
-            .find(|x| x.event_id.as_deref() == Some(to.as_str()));
-        let text = match quoted {
-            Some(q) => format!(
-                "↳ {}: {}",
-                short(&q.sender),
-                q.body.as_deref().unwrap_or("…").replace('\n', " ")
-            ),
-            None => "↳ in reply to an earlier message".to_owned(),
-        };
-        out.push(Line::from(vec![
-            Span::styled(" ".repeat(INDENT), base),
-            Span::styled(
-                truncate(&text, width.saturating_sub(INDENT)),
-                base.fg(theme.dim),
-            ),
-        ]));
-    }
-    let (body, body_style, suffix): (String, Style, Option<(String, Style)>) = if i.redacted {
-        (
-            "(message deleted)".into(),
-            base.fg(theme.dim).add_modifier(Modifier::ITALIC),
-            None,
-        )
-    } else if let Some(b) = &i.body {
-        let unverified_device = device_note(i) == Some("sender's device not verified");
-        let suffix = match (i.trust, i.edited) {
-            (Trust::BackupUntrusted, _) => Some((
-                format!(
-                    " (untrusted: {}{})",
-                    i.trust_reason
-                        .as_deref()
-                        .unwrap_or("unauthenticated source"),
-                    if unverified_device {
-                        "; sender's device not verified"
-                    } else {
-                        ""
-                    }
-                ),
-                base.fg(theme.warn),
-            )),
-            (Trust::Warning, _) => Some((
-                format!(
-                    " (warning: {})",
-                    i.trust_reason.as_deref().unwrap_or("the SDK flags it")
-                ),
-                base.fg(theme.bad),
-            )),
-            (Trust::BackupTrusted, _) if unverified_device => Some((
-                " (sender's device not verified)".into(),
-                base.fg(theme.warn),
-            )),
-            (_, true) => Some((" (edited)".into(), base.fg(theme.dim))),
-            _ => None,
-        };
-        (b.clone(), base, suffix)
-    } else {
-        (
-            format!(
-                "unable to decrypt: {} (f: fetch from backup)",
-                i.utd_hint
-                    .as_deref()
-                    .or(i.utd_reason.as_deref())
-                    .unwrap_or("unknown reason")
-            ),
-            base.fg(theme.bad),
-            None,
-        )
-    };
-    let head = format!("{} ", time::hm(i.ts, offset));
-    let sender_w = str_width(&sender) + 2;
-    let first_w = width.saturating_sub(INDENT + sender_w).max(8);
-    let mut text = body;
-    if let Some((s, _)) = &suffix {
-        text.push_str(s);
-    }
-    let wrapped = wrap(&text, first_w.min(width.saturating_sub(INDENT).max(8)));
-    let suffix_text = suffix.as_ref().map(|(s, _)| s.clone()).unwrap_or_default();
-    let n = wrapped.len();
-    for (k, l) in wrapped.into_iter().enumerate() {
-        // The suffix (edited / untrusted) ends the last line in its colour.
-        let (main, tail) =
-            if k + 1 == n && !suffix_text.is_empty() && l.ends_with(suffix_text.trim_start()) {
-                let cut = l.len() - suffix_text.trim_start().len();
-                (l[..cut].to_owned(), l[cut..].to_owned())
-            } else {
-                (l, String::new())
-            };
-        let tail_style = suffix.as_ref().map_or(base, |(_, s)| *s);
-        let mut spans = if k == 0 {
-            vec![
-                Span::styled(head.clone(), base.fg(theme.dim)),
-                Span::styled(m.to_owned(), base.fg(mc)),
-                Span::raw(" "),
-                Span::styled(
-                    sender.clone(),
-                    base.fg(theme.accent).add_modifier(Modifier::BOLD),
-                ),
-                Span::styled(": ", base),
-            ]
-        } else {
-            vec![Span::styled(" ".repeat(INDENT + sender_w), base)]
-        };
-        spans.push(Span::styled(main, body_style));
-        if !tail.is_empty() {
-            spans.push(Span::styled(tail, tail_style));
-        }
-        out.push(Line::from(spans));
-    }
-    if !i.reactions.is_empty() {
-        let mut spans = vec![Span::styled(" ".repeat(INDENT + sender_w), base)];
-        for r in &i.reactions {
-            spans.push(Span::styled(format!("{} {}  ", r.key, r.count), base));
-        }
-        out.push(Line::from(spans));
-    }
-    out
-}
-
 fn day_line(ts: u64, offset: i32, width: usize, theme: &Theme) -> Line<'static> {
     let label = format!(" {} ", time::day(ts, offset));
     let side = width.saturating_sub(str_width(&label)) / 2;
@@ -286,7 +145,12 @@ pub fn render(st: &AppState, theme: &Theme, f: &mut Frame, area: Rect) -> Option
     if detail.height > 0
         && let Some(i) = r.selected()
     {
-        let text = truncate(&explain(i), detail.width.saturating_sub(1) as usize);
+        let mut text = explain(i);
+        let links = super::message::links(i);
+        if !links.is_empty() {
+            text = format!("{text} · links: {}", links.join(" "));
+        }
+        let text = truncate(&text, detail.width.saturating_sub(1) as usize);
         lines(
             f,
             detail,
@@ -300,7 +164,10 @@ pub fn render(st: &AppState, theme: &Theme, f: &mut Frame, area: Rect) -> Option
 /// topic (server text: cleaned, first line, cut to fit).
 fn header(st: &AppState, r: &OpenRoom, theme: &Theme, width: usize) -> Line<'static> {
     let enc = if r.encrypted { "🔒 " } else { "" };
-    let name = format!(" {enc}{}", r.name);
+    let name = match &r.thread {
+        Some(_) => format!(" {enc}Thread in {} (Esc: back to the room)", r.name),
+        None => format!(" {enc}{}", r.name),
+    };
     let mut used = str_width(&name);
     let mut spans = vec![Span::styled(name, theme.title())];
     let mut push = |spans: &mut Vec<Span<'static>>, text: String, style| {
@@ -360,7 +227,12 @@ fn messages(st: &AppState, r: &OpenRoom, theme: &Theme, f: &mut Frame, area: Rec
     while i >= 0 && out.len() < height {
         let it = &r.items[i as usize];
         let sel = r.sel == Some(i as usize) && st.focus == Focus::Messages;
-        let mut block = item_lines(r, it, width, st.utc_offset, sel, theme);
+        let view = super::message::View {
+            me: st.me.as_deref(),
+            offset: st.utc_offset,
+            selected: sel,
+        };
+        let mut block = super::message::lines(r, it, width, &view, theme);
         let prev = (i > 0).then(|| &r.items[i as usize - 1]);
         let new_day = prev.is_none_or(|p| !time::same_day(p.ts, it.ts, st.utc_offset));
         if r.unseen_from.is_some() && r.unseen_from == it.event_id {
@@ -420,10 +292,12 @@ fn marker_line(text: &str, width: usize, theme: &Theme) -> Line<'static> {
 
 fn composer_box(st: &AppState, theme: &Theme, f: &mut Frame, area: Rect) -> Option<Position> {
     let focused = st.focus == Focus::Composer;
-    let title = if focused {
-        " Message · Enter send · Alt-Enter new line · markdown "
-    } else {
-        " Message (i to write) "
+    let in_thread = st.room.as_ref().is_some_and(|r| r.thread.is_some());
+    let title = match (focused, in_thread) {
+        (true, false) => " Message · Enter send · Alt-Enter new line · markdown ",
+        (true, true) => " Reply in thread · Enter send · Alt-Enter new line ",
+        (false, false) => " Message (i to write) ",
+        (false, true) => " Reply in thread (i to write) ",
     };
     let border = if focused {
         theme.fg(theme.accent)

@@ -195,6 +195,75 @@ pub fn wrap(text: &str, width: usize) -> Vec<String> {
     out
 }
 
+/// Splits styled text into lines of at most `width` columns, breaking
+/// after spaces where it can (never inside a word that changes style
+/// midway) and anywhere where it must. Pieces keep their styles.
+pub fn wrap_styled(pieces: &[(String, Style)], width: usize) -> Vec<Vec<(String, Style)>> {
+    let width = width.max(1);
+    // Words: runs of pieces up to and including one that ends in a space.
+    let mut words: Vec<Vec<(String, Style)>> = vec![];
+    let mut word: Vec<(String, Style)> = vec![];
+    for (text, style) in pieces {
+        for part in text.split_inclusive(' ') {
+            word.push((part.to_owned(), *style));
+            if part.ends_with(' ') {
+                words.push(std::mem::take(&mut word));
+            }
+        }
+    }
+    if !word.is_empty() {
+        words.push(word);
+    }
+    let mut out: Vec<Vec<(String, Style)>> = vec![];
+    let mut line: Vec<(String, Style)> = vec![];
+    let mut used = 0;
+    let finish = |line: &mut Vec<(String, Style)>, out: &mut Vec<Vec<(String, Style)>>| {
+        if let Some(last) = line.last_mut() {
+            let kept = last.0.trim_end().len();
+            last.0.truncate(kept);
+        }
+        out.push(std::mem::take(line));
+    };
+    for w in words {
+        let ww: usize = w.iter().map(|(t, _)| str_width(t)).sum();
+        let trimmed = ww
+            - w.last()
+                .map_or(0, |(t, _)| str_width(t) - str_width(t.trim_end()));
+        if used > 0 && used + trimmed > width {
+            finish(&mut line, &mut out);
+            used = 0;
+        }
+        if trimmed > width {
+            // Longer than a line: cut by graphemes.
+            for (text, style) in w {
+                for g in text.graphemes(true) {
+                    let gw = g.width();
+                    if used + gw > width && used > 0 {
+                        finish(&mut line, &mut out);
+                        used = 0;
+                    }
+                    push_styled(&mut line, g, style);
+                    used += gw;
+                }
+            }
+        } else {
+            for (text, style) in w {
+                push_styled(&mut line, &text, style);
+            }
+            used += ww;
+        }
+    }
+    finish(&mut line, &mut out);
+    out
+}
+
+fn push_styled(line: &mut Vec<(String, Style)>, text: &str, style: Style) {
+    match line.last_mut() {
+        Some((t, s)) if *s == style => t.push_str(text),
+        _ => line.push((text.to_owned(), style)),
+    }
+}
+
 /// A paragraph of lines, no wrapping.
 pub fn lines(f: &mut Frame, area: Rect, lines: Vec<Line<'_>>) {
     f.render_widget(Paragraph::new(lines), area);
@@ -210,6 +279,28 @@ mod tests {
         assert_eq!(wrap("abcdefghij", 4), vec!["abcd", "efgh", "ij"]);
         assert_eq!(wrap("a\n\nb", 10), vec!["a", "", "b"]);
         assert_eq!(truncate("@averylongname:server", 8), "@averyl…");
+    }
+
+    #[test]
+    fn styled_text_wraps_between_words_and_keeps_styles() {
+        let b = Style::default().add_modifier(ratatui::style::Modifier::BOLD);
+        let n = Style::default();
+        let pieces = vec![
+            ("hello ".to_owned(), n),
+            ("bo".to_owned(), b),
+            ("ld world".to_owned(), n),
+        ];
+        let lines = wrap_styled(&pieces, 9);
+        let text: Vec<String> = lines
+            .iter()
+            .map(|l| l.iter().map(|(t, _)| t.as_str()).collect())
+            .collect();
+        // "bold" changes style inside the word and is never cut there.
+        assert_eq!(text, vec!["hello", "bold", "world"]);
+        assert_eq!(lines[1], vec![("bo".to_owned(), b), ("ld".to_owned(), n)]);
+        let long = wrap_styled(&[("abcdefghij".to_owned(), n)], 4);
+        assert_eq!(long.len(), 3);
+        assert_eq!(wrap_styled(&[], 4), vec![Vec::<(String, Style)>::new()]);
     }
 
     #[test]

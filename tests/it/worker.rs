@@ -46,7 +46,7 @@ async fn result_of<R: Request>(
 }
 
 fn timeline_has(u: &Update, room: &str, body: &str) -> bool {
-    matches!(u, Update::Timeline { room: r, items } if r == room
+    matches!(u, Update::Timeline { room: r, items, .. } if r == room
         && items.iter().any(|i| i.body.as_deref() == Some(body) && i.decrypted))
 }
 
@@ -85,7 +85,10 @@ async fn worker_syncs_follows_a_timeline_and_sends() {
         matches!(u, Update::Rooms(list) if list.iter().any(|r| r.room_id == room && r.encrypted))
     })
     .await;
-    worker.send(p::timeline::Open { room: room.clone() });
+    worker.send(p::timeline::Open {
+        room: room.clone(),
+        thread: None,
+    });
 
     // bob joins and writes while alice's worker keeps syncing.
     run("bob", &["join", &room]);
@@ -98,6 +101,7 @@ async fn worker_syncs_follows_a_timeline_and_sends() {
     let op = worker.send(p::rooms::SendText {
         room: room.clone(),
         text: "hello from alice".into(),
+        thread: None,
     });
     let mut sent = None;
     wait_for(&mut updates, "alice's own message, sent", |u| {
@@ -132,6 +136,7 @@ async fn worker_syncs_follows_a_timeline_and_sends() {
     let op = worker.send(p::rooms::SendText {
         room: "!nope:localhost".into(),
         text: "x".into(),
+        thread: None,
     });
     match result_of::<p::rooms::SendText>(&mut updates, "the error", op).await {
         Err(e) => assert_eq!(

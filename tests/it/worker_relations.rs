@@ -22,7 +22,7 @@ async fn timeline_where(
             .await
             .unwrap_or_else(|_| panic!("timed out waiting for {what}"))
             .unwrap_or_else(|| panic!("the worker stopped while waiting for {what}"));
-        if let Update::Timeline { room: r, items } = u
+        if let Update::Timeline { room: r, items, .. } = u
             && r == room
             && pred(&items)
         {
@@ -84,13 +84,17 @@ async fn reply_edit_react_and_redact() {
     worker.send(p::account::StartSync {
         long_poll: Duration::from_secs(1),
     });
-    let op = worker.send(p::timeline::Open { room: room.clone() });
+    let op = worker.send(p::timeline::Open {
+        room: room.clone(),
+        thread: None,
+    });
     result_of::<p::timeline::Open>(&mut updates, op)
         .await
         .expect("open the timeline");
     worker.send(p::rooms::SendText {
         room: room.clone(),
         text: "first".into(),
+        thread: None,
     });
     let items = timeline_where(&mut updates, &room, "the first message", |items| {
         items

@@ -72,7 +72,8 @@ fn rooms_filter_and_invites() {
     assert_eq!(
         fx,
         vec![Effect::worker(p::timeline::Open {
-            room: "!general:example.org".into()
+            room: "!general:example.org".into(),
+            thread: None,
         })]
     );
     assert_eq!(st.screen, Screen::Timeline);

@@ -1,6 +1,8 @@
-//! An open room: sending, replies, edits, scrolling, redaction, new messages, fetching keys.
+//! An open room: sending, replies, edits, scrolling, redaction, new messages,
+//! fetching keys, threads and files.
 
 use super::*;
+use crate::matrix::history::{HistoryItem, Trust};
 
 #[test]
 fn enter_in_the_composer_sends_and_alt_enter_breaks_the_line() {
@@ -16,7 +18,8 @@ fn enter_in_the_composer_sends_and_alt_enter_breaks_the_line() {
         fx,
         vec![Effect::worker(p::rooms::SendText {
             room: "!general:example.org".into(),
-            text: "hi\n**there**".into()
+            text: "hi\n**there**".into(),
+            thread: None,
         })]
     );
     assert!(st.composer.is_empty());
@@ -184,6 +187,7 @@ fn new_messages_never_arrive_unseen() {
         &mut st,
         Msg::Worker(Update::Timeline {
             room: "!general:example.org".into(),
+            thread: None,
             items,
         }),
     );
@@ -270,5 +274,132 @@ fn fetch_on_an_undecryptable_message_asks_the_backup_for_its_key() {
             Command::Backup(p::backup::Cmd::Restore(p::backup::Restore { .. }))
         )),
         "{fx:?}"
+    );
+}
+
+/// Selects the message at `index` of the open room, from the composer.
+fn select(st: &mut AppState, index: usize) {
+    press(st, KeyCode::Esc);
+    let last = st.room.as_ref().map_or(0, |r| r.items.len() - 1);
+    for _ in index..last {
+        press(st, KeyCode::Char('k'));
+    }
+    assert_eq!(st.room.as_ref().and_then(|r| r.sel), Some(index));
+}
+
+#[test]
+fn t_opens_a_thread_where_replies_go_and_esc_comes_back() {
+    let mut st = fixtures::rich_room();
+    select(&mut st, 4);
+    let fx = press(&mut st, KeyCode::Char('t'));
+    assert_eq!(
+        worker_cmds(&fx),
+        vec![&Command::from(p::timeline::Open {
+            room: "!general:example.org".into(),
+            thread: Some("$ev4".into()),
+        })]
+    );
+    let r = st.room.as_ref().unwrap();
+    assert_eq!(r.thread.as_deref(), Some("$ev4"));
+    assert!(r.items.is_empty() && r.loading);
+    // A late snapshot of the main timeline is not the thread's.
+    let main = fixtures::timeline();
+    update(
+        &mut st,
+        Msg::Worker(Update::Timeline {
+            room: "!general:example.org".into(),
+            thread: None,
+            items: main,
+        }),
+    );
+    assert!(st.room.as_ref().unwrap().items.is_empty());
+    let root = fixtures::rich_room().room.unwrap().items[4].clone();
+    let reply = HistoryItem {
+        thread_root: Some("$ev4".into()),
+        ..fixtures::item(9, "@bob:example.org", "in the thread", Trust::Verified)
+    };
+    update(
+        &mut st,
+        Msg::Worker(Update::Timeline {
+            room: "!general:example.org".into(),
+            thread: Some("$ev4".into()),
+            items: vec![root, reply],
+        }),
+    );
+    assert_eq!(st.room.as_ref().unwrap().items.len(), 2);
+    // What is written here is a reply in the thread.
+    press(&mut st, KeyCode::Char('i'));
+    typed(&mut st, "me too");
+    let fx = press(&mut st, KeyCode::Enter);
+    assert_eq!(
+        worker_cmds(&fx),
+        vec![&Command::from(p::rooms::SendText {
+            room: "!general:example.org".into(),
+            text: "me too".into(),
+            thread: Some("$ev4".into()),
+        })]
+    );
+    // Esc from the messages goes back to the room, not to the room list.
+    press(&mut st, KeyCode::Esc);
+    let fx = press(&mut st, KeyCode::Esc);
+    assert_eq!(
+        worker_cmds(&fx),
+        vec![&Command::from(p::timeline::Open {
+            room: "!general:example.org".into(),
+            thread: None,
+        })]
+    );
+    assert_eq!(st.screen, Screen::Timeline);
+    assert_eq!(st.room.as_ref().unwrap().thread, None);
+}
+
+#[test]
+fn d_saves_a_file_and_o_opens_it_once_saved_or_opens_a_link() {
+    let mut st = fixtures::rich_room();
+    st.download_dir = "/home/alice/Downloads".into();
+    select(&mut st, 4);
+    let fx = press(&mut st, KeyCode::Char('d'));
+    let save = p::timeline::Download {
+        room: "!general:example.org".into(),
+        event_id: "$ev4".into(),
+        target: crate::matrix::media::Target::Dir("/home/alice/Downloads".into()),
+        open: false,
+    };
+    assert_eq!(worker_cmds(&fx), vec![&Command::from(save.clone())]);
+    let ops = sent(&mut st, &fx);
+    let saved = crate::matrix::media::Saved {
+        path: "/home/alice/Downloads/cat.png".into(),
+        name: "cat.png".into(),
+        size: 14_540,
+        mimetype: Some("image/png".into()),
+    };
+    let fx = update(
+        &mut st,
+        done::<p::timeline::Download>(ops[0], Ok(saved.clone())),
+    );
+    assert!(fx.is_empty(), "saving opens nothing: {fx:?}");
+    assert!(
+        st.notice.as_ref().is_some_and(|n| n
+            .text
+            .contains("saved cat.png to /home/alice/Downloads/cat.png")),
+        "{:?}",
+        st.notice
+    );
+    // o: saved, then opened.
+    let fx = press(&mut st, KeyCode::Char('o'));
+    let ops = sent(&mut st, &fx);
+    let fx = update(&mut st, done::<p::timeline::Download>(ops[0], Ok(saved)));
+    assert_eq!(
+        fx,
+        vec![Effect::OpenExternal("/home/alice/Downloads/cat.png".into())]
+    );
+    // A message without a file: d says so, o opens its link.
+    press(&mut st, KeyCode::Char('k'));
+    assert!(worker_cmds(&press(&mut st, KeyCode::Char('d'))).is_empty());
+    assert!(st.notice.as_ref().is_some_and(|n| n.error));
+    let fx = press(&mut st, KeyCode::Char('o'));
+    assert_eq!(
+        fx,
+        vec![Effect::OpenExternal("https://example.org/docs".into())]
     );
 }

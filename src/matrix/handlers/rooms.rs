@@ -33,11 +33,8 @@ pub fn handle(h: &Handles, op: OpId, cmd: Cmd) {
         Cmd::Leave(Leave { room }) => {
             h.job::<Leave, _>(op, async move { Ok(rooms::leave(&c, &room).await?) })
         }
-        Cmd::SendText(SendText { room, text }) => {
-            h.job::<SendText, _>(
-                op,
-                async move { Ok(rooms::send_text(&c, &room, &text).await?) },
-            )
-        }
+        Cmd::SendText(SendText { room, text, thread }) => h.job::<SendText, _>(op, async move {
+            Ok(rooms::send_text(&c, &room, &text, thread.as_deref()).await?)
+        }),
     }
 }

@@ -9,14 +9,14 @@ use matrix_sdk::room::edit::EditedContent;
 use matrix_sdk::ruma::OwnedEventId;
 use matrix_sdk::ruma::events::room::message::RoomMessageEventContentWithoutRelation;
 use matrix_sdk_ui::eyeball_im::{Vector, VectorDiff};
-use matrix_sdk_ui::timeline::{RoomExt, Timeline, TimelineEventItemId, TimelineItem};
+use matrix_sdk_ui::timeline::{Timeline, TimelineEventItemId, TimelineItem};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use super::Handles;
 use crate::matrix::history::{self, HistoryItem};
 use crate::matrix::protocol::timeline::{
-    Close, Cmd, Edit, History, Open, PaginateBack, React, Redact, Reply,
+    Close, Cmd, Download, Edit, History, Open, PaginateBack, React, Redact, Reply,
 };
 use crate::matrix::protocol::{Error, ErrorKind, OpId, Request, Update};
 use crate::matrix::rooms;
@@ -29,6 +29,8 @@ pub struct Following {
     task: Option<JoinHandle<()>>,
     /// Tells this opening from a later one of the same room.
     serial: u64,
+    /// The thread followed, `None` for the room's main timeline.
+    thread: Option<String>,
 }
 
 impl Following {
@@ -44,8 +46,12 @@ static SERIAL: AtomicU64 = AtomicU64::new(1);
 
 pub fn handle(h: &Handles, op: OpId, cmd: Cmd) {
     match cmd {
-        Cmd::History(History { room, limit }) => history(h, op, room, limit),
-        Cmd::Open(Open { room }) => open(h, op, room),
+        Cmd::History(History {
+            room,
+            limit,
+            thread,
+        }) => history(h, op, room, limit, thread),
+        Cmd::Open(Open { room, thread }) => open(h, op, room, thread),
         Cmd::PaginateBack(PaginateBack { room, count }) => {
             with_timeline::<PaginateBack, _, _>(h, op, &room, move |t| async move {
                 t.paginate_backwards(count).await.map_err(server)
@@ -99,6 +105,17 @@ pub fn handle(h: &Handles, op: OpId, cmd: Cmd) {
             let id = TimelineEventItemId::EventId(event_id(&target)?);
             t.redact(&id, reason.as_deref()).await.map_err(server)
         }),
+        Cmd::Download(Download {
+            room,
+            event_id,
+            target,
+            ..
+        }) => {
+            let c = h.client.clone();
+            h.job::<Download, _>(op, async move {
+                Ok(crate::matrix::media::download(&c, &room, &event_id, &target).await?)
+            })
+        }
     }
 }
 
@@ -120,14 +137,17 @@ fn not_open(room: &str) -> Error {
 
 /// The last messages of a room; undecryptable ones whose keys the backup
 /// may hold are fetched and the history read again.
-fn history(h: &Handles, op: OpId, room: String, limit: usize) {
+fn history(h: &Handles, op: OpId, room: String, limit: usize, thread: Option<String>) {
     let (c, trust, on_demand) = (h.client.clone(), h.trust.clone(), h.on_demand.clone());
     h.job::<History, _>(op, async move {
-        let items = history::history(&c, &trust, &room, limit).await?;
+        let thread = thread.as_deref();
+        let items = history::history(&c, &trust, &room, limit, thread).await?;
         let room_id = rooms::find(&c, &room).await?.room_id().to_owned();
         let wanted = on_demand.untried(room_id.as_str(), &history::utd_sessions(&items));
         match on_demand.fetch(&room_id, &wanted).await {
-            Ok(r) if r.imported > 0 => Ok(history::history(&c, &trust, &room, limit).await?),
+            Ok(r) if r.imported > 0 => {
+                Ok(history::history(&c, &trust, &room, limit, thread).await?)
+            }
             Ok(_) => Ok(items),
             Err(err) => {
                 tracing::warn!(error = %err, "cannot fetch keys from the backup");
@@ -169,31 +189,36 @@ where
     })
 }
 
-/// Opens the timeline of `room` and follows it; a second open of a room
-/// already followed does nothing.
-fn open(h: &Handles, op: OpId, room: String) {
+/// Opens the timeline of `room` (or of one of its threads) and follows it;
+/// a second open of what is already followed does nothing, another focus
+/// in the same room replaces the one followed.
+fn open(h: &Handles, op: OpId, room: String, thread: Option<String>) {
     let serial = SERIAL.fetch_add(1, Ordering::Relaxed);
     let (tx, rx) = watch::channel(None);
-    let fresh = match h.timelines.lock() {
-        Ok(mut m) if !m.contains_key(&room) => {
-            m.insert(
+    let (fresh, replaced) = match h.timelines.lock() {
+        Ok(mut m) if m.get(&room).is_none_or(|f| f.thread != thread) => {
+            let old = m.insert(
                 room.clone(),
                 Following {
                     ready: rx,
                     task: None,
                     serial,
+                    thread: thread.clone(),
                 },
             );
-            true
+            (true, old)
         }
-        _ => false,
+        _ => (false, None),
     };
     if !fresh {
         return h.finish::<Open>(op, Ok(()));
     }
     let h2 = h.clone();
     h.job::<Open, _>(op, async move {
-        let started = follow(&h2, &room).await;
+        if let Some(old) = replaced {
+            old.stop().await;
+        }
+        let started = follow(&h2, &room, thread).await;
         let mine = |f: &Following| f.serial == serial;
         match started {
             Ok((timeline, task)) => {
@@ -226,9 +251,13 @@ fn open(h: &Handles, op: OpId, room: String) {
 
 /// Builds the SDK's timeline of `room` and a task that sends a snapshot of
 /// it after every change.
-async fn follow(h: &Handles, room: &str) -> Result<(Arc<Timeline>, JoinHandle<()>), Error> {
+async fn follow(
+    h: &Handles,
+    room: &str,
+    thread: Option<String>,
+) -> Result<(Arc<Timeline>, JoinHandle<()>), Error> {
     let r = rooms::find(&h.client, room).await?;
-    let timeline = Arc::new(r.timeline().await.map_err(server)?);
+    let timeline = Arc::new(history::build_timeline(&r, thread.as_deref()).await?);
     let (initial, mut stream) = timeline.subscribe().await;
     let updates = h.updates.clone();
     let name = room.to_owned();
@@ -274,6 +303,7 @@ async fn follow(h: &Handles, room: &str) -> Result<(Arc<Timeline>, JoinHandle<()
             if updates
                 .send(Update::Timeline {
                     room: name.clone(),
+                    thread: thread.clone(),
                     items,
                 })
                 .is_err()

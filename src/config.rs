@@ -168,8 +168,8 @@ pub struct Settings {
     /// The room list's order (`[rooms] sort`).
     pub room_sort: crate::matrix::room_order::RoomSort,
     /// Where downloads go: `[files] download_dir`, else the user's download
-    /// directory; with `--data-dir`, that dir's `downloads` (tests never
-    /// write to the user's real directories).
+    /// directory; with `--data-dir`, `downloads` in the data root under it
+    /// (tests never write to the user's real directories).
     pub download_dir: PathBuf,
     /// What opens files and links: `[files] opener`, else the desktop's.
     pub opener: String,

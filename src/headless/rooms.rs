@@ -145,11 +145,22 @@ pub async fn run(
                         (true, true) => "🔒",
                         (true, false) => "⚠",
                     };
-                    let body = match (&i.body, i.utd_hint.as_ref().or(i.utd_reason.as_ref())) {
+                    let mut body = match (&i.body, i.utd_hint.as_ref().or(i.utd_reason.as_ref())) {
                         (Some(b), _) => b.clone(),
                         (None, Some(r)) => format!("(unable to decrypt: {r})"),
                         (None, None) => String::new(),
                     };
+                    if let Some(a) = &i.attachment {
+                        let kind = serde_json::to_value(i.kind)
+                            .ok()
+                            .and_then(|v| v.as_str().map(str::to_owned))
+                            .unwrap_or_default();
+                        body = format!("[{kind}] {}", a.name);
+                    }
+                    if i.thread_replies > 0 {
+                        let s = if i.thread_replies == 1 { "y" } else { "ies" };
+                        body.push_str(&format!(" ({} repl{s})", i.thread_replies));
+                    }
                     crate::outln!("{lock} {} {}: {body}", i.ts, i.sender);
                 }
             }

@@ -218,7 +218,11 @@ pub async fn open_client(
     // Built as the builder would (same defaults), but kept.
     let base = matrix_sdk_base::BaseClient::new(
         store_config,
-        matrix_sdk_base::ThreadingSupport::Disabled,
+        // Threads are shown apart from the room (`t`): the event cache then
+        // files live replies under their thread and keeps its summary.
+        matrix_sdk_base::ThreadingSupport::Enabled {
+            with_subscriptions: false,
+        },
         matrix_sdk_base::DmRoomDefinition::MatrixSpec,
     );
     let client = Client::builder()

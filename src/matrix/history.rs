@@ -118,6 +118,9 @@ pub async fn history(
         .await
         .map_err(|e| RoomError::Server(e.to_string()))?;
     let timeline = build_timeline(&room, thread).await?;
+    // A thread's pages reach its timeline through a background task after
+    // the pagination returns: its changes are awaited until they stop.
+    let (_, mut changes) = timeline.subscribe().await;
     let mut devices = Devices::default();
     let mut cache = TrustCache::new(room.room_id().as_str());
     loop {
@@ -133,6 +136,9 @@ pub async fn history(
             .paginate_backwards(want)
             .await
             .map_err(|e| RoomError::Server(e.to_string()))?;
+        if thread.is_some() {
+            settle(&mut changes).await;
+        }
         if reached_start {
             break;
         }
@@ -143,6 +149,20 @@ pub async fn history(
     let mut items = collect(&cache, &devices, &items);
     let skip = items.len().saturating_sub(limit);
     Ok(items.split_off(skip))
+}
+
+/// Waits until `changes` has been quiet for a moment (at most a few
+/// seconds in all).
+async fn settle<S: futures_util::Stream + Unpin>(changes: &mut S) {
+    use futures_util::StreamExt;
+    const QUIET: std::time::Duration = std::time::Duration::from_millis(200);
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(5);
+    while tokio::time::Instant::now() < deadline {
+        match tokio::time::timeout(QUIET, changes.next()).await {
+            Ok(Some(_)) => continue,
+            Ok(None) | Err(_) => break,
+        }
+    }
 }
 
 /// The SDK's timeline of a room without thread replies, or of one thread.

@@ -313,15 +313,34 @@ fn bottom_line(st: &AppState, theme: &Theme, f: &mut Frame, area: Rect) -> Optio
             ("PgUp".into(), "scroll"),
             ("Esc".into(), "messages"),
         ],
-        Screen::Timeline => vec![
-            (k(A::Compose), "write"),
-            (k(A::Reply), "reply"),
-            (k(A::Edit), "edit"),
-            (k(A::React), "react"),
-            (k(A::Redact), "redact"),
-            (k(A::FetchFromBackup), "fetch keys"),
-            (k(A::Back), "rooms"),
-        ],
+        Screen::Timeline => {
+            let room = st.room.as_ref();
+            let sel = room.and_then(|r| r.selected());
+            let mut v = vec![
+                (k(A::Compose), "write"),
+                (k(A::Reply), "reply"),
+                (k(A::Edit), "edit"),
+                (k(A::React), "react"),
+                (k(A::Redact), "redact"),
+            ];
+            // What the selected message offers beyond the usual.
+            if sel.is_some_and(|i| i.attachment.is_some()) {
+                v.push((k(A::SaveFile), "save"));
+                v.push((k(A::OpenFile), "open"));
+            }
+            if sel.is_some_and(|i| i.thread_replies > 0) && room.is_some_and(|r| r.thread.is_none())
+            {
+                v.push((k(A::Thread), "thread"));
+            }
+            v.push((k(A::FetchFromBackup), "fetch keys"));
+            let back = if room.is_some_and(|r| r.thread.is_some()) {
+                "room"
+            } else {
+                "rooms"
+            };
+            v.push((k(A::Back), back));
+            v
+        }
         Screen::Backup => vec![
             (k(A::Restore), "restore"),
             (k(A::Create), "create"),

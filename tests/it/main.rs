@@ -15,6 +15,7 @@ mod bench_chart;
 mod cli_account;
 mod cli_backup;
 mod cli_config;
+mod cli_content;
 mod cli_keys;
 mod cli_password_prompt;
 mod cli_recovery;

@@ -374,3 +374,118 @@ async fn leaving_asks_about_the_room_shown_and_new_messages_are_never_missed() {
     t.keys(&["q"]);
     t.wait_for("EXIT=0");
 }
+
+/// What another client posts over the plain client-server API, read in the
+/// TUI: a bold message drawn without its markdown or tags, an image as an
+/// attachment line, a thread counted on its root; `t` opens the thread,
+/// what is written there is a reply in it, and Esc comes back to the room.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn formatting_files_and_threads_read_as_the_sender_meant() {
+    use serde_json::json;
+    let hs = common::homeserver();
+    let (alice, bob) = (hs.register("tuia").await, hs.register("tuib").await);
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().to_owned();
+    common::use_file_secrets(&data);
+    common::login(&data, "a", &hs, &alice);
+    let room = common::ok_json(
+        &data,
+        "a",
+        &[
+            "create-room",
+            "Rich",
+            "--unencrypted",
+            "--invite",
+            &bob.user_id,
+            "--json",
+        ],
+        "",
+    )["room_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let other = common::RawClient::login(&hs, &bob).await;
+    other.join(&room).await;
+    let text = |body: &str| json!({"msgtype": "m.text", "body": body});
+    other
+        .send(
+            &room,
+            "m.room.message",
+            json!({
+                "msgtype": "m.text",
+                "body": "**bold** news",
+                "format": "org.matrix.custom.html",
+                "formatted_body": "<strong>bold</strong> news",
+            }),
+        )
+        .await;
+    let uri = other.upload("cat.png", "image/png", vec![7; 2048]).await;
+    other
+        .send(
+            &room,
+            "m.room.message",
+            json!({"msgtype": "m.image", "body": "cat.png", "url": uri,
+                   "info": {"mimetype": "image/png", "size": 2048}}),
+        )
+        .await;
+    let root = other
+        .send(&room, "m.room.message", text("what do you think?"))
+        .await;
+    for n in 1..=2 {
+        let mut c = text(&format!("thread reply {n}"));
+        c["m.relates_to"] = json!({"rel_type": "m.thread", "event_id": root,
+            "is_falling_back": true, "m.in_reply_to": {"event_id": root}});
+        other.send(&room, "m.room.message", c).await;
+    }
+    other.send(&room, "m.room.message", text("last word")).await;
+
+    let t = tui(&data, "a");
+    t.wait_for("Rooms (1)");
+    t.keys(&["Enter"]);
+    let s = t.wait_for("last word");
+    assert!(s.contains("bold news"), "{s}");
+    assert!(!s.contains("**") && !s.contains("<strong>"), "{s}");
+    assert!(s.contains("[image] cat.png (image/png, 2.0 KiB)"), "{s}");
+    assert!(s.contains("⤷ 2 replies"), "{s}");
+    assert!(
+        !s.contains("thread reply"),
+        "replies stay in their thread: {s}"
+    );
+    // Select the root: its detail names the key.
+    leave_composer(&t);
+    for _ in 0..4 {
+        if t.screen().contains("t opens the thread") {
+            break;
+        }
+        let before = t.screen();
+        t.keys(&["k"]);
+        t.wait_until("the selection moved", |s| s != before);
+    }
+    t.wait_for("t opens the thread");
+    t.keys(&["t"]);
+    // The replies may come before the root's page: wait for both.
+    let s = t.wait_until("the thread", |s| {
+        s.contains("thread reply 2") && s.contains("what do you think?")
+    });
+    assert!(s.contains("Thread in Rich"), "{s}");
+    assert!(
+        s.contains("what do you think?") && s.contains("thread reply 1"),
+        "{s}"
+    );
+    assert!(!s.contains("last word"), "{s}");
+    t.keys(&["i"]);
+    t.wait_for("Reply in thread · Enter send");
+    t.type_text("agreed from the thread");
+    t.keys(&["Enter"]);
+    t.wait_for("agreed from the thread");
+    // Back in the room: the reply is counted, not shown.
+    t.keys(&["Escape"]);
+    t.wait_for("Reply in thread (i to write)");
+    t.keys(&["Escape"]);
+    let s = t.wait_for("last word");
+    assert!(!s.contains("Thread in Rich"), "{s}");
+    t.wait_for("⤷ 3 replies");
+    assert!(!t.screen().contains("agreed from the thread"));
+    t.keys(&["q"]);
+    t.wait_for("EXIT=0");
+}

@@ -113,6 +113,96 @@ impl Homeserver {
     }
 }
 
+/// Another client speaking the plain client-server API (no SDK): logs in
+/// with a password and sends what it is told.
+pub struct RawClient {
+    pub url: String,
+    pub token: String,
+    http: reqwest::Client,
+    txn: AtomicU32,
+}
+
+impl RawClient {
+    pub async fn login(hs: &Homeserver, user: &TestUser) -> RawClient {
+        let http = reqwest::Client::new();
+        let body: Value = http
+            .post(format!("{}/_matrix/client/v3/login", hs.url))
+            .json(&json!({
+                "type": "m.login.password",
+                "identifier": {"type": "m.id.user", "user": user.localpart},
+                "password": user.password,
+            }))
+            .send()
+            .await
+            .expect("login request")
+            .json()
+            .await
+            .expect("login JSON");
+        RawClient {
+            url: hs.url.clone(),
+            token: body["access_token"].as_str().expect("a token").to_owned(),
+            http,
+            txn: AtomicU32::new(0),
+        }
+    }
+
+    async fn call(&self, req: reqwest::RequestBuilder) -> Value {
+        let resp = req.bearer_auth(&self.token).send().await.expect("request");
+        let status = resp.status();
+        let body: Value = resp.json().await.expect("JSON");
+        assert!(status.is_success(), "{status}: {body}");
+        body
+    }
+
+    pub async fn join(&self, room: &str) {
+        self.call(
+            self.http
+                .post(format!("{}/_matrix/client/v3/join/{room}", self.url))
+                .json(&json!({})),
+        )
+        .await;
+    }
+
+    /// Sends `content` as `event_type`; yields the event id.
+    pub async fn send(&self, room: &str, event_type: &str, content: Value) -> String {
+        let txn = format!(
+            "{}-{}",
+            unique("t"),
+            self.txn.fetch_add(1, Ordering::Relaxed)
+        );
+        let body = self
+            .call(
+                self.http
+                    .put(format!(
+                        "{}/_matrix/client/v3/rooms/{room}/send/{event_type}/{txn}",
+                        self.url
+                    ))
+                    .json(&content),
+            )
+            .await;
+        body["event_id"].as_str().expect("an event id").to_owned()
+    }
+
+    /// Uploads `bytes` to the media repository; yields its mxc:// URI.
+    pub async fn upload(&self, name: &str, mimetype: &str, bytes: Vec<u8>) -> String {
+        let body = self
+            .call(
+                self.http
+                    .post(format!(
+                        "{}/_matrix/media/v3/upload?filename={name}",
+                        self.url
+                    ))
+                    .header("content-type", mimetype)
+                    .body(bytes),
+            )
+            .await;
+        body["content_uri"]
+            .as_str()
+            .expect("a content uri")
+            .to_owned()
+    }
+}
+
 /// Exit code, stdout and stderr of one run of the real binary.
 pub struct Run {
     pub code: i32,

@@ -90,6 +90,8 @@ pub fn item(n: u64, sender: &str, body: &str, trust: Trust) -> HistoryItem {
         reactions: vec![],
         redacted: false,
         own: sender == "@alice:example.org",
+        read_by: vec![],
+        read_marker: false,
     }
 }
 

@@ -443,6 +443,17 @@ fn worker_update(st: &mut AppState, u: Update, fx: &mut Vec<Effect>) {
         } => {
             timeline(st, room, thread, items, fx);
         }
+        Update::Typing { room, users } => {
+            let me = st.me.clone();
+            if let Some(r) = &mut st.room
+                && r.id == room
+            {
+                r.typing = users
+                    .into_iter()
+                    .filter(|u| Some(u) != me.as_ref())
+                    .collect();
+            }
+        }
         Update::Verification(v) => {
             let done = matches!(v.state, VerifyState::Done { .. });
             verification_update(st, v);

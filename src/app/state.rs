@@ -112,6 +112,10 @@ pub struct OpenRoom {
     pub loading: bool,
     /// The thread shown instead of the room's main timeline: its root.
     pub thread: Option<String>,
+    /// Who is typing here now (this account left out).
+    pub typing: Vec<String>,
+    /// The newest message this account was last marked as having read.
+    pub marked_read: Option<String>,
 }
 
 impl OpenRoom {
@@ -127,6 +131,8 @@ impl OpenRoom {
             reached_start: false,
             loading: true,
             thread: None,
+            typing: vec![],
+            marked_read: None,
         }
     }
 

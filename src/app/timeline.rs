@@ -139,6 +139,7 @@ pub(super) fn scroll(st: &mut AppState, up: bool, by: usize, fx: &mut Vec<Effect
             if up && next < 5 {
                 maybe_paginate(r, fx);
             }
+            mark_read(st, fx);
         }
         _ => {}
     }
@@ -413,6 +414,31 @@ pub(super) fn timeline(
             maybe_paginate(r, fx);
         }
     }
+    mark_read(st, fx);
+}
+
+/// The newest message is on screen in the room's own timeline: this
+/// account has read it (once per message).
+pub(super) fn mark_read(st: &mut AppState, fx: &mut Vec<Effect>) {
+    if st.screen != Screen::Timeline {
+        return;
+    }
+    let Some(r) = &mut st.room else { return };
+    // Reading history above the newest message, or a thread: not yet.
+    if r.sel.is_some_and(|s| s + 1 < r.items.len()) || r.thread.is_some() {
+        return;
+    }
+    let Some(newest) = r.items.iter().rev().find_map(|i| i.event_id.clone()) else {
+        return;
+    };
+    if r.marked_read.as_deref() == Some(newest.as_str()) {
+        return;
+    }
+    r.marked_read = Some(newest.clone());
+    fx.push(Effect::worker(p::timeline::MarkRead {
+        room: r.id.clone(),
+        event_id: newest,
+    }));
 }
 
 /// An open room's outcomes; `room` is the room the command was for.

@@ -77,6 +77,13 @@ pub struct HistoryItem {
     pub redacted: bool,
     /// Sent by this account (so it can be edited or redacted).
     pub own: bool,
+    /// Who has read up to this message and no further (their latest read
+    /// receipt is here), in the order the SDK knows them.
+    pub read_by: Vec<String>,
+    /// The account's read marker (where it stopped reading, on any device)
+    /// stands just before this message.
+    #[serde(skip)]
+    pub read_marker: bool,
 }
 
 /// One reaction key on a message and how many gave it.
@@ -182,6 +189,9 @@ pub async fn build_timeline(
     };
     room.timeline_builder()
         .with_focus(focus)
+        .track_read_marker_and_receipts(
+            matrix_sdk_ui::timeline::TimelineReadReceiptTracking::MessageLikeEvents,
+        )
         .build()
         .await
         .map_err(|e| RoomError::Server(e.to_string()))
@@ -300,10 +310,52 @@ pub(crate) fn collect<'a>(
     devices: &Devices,
     items: impl IntoIterator<Item = &'a Arc<TimelineItem>>,
 ) -> Vec<HistoryItem> {
-    items
-        .into_iter()
-        .filter_map(|item| convert(trust, devices, item))
-        .collect()
+    flatten(
+        items
+            .into_iter()
+            .filter_map(|item| entry(trust, devices, item))
+            .collect::<Vec<_>>()
+            .iter(),
+    )
+}
+
+/// A timeline item as keepsake keeps it: a message, or the read marker.
+#[derive(Debug, Clone)]
+pub(crate) enum Entry {
+    Item(Box<HistoryItem>),
+    ReadMarker,
+}
+
+/// [`convert`], keeping the read marker.
+pub(crate) fn entry(
+    trust: &TrustCache,
+    devices: &Devices,
+    item: &Arc<TimelineItem>,
+) -> Option<Entry> {
+    if matches!(
+        item.as_virtual(),
+        Some(matrix_sdk_ui::timeline::VirtualTimelineItem::ReadMarker)
+    ) {
+        return Some(Entry::ReadMarker);
+    }
+    convert(trust, devices, item).map(|i| Entry::Item(Box::new(i)))
+}
+
+/// The messages of entries, the read marker set on the one after it.
+pub(crate) fn flatten<'a>(entries: impl Iterator<Item = &'a Entry>) -> Vec<HistoryItem> {
+    let mut out = vec![];
+    let mut marker = false;
+    for e in entries {
+        match e {
+            Entry::ReadMarker => marker = true,
+            Entry::Item(i) => {
+                let mut i = (**i).clone();
+                i.read_marker = std::mem::take(&mut marker);
+                out.push(i);
+            }
+        }
+    }
+    out
 }
 
 /// The megolm sessions whose trust records `items` need.
@@ -409,6 +461,8 @@ pub(crate) fn convert(
                 .unwrap_or_default(),
             redacted: content.is_redacted(),
             own: ev.is_own(),
+            read_by: ev.read_receipts().keys().map(|u| u.to_string()).collect(),
+            read_marker: false,
         })
     })
 }

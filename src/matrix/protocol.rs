@@ -188,6 +188,7 @@ pub mod timeline {
         React => (),
         Redact => (),
         Download => crate::matrix::media::Saved,
+        MarkRead => (),
     });
 
     /// The last `limit` messages of a room (without thread replies), or of
@@ -254,6 +255,14 @@ pub mod timeline {
         pub event_id: String,
         pub target: crate::matrix::media::Target,
         pub open: bool,
+    }
+
+    /// This account has read up to `event_id` (seen on screen): its read
+    /// receipt and read marker move there; timeline open.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct MarkRead {
+        pub room: String,
+        pub event_id: String,
     }
 
     /// Redact a message; timeline open.
@@ -527,6 +536,11 @@ pub enum Update {
         room: String,
         thread: Option<String>,
         items: Vec<HistoryItem>,
+    },
+    /// Who is typing in an open room now (this account left out).
+    Typing {
+        room: String,
+        users: Vec<String>,
     },
     /// A verification changed state (incoming requests included).
     Verification(VerifyUpdate),

@@ -137,14 +137,56 @@ pub fn lines(
             ""
         };
         out.push(Line::from(vec![
-            Span::styled(pad, base),
+            Span::styled(pad.clone(), base),
             Span::styled(
                 format!("⤷ {} repl{s}{hint}", i.thread_replies),
                 base.fg(theme.accent),
             ),
         ]));
     }
+    if let Some(readers) = readers(i, view.me) {
+        out.push(Line::from(vec![
+            Span::styled(pad, base),
+            Span::styled(
+                truncate(&readers, width.saturating_sub(INDENT + sender_w)),
+                base.fg(theme.dim),
+            ),
+        ]));
+    }
     out
+}
+
+/// "read by bob, carol +2": who read up to this message and no further
+/// (this account left out); `None` when nobody.
+fn readers(i: &HistoryItem, me: Option<&str>) -> Option<String> {
+    let names: Vec<&str> = i
+        .read_by
+        .iter()
+        .filter(|u| Some(u.as_str()) != me)
+        .map(|u| short(u))
+        .collect();
+    if names.is_empty() {
+        return None;
+    }
+    const SHOWN: usize = 3;
+    let more = names.len().saturating_sub(SHOWN);
+    let mut text = format!("✓ read by {}", names[..names.len().min(SHOWN)].join(", "));
+    if more > 0 {
+        text.push_str(&format!(" +{more}"));
+    }
+    Some(text)
+}
+
+/// "bob is typing…", "bob and carol are typing…", "4 people are typing…".
+pub fn typing(users: &[String]) -> Option<String> {
+    let names: Vec<&str> = users.iter().map(|u| short(u)).collect();
+    match names.as_slice() {
+        [] => None,
+        [one] => Some(format!("{one} is typing…")),
+        [a, b] => Some(format!("{a} and {b} are typing…")),
+        [a, b, c] => Some(format!("{a}, {b} and {c} are typing…")),
+        more => Some(format!("{} people are typing…", more.len())),
+    }
 }
 
 /// The body: deleted, undecryptable, an attachment, formatted or plain

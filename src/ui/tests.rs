@@ -149,6 +149,31 @@ fn rich_text_attachments_and_threads() {
     insta::assert_snapshot!("rich_timeline_wide", draw(&fixtures::rich_room(), 130, 30));
 }
 
+/// Who read up to where (this account left out), where this account
+/// stopped reading, and who is typing.
+#[test]
+fn receipts_typing_and_the_read_marker() {
+    let mut st = fixtures::in_room();
+    if let Some(r) = st.room.as_mut() {
+        r.items[1].read_by = vec!["@carol:example.org".into(), "@alice:example.org".into()];
+        r.items[6].read_by = vec![
+            "@bob:example.org".into(),
+            "@dave:example.org".into(),
+            "@erin:example.org".into(),
+            "@frank:example.org".into(),
+        ];
+        r.items[4].read_marker = true;
+        r.typing = vec!["@bob:example.org".into(), "@carol:example.org".into()];
+    }
+    let screen = draw(&st, 80, 30);
+    insta::assert_snapshot!("receipts_typing", screen);
+    assert!(screen.contains("✓ read by carol\n") || screen.contains("✓ read by carol "));
+    assert!(!screen.contains("read by carol, alice"), "{screen}");
+    assert!(screen.contains("✓ read by bob, dave, erin +1"), "{screen}");
+    assert!(screen.contains("new since you last read"), "{screen}");
+    assert!(screen.contains("bob and carol are typing…"), "{screen}");
+}
+
 #[test]
 fn composer_multi_line_reply() {
     let mut st = fixtures::in_room();

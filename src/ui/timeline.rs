@@ -237,6 +237,9 @@ fn messages(st: &AppState, r: &OpenRoom, theme: &Theme, f: &mut Frame, area: Rec
         let new_day = prev.is_none_or(|p| !time::same_day(p.ts, it.ts, st.utc_offset));
         if r.unseen_from.is_some() && r.unseen_from == it.event_id {
             block.insert(0, marker_line(" new messages ", width, theme));
+        } else if it.read_marker {
+            // Where this account stopped reading, on any device.
+            block.insert(0, marker_line(" new since you last read ", width, theme));
         }
         if new_day {
             block.insert(0, day_line(it.ts, st.utc_offset, width, theme));
@@ -255,23 +258,32 @@ fn messages(st: &AppState, r: &OpenRoom, theme: &Theme, f: &mut Frame, area: Rec
         };
         out.insert(0, Line::from(Span::styled(top, theme.dim())));
     }
-    // Reading history: say how much is below, so nothing arrives unseen.
+    // Below the messages: how much is newer when reading history (so
+    // nothing arrives unseen), and who is typing.
+    let mut footer = vec![];
     let newer = r.newer();
-    let height = if newer > 0 && height > 1 {
-        height - 1
-    } else {
-        height
-    };
-    let skip = out.len().saturating_sub(height);
-    let mut shown: Vec<Line<'static>> = out.into_iter().skip(skip).collect();
-    if newer > 0 && area.height > 1 {
+    if newer > 0 {
         let s = if newer == 1 { "" } else { "s" };
-        let pad = height.saturating_sub(shown.len());
-        shown.splice(0..0, std::iter::repeat_n(Line::from(""), pad));
-        shown.push(Line::from(Span::styled(
+        footer.push(Line::from(Span::styled(
             format!(" ↓ {newer} newer message{s} · End jumps to the newest"),
             theme.fg(theme.accent),
         )));
+    }
+    if let Some(t) = super::message::typing(&r.typing) {
+        footer.push(Line::from(Span::styled(
+            format!(" {}", truncate(&t, width.saturating_sub(2))),
+            theme.dim().add_modifier(ratatui::style::Modifier::ITALIC),
+        )));
+    }
+    // Never at the cost of every message line.
+    footer.truncate(height.saturating_sub(1));
+    let height = height - footer.len();
+    let skip = out.len().saturating_sub(height);
+    let mut shown: Vec<Line<'static>> = out.into_iter().skip(skip).collect();
+    if !footer.is_empty() {
+        let pad = height.saturating_sub(shown.len());
+        shown.splice(0..0, std::iter::repeat_n(Line::from(""), pad));
+        shown.extend(footer);
     }
     // Short rooms sit at the bottom, above the composer.
     let pad = height.saturating_sub(shown.len());

@@ -437,7 +437,7 @@ async fn formatting_files_and_threads_read_as_the_sender_meant() {
             "is_falling_back": true, "m.in_reply_to": {"event_id": root}});
         other.send(&room, "m.room.message", c).await;
     }
-    other.send(&room, "m.room.message", text("last word")).await;
+    let last = other.send(&room, "m.room.message", text("last word")).await;
 
     let t = tui(&data, "a");
     t.wait_for("Rooms (1)");
@@ -451,6 +451,18 @@ async fn formatting_files_and_threads_read_as_the_sender_meant() {
         !s.contains("thread reply"),
         "replies stay in their thread: {s}"
     );
+    // Seen on screen, so read: the receipt reaches the other client.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while other.read_up_to(&room, &alice.user_id).await.as_deref() != Some(last.as_str()) {
+        assert!(std::time::Instant::now() < deadline, "no read receipt");
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    // The other client reads and types: both show.
+    other.read_receipt(&room, &last).await;
+    other.typing(&room, &bob.user_id).await;
+    let s = t.wait_for("is typing…");
+    assert!(s.contains(&format!("{} is typing…", bob.localpart)), "{s}");
+    t.wait_for(&format!("✓ read by {}", bob.localpart));
     // Select the root: its detail names the key.
     leave_composer(&t);
     for _ in 0..4 {

@@ -403,3 +403,42 @@ fn d_saves_a_file_and_o_opens_it_once_saved_or_opens_a_link() {
         vec![Effect::OpenExternal("https://example.org/docs".into())]
     );
 }
+
+#[test]
+fn the_newest_message_on_screen_is_marked_read_once() {
+    let mut st = fixtures::in_room();
+    let items = st.room.as_ref().unwrap().items.clone();
+    let snapshot = |items: Vec<HistoryItem>| {
+        Msg::Worker(Update::Timeline {
+            room: "!general:example.org".into(),
+            thread: None,
+            items,
+        })
+    };
+    let fx = update(&mut st, snapshot(items.clone()));
+    assert_eq!(
+        worker_cmds(&fx),
+        vec![&Command::from(p::timeline::MarkRead {
+            room: "!general:example.org".into(),
+            event_id: "$ev7".into(),
+        })]
+    );
+    // The same newest message again: nothing more to say.
+    assert!(worker_cmds(&update(&mut st, snapshot(items.clone()))).is_empty());
+    // Reading history: a new message is not read yet.
+    press(&mut st, KeyCode::Esc);
+    press(&mut st, KeyCode::Char('k'));
+    press(&mut st, KeyCode::Char('k'));
+    let mut more = items.clone();
+    more.push(fixtures::item(8, "@bob:example.org", "new", Trust::Plain));
+    assert!(worker_cmds(&update(&mut st, snapshot(more))).is_empty());
+    // Scrolled down to it: now it is.
+    let fx = press(&mut st, KeyCode::End);
+    assert!(
+        worker_cmds(&fx).contains(&&Command::from(p::timeline::MarkRead {
+            room: "!general:example.org".into(),
+            event_id: "$ev8".into(),
+        })),
+        "{fx:?}"
+    );
+}

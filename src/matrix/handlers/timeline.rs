@@ -16,7 +16,7 @@ use tokio::task::JoinHandle;
 use super::Handles;
 use crate::matrix::history::{self, HistoryItem};
 use crate::matrix::protocol::timeline::{
-    Close, Cmd, Download, Edit, History, Open, PaginateBack, React, Redact, Reply,
+    Close, Cmd, Download, Edit, History, MarkRead, Open, PaginateBack, React, Redact, Reply,
 };
 use crate::matrix::protocol::{Error, ErrorKind, OpId, Request, Update};
 use crate::matrix::rooms;
@@ -104,6 +104,18 @@ pub fn handle(h: &Handles, op: OpId, cmd: Cmd) {
         }) => with_timeline::<Redact, _, _>(h, op, &room, move |t| async move {
             let id = TimelineEventItemId::EventId(event_id(&target)?);
             t.redact(&id, reason.as_deref()).await.map_err(server)
+        }),
+        Cmd::MarkRead(MarkRead {
+            room,
+            event_id: target,
+        }) => with_timeline::<MarkRead, _, _>(h, op, &room, move |t| async move {
+            // Read up to here, and the marker of where reading stopped with
+            // it (the SDK sends only what moves forward).
+            let id = event_id(&target)?;
+            let receipts = matrix_sdk::room::Receipts::new()
+                .fully_read_marker(id.clone())
+                .public_read_receipt(id);
+            t.send_multiple_receipts(receipts).await.map_err(server)
         }),
         Cmd::Download(Download {
             room,
@@ -266,6 +278,7 @@ async fn follow(
     let on_demand = h.on_demand.clone();
     // Keys for undecryptable events come from the backup as they show up;
     // the SDK re-decrypts and a new snapshot follows.
+    let typing_of = r.clone();
     let fetch = move |items: &[HistoryItem]| {
         let wanted = on_demand.untried(r.room_id().as_str(), &history::utd_sessions(items));
         if !wanted.is_empty() {
@@ -293,23 +306,29 @@ async fn follow(
         let mut sdk = initial;
         devices.load(&client, &sdk).await;
         cache.fill(&trust, history::sessions_of(&sdk)).await;
-        let mut view: Vector<Option<HistoryItem>> = sdk
+        let mut view: Vector<Option<history::Entry>> = sdk
             .iter()
-            .map(|i| history::convert(&cache, &devices, i))
+            .map(|i| history::entry(&cache, &devices, i))
             .collect();
+        // Who is typing in the room; the guard keeps the SDK's handler.
+        let (_typing_guard, mut typing) = typing_of.subscribe_to_typing_notifications();
+        let mut changed = true;
         loop {
-            let items: Vec<HistoryItem> = view.iter().flatten().cloned().collect();
-            fetch(&items);
-            if updates
-                .send(Update::Timeline {
-                    room: name.clone(),
-                    thread: thread.clone(),
-                    items,
-                })
-                .is_err()
-            {
-                break;
+            if std::mem::take(&mut changed) {
+                let items: Vec<HistoryItem> = history::flatten(view.iter().flatten());
+                fetch(&items);
+                if updates
+                    .send(Update::Timeline {
+                        room: name.clone(),
+                        thread: thread.clone(),
+                        items,
+                    })
+                    .is_err()
+                {
+                    break;
+                }
             }
+            changed = true;
             tokio::select! {
                 diffs = stream.next() => {
                     let Some(diffs) = diffs else { break };
@@ -320,23 +339,40 @@ async fn follow(
                     for d in diffs {
                         d.clone().apply(&mut sdk);
                         if !stale {
-                            d.map(|i| history::convert(&cache, &devices, &i)).apply(&mut view);
+                            d.map(|i| history::entry(&cache, &devices, &i)).apply(&mut view);
                         }
                     }
                     if stale {
                         cache.fill(&trust, history::sessions_of(&sdk)).await;
-                        view = sdk.iter().map(|i| history::convert(&cache, &devices, i)).collect();
+                        view = sdk.iter().map(|i| history::entry(&cache, &devices, i)).collect();
                     }
                 }
                 Some(_) = next_of(&mut devices_changed) => {
                     devices.clear();
                     devices.load(&client, &sdk).await;
-                    view = sdk.iter().map(|i| history::convert(&cache, &devices, i)).collect();
+                    view = sdk.iter().map(|i| history::entry(&cache, &devices, i)).collect();
                 }
                 Some(_) = next_of(&mut identities_changed) => {
                     devices.clear();
                     devices.load(&client, &sdk).await;
-                    view = sdk.iter().map(|i| history::convert(&cache, &devices, i)).collect();
+                    view = sdk.iter().map(|i| history::entry(&cache, &devices, i)).collect();
+                }
+                users = typing.recv() => {
+                    changed = false;
+                    match users {
+                        Ok(users) => {
+                            let users = users.iter().map(|u| u.to_string()).collect();
+                            let sent = updates.send(Update::Typing { room: name.clone(), users });
+                            if sent.is_err() {
+                                break;
+                            }
+                        }
+                        // Missed some: the next change says who types now.
+                        Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
+                        Err(tokio::sync::broadcast::error::RecvError::Closed) => {
+                            typing = tokio::sync::broadcast::channel(1).1;
+                        }
+                    }
                 }
             }
         }

@@ -183,6 +183,49 @@ impl RawClient {
         body["event_id"].as_str().expect("an event id").to_owned()
     }
 
+    /// Says this account is typing in `room` (for 30 s).
+    pub async fn typing(&self, room: &str, user_id: &str) {
+        self.call(
+            self.http
+                .put(format!(
+                    "{}/_matrix/client/v3/rooms/{room}/typing/{user_id}",
+                    self.url
+                ))
+                .json(&json!({"typing": true, "timeout": 30000})),
+        )
+        .await;
+    }
+
+    /// This account has read `room` up to `event_id`.
+    pub async fn read_receipt(&self, room: &str, event_id: &str) {
+        self.call(
+            self.http
+                .post(format!(
+                    "{}/_matrix/client/v3/rooms/{room}/receipt/m.read/{event_id}",
+                    self.url
+                ))
+                .json(&json!({})),
+        )
+        .await;
+    }
+
+    /// Where `user` has read `room` up to, as this account's sync sees it.
+    pub async fn read_up_to(&self, room: &str, user: &str) -> Option<String> {
+        let sync = self
+            .call(
+                self.http
+                    .get(format!("{}/_matrix/client/v3/sync", self.url)),
+            )
+            .await;
+        let events = sync["rooms"]["join"][room]["ephemeral"]["events"].as_array()?;
+        events
+            .iter()
+            .filter(|e| e["type"] == "m.receipt")
+            .flat_map(|e| e["content"].as_object().into_iter().flatten())
+            .find(|(_, r)| r["m.read"].get(user).is_some())
+            .map(|(id, _)| id.clone())
+    }
+
     /// Uploads `bytes` to the media repository; yields its mxc:// URI.
     pub async fn upload(&self, name: &str, mimetype: &str, bytes: Vec<u8>) -> String {
         let body = self

@@ -108,6 +108,17 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Ask the server to find TEXT in ROOM (unencrypted rooms only: the
+    /// server cannot read encrypted ones).
+    Search {
+        room: String,
+        text: String,
+        /// How many results at most.
+        #[arg(long, default_value_t = 20)]
+        limit: usize,
+        #[arg(long)]
+        json: bool,
+    },
     /// Save the file a message carries (decrypted in encrypted rooms, 0600,
     /// never overwriting): into the download dir, or to FILE with -o.
     Download {

@@ -195,7 +195,7 @@ impl From<crate::matrix::rooms::RoomError> for Error {
         use crate::matrix::rooms::RoomError as E;
         let kind = match &e {
             E::UnknownRoom(_) | E::NotFound(_) => ErrorKind::NotFound,
-            E::BadRoom(_) | E::BadUser(_) | E::BadEvent(_) => ErrorKind::Invalid,
+            E::BadRoom(_) | E::BadUser(_) | E::BadEvent(_) | E::Invalid(_) => ErrorKind::Invalid,
             E::Server(_) => ErrorKind::Server,
         };
         Error::new(kind, e.to_string())

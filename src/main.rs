@@ -179,6 +179,7 @@ fn run(cli: Cli, started: std::time::Instant) -> Result<ExitCode, Error> {
             | Command::Send { .. }
             | Command::History { .. }
             | Command::Download { .. }
+            | Command::Search { .. }
             | Command::Sync { .. }),
         ) => {
             let secrets = open_secrets(&settings)?;

@@ -32,6 +32,9 @@ pub enum CmdAction {
     Redact(Option<String>),
     /// Order the room list (for this run; the config sets the default).
     Sort(crate::matrix::room_order::RoomSort),
+    /// Find text in the open room (the server's search, or the loaded
+    /// messages of an encrypted room).
+    Search(String),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -54,7 +57,7 @@ pub enum RecoveryAction {
 
 use crate::error::Invalid;
 
-const HELP: &str = "commands: join, leave, invite, create, verify, devices, backup, recovery, react, redact, rooms, sort, help, quit";
+const HELP: &str = "commands: join, leave, invite, create, verify, devices, backup, recovery, react, redact, rooms, sort, search, help, quit";
 
 /// Parses one command line (without its `:`).
 pub fn parse(line: &str) -> Result<CmdAction, Invalid> {
@@ -146,6 +149,12 @@ pub fn parse(line: &str) -> Result<CmdAction, Invalid> {
                     RoomSort::NAMES.join(", ")
                 )
             })?)
+        }
+        "search" | "s" => {
+            if args.is_empty() {
+                return Err("usage: :search TEXT (/ finds in the loaded messages)".into());
+            }
+            CmdAction::Search(args.join(" "))
         }
         "devices" => {
             no_more(1, ":devices [@user:server]")?;

@@ -79,7 +79,12 @@ pub const ACTIONS: &[(Action, &str, &[&str], &str)] = &[
     (Action::Backup, "backup", &["2"], "backup screen"),
     (Action::Recovery, "recovery", &["3"], "recovery screen"),
     (Action::Devices, "devices", &["4"], "devices screen"),
-    (Action::Filter, "filter", &["/"], "filter rooms"),
+    (
+        Action::Filter,
+        "filter",
+        &["/"],
+        "filter rooms / find in the open room",
+    ),
     (
         Action::Refresh,
         "refresh",

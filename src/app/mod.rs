@@ -18,6 +18,7 @@ mod login;
 mod prompt;
 mod recovery;
 mod rooms;
+pub mod search;
 pub mod state;
 pub mod time;
 mod timeline;
@@ -280,6 +281,8 @@ fn paste(st: &mut AppState, text: &str) {
         st.composer.insert_str(text);
     } else if st.filtering {
         st.filter.insert_str(text.lines().next().unwrap_or(""));
+    } else if let Some(s) = &mut st.search {
+        s.input.insert_str(text.lines().next().unwrap_or(""));
     }
 }
 
@@ -316,10 +319,14 @@ fn key(st: &mut AppState, k: KeyEvent, fx: &mut Vec<Effect>) {
     if st.cmdline.is_some() {
         return cmdline_key(st, k, fx);
     }
+    if st.found.is_some() {
+        return search::results_key(st, k);
+    }
     match st.screen {
         Screen::Login => login_key(st, k, fx),
         Screen::Timeline if st.focus == Focus::Composer => composer_key(st, k, fx),
         _ if st.filtering => filter_key(st, k),
+        Screen::Timeline if st.search.is_some() => search::key(st, k),
         _ => normal_key(st, k, fx),
     }
 }

@@ -138,6 +138,11 @@ pub(super) fn finished(st: &mut AppState, done: p::rooms::Done) {
         Done::Leave(Ok(())) => notice(st, "left the room", false),
         Done::Invite(Ok(())) => notice(st, "invited", false),
         Done::Create(Ok(id)) => notice(st, format!("created {id}"), false),
+        Done::Search(Ok(found)) => super::search::answered(st, found),
+        Done::Search(Err(e)) => {
+            st.found = None;
+            notice(st, said(&e), true);
+        }
         other => error_notice(st, other.error()),
     }
 }

@@ -311,6 +311,10 @@ pub struct AppState {
     pub room_sel: usize,
     pub filter: TextInput,
     pub filtering: bool,
+    /// `/` in a room: the search line.
+    pub search: Option<super::search::Search>,
+    /// `:search`: what the server found.
+    pub found: Option<super::search::Results>,
     pub room: Option<OpenRoom>,
     pub composer: TextInput,
     pub compose_mode: ComposeMode,
@@ -369,6 +373,8 @@ impl AppState {
             rooms_synced: false,
             room_sel: 0,
             filter: TextInput::default(),
+            search: None,
+            found: None,
             filtering: false,
             room: None,
             composer: TextInput::default(),

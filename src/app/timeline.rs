@@ -184,10 +184,12 @@ pub(super) fn key(st: &mut AppState, k: &KeyEvent, fx: &mut Vec<Effect>) -> bool
             A::Thread,
             A::SaveFile,
             A::OpenFile,
+            A::Filter,
             A::Open,
             A::Back,
         ],
     ) {
+        Some(A::Filter) => super::search::start(st),
         Some(A::Compose | A::Open) => {
             st.focus = Focus::Composer;
             // Writing follows the newest messages again.

@@ -94,6 +94,23 @@ pub async fn run(
                 .await?;
             out(json, serde_json::json!({ "event_id": id }), id);
         }
+        Command::Search {
+            room,
+            text,
+            limit,
+            json,
+        } => {
+            let found = s.call(p::rooms::Search { room, text, limit }).await?;
+            if json {
+                print_json(&found)?;
+            } else if found.is_empty() {
+                crate::outln!("no match");
+            } else {
+                for f in found {
+                    crate::outln!("{} {} {}: {}", f.ts, f.event_id, f.sender, f.body);
+                }
+            }
+        }
         Command::Download {
             room,
             event,

@@ -20,6 +20,7 @@ pub mod protocol;
 pub mod recovery;
 pub mod room_order;
 pub mod rooms;
+pub mod search;
 pub mod secret;
 pub mod trust_cache;
 pub mod utd;

@@ -132,6 +132,7 @@ pub mod rooms {
         Join => String,
         Leave => (),
         SendText => String,
+        Search => Vec<crate::matrix::search::Found>,
     });
 
     /// Every joined and invited room.
@@ -162,6 +163,14 @@ pub mod rooms {
     #[derive(Debug, Clone, PartialEq, Eq)]
     pub struct Leave {
         pub room: String,
+    }
+
+    /// The server's full-text search of one unencrypted room, newest first.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct Search {
+        pub room: String,
+        pub text: String,
+        pub limit: usize,
     }
 
     /// A text message (markdown), in the room or as a reply in the thread

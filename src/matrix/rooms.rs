@@ -54,6 +54,8 @@ pub enum RoomError {
     #[error("{0}")]
     NotFound(String),
     #[error("{0}")]
+    Invalid(String),
+    #[error("{0}")]
     Server(String),
 }
 

@@ -99,6 +99,9 @@ pub fn render(st: &AppState, theme: &Theme, f: &mut Frame) {
     } else if st.help {
         help::render(st, theme, f, body);
         None
+    } else if let Some(found) = &st.found {
+        found_list(st, found, theme, f, body);
+        None
     } else {
         cursor
     };
@@ -285,6 +288,55 @@ fn backup_summary(st: &AppState, theme: &Theme) -> (String, ratatui::style::Colo
     }
 }
 
+/// What the server found for `:search`, over the room.
+fn found_list(
+    st: &AppState,
+    found: &crate::app::search::Results,
+    theme: &Theme,
+    f: &mut Frame,
+    body: Rect,
+) {
+    let area = centered(body, 76, body.height.saturating_sub(2));
+    let title = format!(
+        "Server search: {} · Enter shows it · Esc closes",
+        widgets::truncate(&found.query, 30)
+    );
+    let inner = dialog(f, area, &title, theme);
+    let w = inner.width as usize;
+    let mut out = vec![];
+    if found.items.is_empty() {
+        out.push(Line::from(Span::styled(
+            format!(" {} asking the server…", spinner(st)),
+            theme.dim(),
+        )));
+    }
+    for (n, i) in found.items.iter().enumerate() {
+        let style = if n == found.sel {
+            theme.selected()
+        } else {
+            Style::default()
+        };
+        let head = format!(
+            "{} {}: ",
+            crate::app::time::hm(i.ts, st.utc_offset),
+            timeline::short(&i.sender)
+        );
+        let body = widgets::truncate(
+            &i.body.replace('\n', " "),
+            w.saturating_sub(widgets::str_width(&head)),
+        );
+        out.push(Line::from(vec![
+            Span::styled(head, style.fg(theme.dim)),
+            Span::styled(body, style),
+        ]));
+    }
+    // Keep the selected result in view.
+    let skip = found
+        .sel
+        .saturating_sub((inner.height as usize).saturating_sub(1));
+    widgets::lines(f, inner, out.into_iter().skip(skip).collect());
+}
+
 /// The command line, the filter, or the keys of the current screen.
 fn bottom_line(st: &AppState, theme: &Theme, f: &mut Frame, area: Rect) -> Option<Position> {
     if let Some(line) = &st.cmdline {
@@ -294,6 +346,19 @@ fn bottom_line(st: &AppState, theme: &Theme, f: &mut Frame, area: Rect) -> Optio
     }
     if st.filtering {
         let (l, col) = input_line("/", &st.filter, true, area.width, theme);
+        f.render_widget(Paragraph::new(l), area);
+        return Some(Position::new(area.x + col, area.y));
+    }
+    if let Some(s) = &st.search
+        && st.screen == Screen::Timeline
+    {
+        let status = crate::app::search::status(st);
+        let room = area
+            .width
+            .saturating_sub(widgets::str_width(&status) as u16 + 3);
+        let (mut l, col) = input_line("find: ", &s.input, true, room.max(10), theme);
+        l.spans
+            .push(Span::styled(format!("  {status}"), theme.dim()));
         f.render_widget(Paragraph::new(l), area);
         return Some(Position::new(area.x + col, area.y));
     }

@@ -174,6 +174,36 @@ fn receipts_typing_and_the_read_marker() {
     assert!(screen.contains("bob and carol are typing…"), "{screen}");
 }
 
+/// `/` in a room and `:search`'s results.
+#[test]
+fn finding_in_a_room() {
+    let mut st = fixtures::in_room();
+    st.focus = crate::app::Focus::Messages;
+    st.search = Some(crate::app::search::Search {
+        input: TextInput::new("verified"),
+        at: 0,
+    });
+    if let Some(r) = st.room.as_mut() {
+        r.sel = Some(2);
+    }
+    let screen = draw(&st, 80, 24);
+    assert!(screen.contains("find: verified"), "{screen}");
+    assert!(screen.contains("1/2 · ↑ older ↓ newer"), "{screen}");
+    st.search = None;
+    st.found = Some(crate::app::search::Results {
+        room: "!general:example.org".into(),
+        query: "plans".into(),
+        items: vec![crate::matrix::search::Found {
+            event_id: "$x".into(),
+            sender: "@bob:example.org".into(),
+            ts: fixtures::T0,
+            body: "the plans for\nfriday".into(),
+        }],
+        sel: 0,
+    });
+    snap("search_results", &st);
+}
+
 #[test]
 fn composer_multi_line_reply() {
     let mut st = fixtures::in_room();

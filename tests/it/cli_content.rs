@@ -165,6 +165,18 @@ async fn formatting_files_threads_and_mentions_from_another_client() {
     assert!(text.contains("[image] cat.png"), "{text}");
     assert!(text.contains("(2 replies)"), "{text}");
 
+    // The server's search, in a room it can read.
+    let found = json(data, "a", &["search", &room, "thread root", "--json"]);
+    let ids: Vec<&str> = found
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|f| f["event_id"].as_str())
+        .collect();
+    assert_eq!(ids, [root.as_str()], "{found:#}");
+    assert_eq!(found[0]["sender"], bob.user_id.as_str());
+    assert_eq!(found[0]["body"], "thread root");
+
     // The image, byte for byte: to a file, then twice into the download
     // dir (never overwriting), and never over an existing file.
     let out = dir.path().join("cat-copy.png");
@@ -261,6 +273,15 @@ async fn a_file_from_an_encrypted_room_downloads_decrypted() {
     assert_eq!(f["decrypted"], true, "{f}");
     assert_eq!(f["kind"], "file", "{f}");
     assert_eq!(f["attachment"]["name"], "secret.bin", "{f}");
+    // The server cannot search what it cannot read, and says so.
+    let r = common::keepsake(data, Some("a"), &["search", &room, "secret"], "");
+    assert_eq!(
+        r.code,
+        common::exit(keepsake::error::ErrorKind::Invalid),
+        "{}",
+        r.stderr
+    );
+    assert!(r.stderr.contains("encrypted"), "{}", r.stderr);
     let out = dir.path().join("secret.out");
     ok(
         data,

@@ -442,3 +442,86 @@ fn the_newest_message_on_screen_is_marked_read_once() {
         "{fx:?}"
     );
 }
+
+#[test]
+fn slash_finds_in_the_loaded_messages_newest_first() {
+    let mut st = fixtures::in_room();
+    press(&mut st, KeyCode::Esc);
+    press(&mut st, KeyCode::Char('/'));
+    assert!(st.search.is_some());
+    typed(&mut st, "VERIFIED");
+    // "a verified message" (1), "from an unverified device" (2): newest first.
+    assert_eq!(st.room.as_ref().unwrap().sel, Some(2));
+    assert!(crate::app::search::status(&st).starts_with("1/2"));
+    press(&mut st, KeyCode::Up);
+    assert_eq!(st.room.as_ref().unwrap().sel, Some(1));
+    press(&mut st, KeyCode::Up);
+    assert_eq!(
+        st.room.as_ref().unwrap().sel,
+        Some(1),
+        "stays at the oldest"
+    );
+    press(&mut st, KeyCode::Down);
+    assert_eq!(st.room.as_ref().unwrap().sel, Some(2));
+    // Enter closes the line; the match stays selected.
+    press(&mut st, KeyCode::Enter);
+    assert!(st.search.is_none());
+    assert_eq!(st.room.as_ref().unwrap().sel, Some(2));
+    press(&mut st, KeyCode::Char('/'));
+    typed(&mut st, "nowhere");
+    assert!(crate::app::search::status(&st).contains("no match in the 8 loaded messages"));
+}
+
+#[test]
+fn colon_search_asks_the_server_only_where_it_can_read() {
+    // Encrypted: the loaded messages, and it says why.
+    let mut st = fixtures::in_room();
+    let fx = run(&mut st, "search yesterday");
+    assert!(worker_cmds(&fx).is_empty());
+    assert_eq!(st.room.as_ref().unwrap().sel, Some(0));
+    assert!(
+        st.notice
+            .as_ref()
+            .is_some_and(|n| n.text.contains("encrypted"))
+    );
+    // Unencrypted: the server.
+    let mut st = fixtures::in_room();
+    st.room.as_mut().unwrap().encrypted = false;
+    let fx = run(&mut st, "search a verified");
+    let ask = p::rooms::Search {
+        room: "!general:example.org".into(),
+        text: "a verified".into(),
+        limit: 50,
+    };
+    assert_eq!(worker_cmds(&fx), vec![&Command::from(ask)]);
+    let ops = sent(&mut st, &fx);
+    let found = |id: &str| crate::matrix::search::Found {
+        event_id: id.into(),
+        sender: "@bob:example.org".into(),
+        ts: 0,
+        body: "a verified message".into(),
+    };
+    update(
+        &mut st,
+        done::<p::rooms::Search>(ops[0], Ok(vec![found("$old"), found("$ev1")])),
+    );
+    assert_eq!(st.found.as_ref().unwrap().items.len(), 2);
+    // A result older than the loaded messages: said so.
+    press(&mut st, KeyCode::Enter);
+    assert!(st.found.is_none());
+    assert!(
+        st.notice
+            .as_ref()
+            .is_some_and(|n| n.text.contains("older than"))
+    );
+    // A loaded one is selected.
+    let fx = run(&mut st, "search a verified");
+    let ops = sent(&mut st, &fx);
+    update(
+        &mut st,
+        done::<p::rooms::Search>(ops[0], Ok(vec![found("$old"), found("$ev1")])),
+    );
+    press(&mut st, KeyCode::Down);
+    press(&mut st, KeyCode::Enter);
+    assert_eq!(st.room.as_ref().unwrap().sel, Some(1));
+}

@@ -2,7 +2,7 @@
 
 use super::Handles;
 use crate::matrix::protocol::OpId;
-use crate::matrix::protocol::rooms::{Cmd, Create, Invite, Join, Leave, List, SendText};
+use crate::matrix::protocol::rooms::{Cmd, Create, Invite, Join, Leave, List, Search, SendText};
 use crate::matrix::rooms;
 
 pub fn handle(h: &Handles, op: OpId, cmd: Cmd) {
@@ -33,6 +33,9 @@ pub fn handle(h: &Handles, op: OpId, cmd: Cmd) {
         Cmd::Leave(Leave { room }) => {
             h.job::<Leave, _>(op, async move { Ok(rooms::leave(&c, &room).await?) })
         }
+        Cmd::Search(Search { room, text, limit }) => h.job::<Search, _>(op, async move {
+            Ok(crate::matrix::search::search(&c, &room, &text, limit).await?)
+        }),
         Cmd::SendText(SendText { room, text, thread }) => h.job::<SendText, _>(op, async move {
             Ok(rooms::send_text(&c, &room, &text, thread.as_deref()).await?)
         }),

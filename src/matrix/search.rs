@@ -69,6 +69,6 @@ pub async fn search(
             break;
         }
     }
-    out.sort_by(|a, b| b.ts.cmp(&a.ts));
+    out.sort_by_key(|f| std::cmp::Reverse(f.ts));
     Ok(out)
 }

@@ -35,6 +35,9 @@ pub enum CmdAction {
     /// Find text in the open room (the server's search, or the loaded
     /// messages of an encrypted room).
     Search(String),
+    /// Show the rooms of one space (`all`: every room); without a name,
+    /// pick one.
+    Space(Option<String>),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -57,7 +60,7 @@ pub enum RecoveryAction {
 
 use crate::error::Invalid;
 
-const HELP: &str = "commands: join, leave, invite, create, verify, devices, backup, recovery, react, redact, rooms, sort, search, help, quit";
+const HELP: &str = "commands: join, leave, invite, create, verify, devices, backup, recovery, react, redact, rooms, sort, search, space, help, quit";
 
 /// Parses one command line (without its `:`).
 pub fn parse(line: &str) -> Result<CmdAction, Invalid> {
@@ -150,6 +153,7 @@ pub fn parse(line: &str) -> Result<CmdAction, Invalid> {
                 )
             })?)
         }
+        "space" | "spaces" => CmdAction::Space((!args.is_empty()).then(|| args.join(" "))),
         "search" | "s" => {
             if args.is_empty() {
                 return Err("usage: :search TEXT (/ finds in the loaded messages)".into());

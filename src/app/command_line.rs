@@ -28,6 +28,7 @@ pub(super) fn run_command(st: &mut AppState, a: CmdAction, fx: &mut Vec<Effect>)
         CmdAction::Help => st.help = true,
         CmdAction::Rooms => go(st, Screen::Rooms, fx),
         CmdAction::Search(text) => search::ask_server(st, text, fx),
+        CmdAction::Space(name) => spaces::command(st, name, fx),
         CmdAction::Sort(by) => {
             rooms::sort_rooms(st, by);
             go(st, Screen::Rooms, fx);

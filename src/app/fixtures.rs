@@ -35,6 +35,8 @@ pub fn room(id: &str, name: &str, membership: &'static str) -> RoomSummary {
         low_priority: false,
         last_activity: None,
         inviter: None,
+        is_space: false,
+        spaces: vec![],
     }
 }
 

@@ -19,6 +19,7 @@ mod prompt;
 mod recovery;
 mod rooms;
 pub mod search;
+mod spaces;
 pub mod state;
 pub mod time;
 mod timeline;
@@ -321,6 +322,9 @@ fn key(st: &mut AppState, k: KeyEvent, fx: &mut Vec<Effect>) {
     }
     if st.found.is_some() {
         return search::results_key(st, k);
+    }
+    if st.space_picker.is_some() {
+        return spaces::picker_key(st, k, fx);
     }
     match st.screen {
         Screen::Login => login_key(st, k, fx),

@@ -315,6 +315,10 @@ pub struct AppState {
     pub search: Option<super::search::Search>,
     /// `:search`: what the server found.
     pub found: Option<super::search::Results>,
+    /// The space whose rooms the room list shows (`:space`).
+    pub space: Option<String>,
+    /// `:space` without a name: the picker, at this line (0 = all rooms).
+    pub space_picker: Option<usize>,
     pub room: Option<OpenRoom>,
     pub composer: TextInput,
     pub compose_mode: ComposeMode,
@@ -375,6 +379,8 @@ impl AppState {
             filter: TextInput::default(),
             search: None,
             found: None,
+            space: None,
+            space_picker: None,
             filtering: false,
             room: None,
             composer: TextInput::default(),
@@ -429,16 +435,32 @@ impl AppState {
     }
 
     /// The rooms the filter lets through, in list order.
+    /// The rooms to chat in (spaces are not), in the space chosen, that
+    /// match the filter.
     pub fn visible_rooms(&self) -> Vec<&RoomSummary> {
         let f = self.filter.text().to_lowercase();
-        self.rooms
-            .iter()
+        self.chat_rooms()
+            .into_iter()
             .filter(|r| {
                 f.is_empty()
                     || r.name.to_lowercase().contains(&f)
                     || r.room_id.to_lowercase().contains(&f)
             })
             .collect()
+    }
+
+    /// The rooms to chat in, in the space chosen (all without one).
+    pub fn chat_rooms(&self) -> Vec<&RoomSummary> {
+        self.rooms
+            .iter()
+            .filter(|r| !r.is_space)
+            .filter(|r| self.space.as_ref().is_none_or(|s| r.spaces.contains(s)))
+            .collect()
+    }
+
+    /// The spaces this account is in.
+    pub fn spaces(&self) -> Vec<&RoomSummary> {
+        self.rooms.iter().filter(|r| r.is_space).collect()
     }
 
     pub fn selected_room(&self) -> Option<&RoomSummary> {

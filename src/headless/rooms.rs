@@ -35,7 +35,8 @@ pub async fn run(
                         0 => r.unread.to_string(),
                         _ => format!("@{}", r.unread),
                     };
-                    crate::outln!("{flags} {unread:>4} {} {}", r.room_id, r.name);
+                    let space = if r.is_space { "[space] " } else { "" };
+                    crate::outln!("{flags} {unread:>4} {} {space}{}", r.room_id, r.name);
                 }
             }
         }

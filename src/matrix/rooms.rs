@@ -39,6 +39,11 @@ pub struct RoomSummary {
     pub last_activity: Option<u64>,
     /// Who invited us (invitations only).
     pub inviter: Option<String>,
+    /// A space (a room of rooms), not a room to chat in.
+    pub is_space: bool,
+    /// The joined spaces this room belongs to (by their `m.space.child`
+    /// events, or its own `m.space.parent`), as room ids.
+    pub spaces: Vec<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -88,7 +93,64 @@ pub async fn summaries(client: &Client) -> Vec<RoomSummary> {
         s.last_activity = activity.get(room.room_id()).copied();
         out.push(s);
     }
+    let links = space_links(client).await;
+    for s in &mut out {
+        let mut spaces: Vec<String> = links
+            .iter()
+            .filter(|(_, child)| child.as_str() == s.room_id)
+            .map(|(space, _)| space.to_string())
+            .collect();
+        spaces.sort();
+        spaces.dedup();
+        s.spaces = spaces;
+    }
     super::room_order::sort(&mut out, super::room_order::RoomSort::Activity);
+    out
+}
+
+/// (space, room) for every room a joined space lists as its child, and
+/// every space a room names as its parent (if we are in that space).
+async fn space_links(client: &Client) -> Vec<(OwnedRoomId, OwnedRoomId)> {
+    use matrix_sdk::deserialized_responses::SyncOrStrippedState;
+    use matrix_sdk::ruma::events::SyncStateEvent;
+    use matrix_sdk::ruma::events::space::child::SpaceChildEventContent;
+    use matrix_sdk::ruma::events::space::parent::SpaceParentEventContent;
+    let joined = client.joined_rooms();
+    let mut out = vec![];
+    for space in joined.iter().filter(|r| r.is_space()) {
+        let Ok(children) = space
+            .get_state_events_static::<SpaceChildEventContent>()
+            .await
+        else {
+            continue;
+        };
+        for raw in children {
+            // A child event without `via` was taken back.
+            if let Ok(SyncOrStrippedState::Sync(SyncStateEvent::Original(ev))) = raw.deserialize()
+                && !ev.content.via.is_empty()
+            {
+                out.push((space.room_id().to_owned(), ev.state_key));
+            }
+        }
+    }
+    for room in &joined {
+        let Ok(parents) = room
+            .get_state_events_static::<SpaceParentEventContent>()
+            .await
+        else {
+            continue;
+        };
+        for raw in parents {
+            if let Ok(SyncOrStrippedState::Sync(SyncStateEvent::Original(ev))) = raw.deserialize()
+                && !ev.content.via.is_empty()
+                && joined
+                    .iter()
+                    .any(|r| r.room_id() == ev.state_key && r.is_space())
+            {
+                out.push((ev.state_key, room.room_id().to_owned()));
+            }
+        }
+    }
     out
 }
 
@@ -139,6 +201,8 @@ async fn summary(room: &Room) -> RoomSummary {
                 .map(|i| i.inviter_id.to_string()),
             _ => None,
         },
+        is_space: room.is_space(),
+        spaces: vec![],
     }
 }
 

@@ -102,6 +102,9 @@ pub fn render(st: &AppState, theme: &Theme, f: &mut Frame) {
     } else if let Some(found) = &st.found {
         found_list(st, found, theme, f, body);
         None
+    } else if let Some(at) = st.space_picker {
+        space_picker(st, at, theme, f, body);
+        None
     } else {
         cursor
     };
@@ -286,6 +289,45 @@ fn backup_summary(st: &AppState, theme: &Theme) -> (String, ratatui::style::Colo
         Health::Offline { .. } => ("backup: offline, keys wait".into(), theme.warn),
         Health::Error { .. } => ("backup failing: see 2".into(), theme.bad),
     }
+}
+
+/// `:space`: every room, then each space with its number of rooms.
+fn space_picker(st: &AppState, at: usize, theme: &Theme, f: &mut Frame, body: Rect) {
+    let spaces = st.spaces();
+    let h = (spaces.len() as u16 + 3).min(body.height);
+    let area = centered(body, 60, h);
+    let inner = dialog(
+        f,
+        area,
+        "Spaces · Enter shows its rooms · Esc closes",
+        theme,
+    );
+    let mut out = vec![];
+    let every = st.rooms.iter().filter(|r| !r.is_space).count();
+    let mut entries = vec![(format!("every room ({every})"), st.space.is_none())];
+    for s in &spaces {
+        let n = st
+            .rooms
+            .iter()
+            .filter(|r| !r.is_space && r.spaces.contains(&s.room_id))
+            .count();
+        let current = st.space.as_deref() == Some(s.room_id.as_str());
+        entries.push((format!("{} ({n})", s.name), current));
+    }
+    for (i, (label, current)) in entries.into_iter().enumerate() {
+        let style = if i == at {
+            theme.selected()
+        } else {
+            Style::default()
+        };
+        let mark = if current { "● " } else { "  " };
+        out.push(Line::from(Span::styled(
+            widgets::truncate(&format!("{mark}{label}"), inner.width as usize),
+            style,
+        )));
+    }
+    let skip = at.saturating_sub((inner.height as usize).saturating_sub(1));
+    widgets::lines(f, inner, out.into_iter().skip(skip).collect());
 }
 
 /// What the server found for `:search`, over the room.

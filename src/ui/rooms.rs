@@ -20,14 +20,26 @@ pub fn render(
 ) -> Option<Position> {
     let mut rows = vec![];
     let visible = st.visible_rooms();
+    let all = st.chat_rooms().len();
+    let space = st
+        .space
+        .as_ref()
+        .map(|id| {
+            let name = st
+                .rooms
+                .iter()
+                .find(|r| &r.room_id == id)
+                .map_or(id.as_str(), |r| r.name.as_str());
+            format!(" in {name}")
+        })
+        .unwrap_or_default();
     let head = if st.filter.is_empty() {
-        format!(" Rooms ({})", st.rooms.len())
+        format!(" Rooms{space} ({all})")
     } else {
         format!(
-            " Rooms matching “{}” ({} of {})",
+            " Rooms{space} matching “{}” ({} of {all})",
             st.filter.text(),
             visible.len(),
-            st.rooms.len()
         )
     };
     let head_style = if focused { theme.title() } else { theme.dim() };

@@ -204,6 +204,22 @@ fn finding_in_a_room() {
     snap("search_results", &st);
 }
 
+/// The room list of one space, and the space picker.
+#[test]
+fn spaces_filter_the_room_list() {
+    let mut st = fixtures::logged_in();
+    st.rooms.push(crate::matrix::rooms::RoomSummary {
+        is_space: true,
+        ..fixtures::room("!work:example.org", "Work", "joined")
+    });
+    st.rooms[0].spaces = vec!["!work:example.org".into()];
+    st.space = Some("!work:example.org".into());
+    let screen = draw(&st, 80, 24);
+    assert!(screen.contains("Rooms in Work (1)"), "{screen}");
+    st.space_picker = Some(1);
+    snap("space_picker", &st);
+}
+
 #[test]
 fn composer_multi_line_reply() {
     let mut st = fixtures::in_room();

@@ -289,3 +289,59 @@ async fn the_most_recently_active_room_comes_first_with_its_counts() {
     assert_eq!(order(&list), [beta.clone(), alpha.clone()], "{list}");
     assert_eq!(find(&list, &beta)["unread"], 2);
 }
+
+/// A space made by another client: listed as a space, and the rooms it
+/// holds name it in `spaces`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rooms_name_the_spaces_they_are_in() {
+    let hs = common::homeserver();
+    let (alice, bob) = (hs.register("alice").await, hs.register("bob").await);
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path();
+    common::login(data, "alice", &hs, &alice);
+    let other = common::RawClient::login(&hs, &bob).await;
+    let invite = serde_json::json!([alice.user_id]);
+    let space = other
+        .create_room(serde_json::json!({
+            "name": "Work", "preset": "private_chat", "invite": invite,
+            "creation_content": {"type": "m.space"},
+        }))
+        .await;
+    let inside = other
+        .create_room(
+            serde_json::json!({"name": "Standup", "preset": "private_chat", "invite": invite}),
+        )
+        .await;
+    let outside = other
+        .create_room(
+            serde_json::json!({"name": "Lunch", "preset": "private_chat", "invite": invite}),
+        )
+        .await;
+    let server = alice.user_id.split(':').nth(1).unwrap().to_owned();
+    other
+        .state(
+            &space,
+            "m.space.child",
+            &inside,
+            serde_json::json!({"via": [server]}),
+        )
+        .await;
+    for id in [&space, &inside, &outside] {
+        json(data, "alice", &["join", id, "--json"]);
+    }
+    let list = json(data, "alice", &["rooms", "--json"]);
+    let find = |id: &str| -> Value {
+        list.as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["room_id"] == id)
+            .cloned()
+            .unwrap_or_else(|| panic!("{id} not listed: {list}"))
+    };
+    assert_eq!(find(&space)["is_space"], true);
+    assert_eq!(find(&inside)["is_space"], false);
+    assert_eq!(find(&inside)["spaces"], serde_json::json!([space]));
+    assert_eq!(find(&outside)["spaces"], serde_json::json!([]));
+    let text = ok(data, "alice", &["rooms"]);
+    assert!(text.contains("[space] Work"), "{text}");
+}

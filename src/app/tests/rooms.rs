@@ -256,3 +256,34 @@ fn the_runtime_changes_state_only_through_messages() {
             .is_some_and(|n| n.text.contains("before quitting"))
     );
 }
+
+#[test]
+fn a_space_shows_its_rooms_and_the_picker_chooses_one() {
+    let mut st = fixtures::logged_in();
+    st.rooms.push(crate::matrix::rooms::RoomSummary {
+        is_space: true,
+        ..fixtures::room("!work:example.org", "Work", "joined")
+    });
+    st.rooms[0].spaces = vec!["!work:example.org".into()];
+    let names = |st: &AppState| -> Vec<String> {
+        st.visible_rooms().iter().map(|r| r.name.clone()).collect()
+    };
+    // Spaces are not rooms to chat in.
+    assert!(!names(&st).contains(&"Work".to_owned()));
+    assert_eq!(names(&st).len(), 4);
+    run(&mut st, "space work");
+    assert_eq!(names(&st), ["General"]);
+    assert_eq!(st.screen, Screen::Rooms);
+    run(&mut st, "space all");
+    assert_eq!(names(&st).len(), 4);
+    run(&mut st, "space nowhere");
+    assert!(st.notice.as_ref().is_some_and(|n| n.error));
+    // The picker: every room first, then the spaces.
+    run(&mut st, "space");
+    assert_eq!(st.space_picker, Some(0));
+    press(&mut st, KeyCode::Down);
+    press(&mut st, KeyCode::Enter);
+    assert_eq!(st.space_picker, None);
+    assert_eq!(st.space.as_deref(), Some("!work:example.org"));
+    assert_eq!(names(&st), ["General"]);
+}

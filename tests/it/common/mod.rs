@@ -183,6 +183,31 @@ impl RawClient {
         body["event_id"].as_str().expect("an event id").to_owned()
     }
 
+    /// Creates a room (`body` as the createRoom API takes it); yields its id.
+    pub async fn create_room(&self, body: Value) -> String {
+        let r = self
+            .call(
+                self.http
+                    .post(format!("{}/_matrix/client/v3/createRoom", self.url))
+                    .json(&body),
+            )
+            .await;
+        r["room_id"].as_str().expect("a room id").to_owned()
+    }
+
+    /// Sets a state event.
+    pub async fn state(&self, room: &str, event_type: &str, key: &str, content: Value) {
+        self.call(
+            self.http
+                .put(format!(
+                    "{}/_matrix/client/v3/rooms/{room}/state/{event_type}/{key}",
+                    self.url
+                ))
+                .json(&content),
+        )
+        .await;
+    }
+
     /// Says this account is typing in `room` (for 30 s).
     pub async fn typing(&self, room: &str, user_id: &str) {
         self.call(

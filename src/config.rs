@@ -57,6 +57,19 @@ struct FileConfig {
     /// Files that messages carry.
     #[serde(default)]
     files: FilesSection,
+    /// Bell and desktop notifications.
+    #[serde(default)]
+    notifications: NotificationsSection,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NotificationsSection {
+    desktop: Option<bool>,
+    bell: Option<bool>,
+    /// Room id or name -> off, mentions or all.
+    #[serde(default)]
+    rooms: BTreeMap<String, Spanned<String>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -173,6 +186,8 @@ pub struct Settings {
     pub download_dir: PathBuf,
     /// What opens files and links: `[files] opener`, else the desktop's.
     pub opener: String,
+    /// `[notifications]`.
+    pub notify: crate::app::alerts::Settings,
     /// The TUI's colours with `[colors]` applied, parsed once here.
     pub theme: crate::ui::theme::Theme,
 }
@@ -422,7 +437,30 @@ pub fn resolve(
             }
         });
 
+    let mut notify = crate::app::alerts::Settings::default();
+    if let Some(d) = cfg.notifications.desktop {
+        notify.desktop = d;
+    }
+    if let Some(b) = cfg.notifications.bell {
+        notify.bell = b;
+    }
+    for (room, level) in &cfg.notifications.rooms {
+        use crate::app::alerts::Level;
+        let l = Level::parse(level.get_ref()).ok_or_else(|| {
+            ctx.err(
+                level.span(),
+                format!(
+                    "[notifications.rooms] \"{room}\" must be one of {}, not \"{}\"",
+                    Level::NAMES.join(", "),
+                    level.get_ref()
+                ),
+            )
+        })?;
+        notify.rooms.insert(room.clone(), l);
+    }
+
     Ok(Settings {
+        notify,
         download_dir,
         opener,
         profile_dir: data_root.join("profiles").join(&profile),

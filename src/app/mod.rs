@@ -2,6 +2,7 @@
 //! and [`update`], which returns what should happen outside ([`Effect`]s:
 //! worker commands, a login, a clipboard copy, quitting). No I/O here.
 
+pub mod alerts;
 mod backup;
 pub mod command;
 mod command_line;
@@ -114,6 +115,13 @@ pub enum Effect {
     Copy(Secret),
     /// Open this file or link with the desktop's opener.
     OpenExternal(String),
+    /// Ring the terminal's bell.
+    Bell,
+    /// A desktop notification (freedesktop, over D-Bus).
+    Desktop {
+        summary: String,
+        body: String,
+    },
     Quit,
 }
 
@@ -454,6 +462,7 @@ fn worker_update(st: &mut AppState, u: Update, fx: &mut Vec<Effect>) {
         } => {
             timeline(st, room, thread, items, fx);
         }
+        Update::Alert(a) => alerts::alert(st, a, fx),
         Update::Typing { room, users } => {
             let me = st.me.clone();
             if let Some(r) = &mut st.room

@@ -362,6 +362,8 @@ pub struct AppState {
     pub backup_algorithm: String,
     /// Where `d` saves files (the config's).
     pub download_dir: std::path::PathBuf,
+    /// What notifies (the config's `[notifications]`).
+    pub notify: super::alerts::Settings,
 }
 
 impl AppState {
@@ -412,6 +414,7 @@ impl AppState {
             clipboard: false,
             backup_algorithm: crate::crypto::backup::DEFAULT_ALGORITHM.to_owned(),
             download_dir: std::path::PathBuf::from("downloads"),
+            notify: Default::default(),
         }
     }
 

@@ -8,6 +8,7 @@
 
 pub mod account;
 pub mod activity;
+pub mod alerts;
 pub mod backup_jobs;
 pub mod content;
 pub mod devices;

@@ -546,6 +546,8 @@ pub enum Update {
         thread: Option<String>,
         items: Vec<HistoryItem>,
     },
+    /// The account's push rules say to notify about an event.
+    Alert(crate::matrix::alerts::Alert),
     /// Who is typing in an open room now (this account left out).
     Typing {
         room: String,

@@ -4,6 +4,7 @@
 //! changed. Nothing here blocks: commands go to the worker unawaited.
 
 mod clipboard;
+mod desktop;
 mod frame_log;
 
 use std::io::Write;
@@ -151,6 +152,7 @@ pub async fn run(settings: Settings, secrets: SecretStore, started: Instant) -> 
         backup_algorithm: settings.backup_algorithm.clone(),
         room_sort: settings.room_sort,
         download_dir: settings.download_dir.clone(),
+        notify: settings.notify.clone(),
         // The clipboard is asked about after the first frame.
         ..AppState::new(keys.clone()).with_offset(utc_offset(), (0, 0), false)
     };
@@ -304,6 +306,20 @@ async fn run_loop(
                     password,
                 } => spawn_login(settings, &secrets, homeserver, user, password, tx.clone()),
                 Effect::Copy(secret) => copy_to_clipboard(&secret),
+                Effect::Bell => {
+                    let mut out = std::io::stdout();
+                    let _ = out.write_all(b"\x07");
+                    let _ = out.flush();
+                }
+                Effect::Desktop { summary, body } => {
+                    tokio::spawn(async move {
+                        if let Err(e) = desktop::notify(&summary, &body).await {
+                            // Over ssh or without a notification daemon this is
+                            // normal: the bell still rang.
+                            tracing::debug!(error = %e, "no desktop notification");
+                        }
+                    });
+                }
                 Effect::OpenExternal(what) => {
                     if let Err(e) = open_external(&settings.opener, &what) {
                         app::update(state, Msg::OpenFailed(e));

@@ -64,7 +64,16 @@ fn the_example_config_parses_with_its_tui_sections_enabled() {
     let mut on = false;
     let mut out = String::new();
     for line in text.lines() {
-        if line == "# [keys]" || line == "# [colors]" || line == "# [rooms]" {
+        if [
+            "# [keys]",
+            "# [colors]",
+            "# [rooms]",
+            "# [files]",
+            "# [notifications]",
+            "# [notifications.rooms]",
+        ]
+        .contains(&line)
+        {
             on = true;
         } else if !line.starts_with("# ") {
             on = false;
@@ -81,6 +90,28 @@ fn the_example_config_parses_with_its_tui_sections_enabled() {
     assert_eq!(s.keys["quit"], vec!["ctrl-q"]);
     assert_eq!(s.colors["selection"], "blue");
     assert!(out.contains("\n[rooms]\nsort = \"activity\"\n"), "{out}");
+    assert_eq!(s.opener, "xdg-open");
+    assert_eq!(
+        s.download_dir,
+        std::path::PathBuf::from("/home/alice/Downloads")
+    );
+    use keepsake::app::alerts::Level;
+    assert_eq!(s.notify.rooms["!abc:example.org"], Level::All);
+    assert_eq!(s.notify.rooms["Noisy lobby"], Level::Off);
+}
+
+#[test]
+fn notifications_and_files_say_what_is_wrong() {
+    assert_eq!(
+        resolve("[notifications.rooms]\n\"!a:x\" = \"loud\"\n").unwrap_err(),
+        "invalid config c.toml:2:10: [notifications.rooms] \"!a:x\" must be one of off, mentions, all, not \"loud\""
+    );
+    assert_eq!(
+        resolve("[files]\ndownload_dir = \"Downloads\"\n").unwrap_err(),
+        "invalid config c.toml:2:16: [files] `download_dir` must be an absolute path, not \"Downloads\""
+    );
+    let s = resolve("[notifications]\nbell = false\n").unwrap();
+    assert!(!s.notify.bell && s.notify.desktop);
 }
 
 #[test]

@@ -16,12 +16,21 @@ fn leave_composer(t: &Tmux) {
 }
 
 fn tui(data: &Path, profile: &str) -> Tmux {
+    tui_on_bus(data, profile, None)
+}
+
+/// The TUI with `bus` as its D-Bus session bus (none without one).
+fn tui_on_bus(data: &Path, profile: &str, bus: Option<&str>) -> Tmux {
     let bin = env!("CARGO_BIN_EXE_keepsake");
+    let bus = match bus {
+        Some(addr) => format!("DBUS_SESSION_BUS_ADDRESS='{addr}'"),
+        None => "-u DBUS_SESSION_BUS_ADDRESS".to_owned(),
+    };
     Tmux::start(
         80,
         24,
         &format!(
-            "env -u DBUS_SESSION_BUS_ADDRESS -u KEEPSAKE_PROFILE -u KEEPSAKE_DATA_DIR {bin} --data-dir {} --profile {profile}; echo EXIT=$?; sleep 600",
+            "env -u KEEPSAKE_PROFILE -u KEEPSAKE_DATA_DIR {bus} {bin} --data-dir {} --profile {profile}; echo EXIT=$?; sleep 600",
             data.display()
         ),
     )
@@ -498,6 +507,83 @@ async fn formatting_files_and_threads_read_as_the_sender_meant() {
     assert!(!s.contains("Thread in Rich"), "{s}");
     t.wait_for("⤷ 3 replies");
     assert!(!t.screen().contains("agreed from the thread"));
+    t.keys(&["q"]);
+    t.wait_for("EXIT=0");
+}
+
+/// A mention in a room not in view pops a desktop notification (recorded
+/// by a notification service on a private session bus) following the
+/// account's push rules; chatter without a mention, and the room in view,
+/// do not.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_mention_elsewhere_notifies_and_the_room_in_view_does_not() {
+    use serde_json::json;
+    let bus = common::notifications::Bus::start().await;
+    let hs = common::homeserver();
+    let (alice, bob) = (hs.register("tuin").await, hs.register("tuim").await);
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().to_owned();
+    common::use_file_secrets(&data);
+    common::login(&data, "a", &hs, &alice);
+    let room = |name: &str| {
+        common::ok_json(
+            &data,
+            "a",
+            &[
+                "create-room",
+                name,
+                "--unencrypted",
+                "--invite",
+                &bob.user_id,
+                "--json",
+            ],
+            "",
+        )["room_id"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    let (quiet, lobby) = (room("Quiet"), room("Lobby"));
+    let other = common::RawClient::login(&hs, &bob).await;
+    other.join(&quiet).await;
+    other.join(&lobby).await;
+    let mention = |text: &str| {
+        json!({"msgtype": "m.text", "body": format!("{} {text}", alice.user_id),
+               "m.mentions": {"user_ids": [alice.user_id]}})
+    };
+    let plain = |text: &str| json!({"msgtype": "m.text", "body": text});
+
+    let t = tui_on_bus(&data, "a", Some(&bus.address));
+    t.wait_for("Rooms (2)");
+    highlight(&t, "Quiet");
+    t.keys(&["Enter"]);
+    t.wait_for("Message · Enter send");
+    other.send(&lobby, "m.room.message", plain("chatter")).await;
+    other
+        .send(&quiet, "m.room.message", mention("in view"))
+        .await;
+    other
+        .send(&lobby, "m.room.message", mention("look here"))
+        .await;
+    bus.wait_for("for the mention in Lobby", |s, b| {
+        s.contains("in Lobby") && b.contains("look here")
+    })
+    .await;
+    // One more, a sync later: had the others notified, they would be here
+    // by now.
+    other.send(&lobby, "m.room.message", mention("again")).await;
+    bus.wait_for("for the second mention", |_, b| b.contains("again"))
+        .await;
+    let shown = bus.shown.lock().unwrap().clone();
+    assert_eq!(shown.len(), 2, "{shown:?}");
+    assert!(shown[0].0.starts_with(&bob.localpart), "{shown:?}");
+    assert!(
+        !shown
+            .iter()
+            .any(|(_, b)| b.contains("chatter") || b.contains("in view")),
+        "{shown:?}"
+    );
+    t.keys(&["Escape"]);
     t.keys(&["q"]);
     t.wait_for("EXIT=0");
 }

@@ -287,3 +287,59 @@ fn a_space_shows_its_rooms_and_the_picker_chooses_one() {
     assert_eq!(st.space.as_deref(), Some("!work:example.org"));
     assert_eq!(names(&st), ["General"]);
 }
+
+#[test]
+fn mentions_and_direct_messages_elsewhere_ring_and_notify() {
+    use crate::matrix::alerts::Alert;
+    let alert = |room: &str, highlight: bool, is_dm: bool| Alert {
+        room_id: room.into(),
+        room_name: "Lobby".into(),
+        sender: "@bob:example.org".into(),
+        sender_name: "Bob".into(),
+        body: "hi alice".into(),
+        highlight,
+        is_dm,
+    };
+    let mut st = fixtures::in_room();
+    let ring = |summary: &str| {
+        vec![
+            Effect::Bell,
+            Effect::Desktop {
+                summary: summary.into(),
+                body: "hi alice".into(),
+            },
+        ]
+    };
+    let got = |st: &mut AppState, a| update(st, Msg::Worker(Update::Alert(a)));
+    // A mention in another room.
+    assert_eq!(
+        got(&mut st, alert("!lobby:example.org", true, false)),
+        ring("Bob in Lobby")
+    );
+    // A plain message there: only with "all".
+    assert!(got(&mut st, alert("!lobby:example.org", false, false)).is_empty());
+    // A direct message.
+    assert_eq!(
+        got(&mut st, alert("!dm:example.org", false, true)),
+        ring("Bob")
+    );
+    // The room in view: nothing.
+    assert!(got(&mut st, alert("!general:example.org", true, false)).is_empty());
+    // Per room and globally, as configured.
+    st.notify.rooms.insert("Lobby".into(), alerts::Level::All);
+    assert_eq!(
+        got(&mut st, alert("!lobby:example.org", false, false)),
+        ring("Bob in Lobby")
+    );
+    st.notify
+        .rooms
+        .insert("!lobby:example.org".into(), alerts::Level::Off);
+    assert!(got(&mut st, alert("!lobby:example.org", true, false)).is_empty());
+    st.notify.desktop = false;
+    assert_eq!(
+        got(&mut st, alert("!dm:example.org", false, true)),
+        vec![Effect::Bell]
+    );
+    st.notify.bell = false;
+    assert!(got(&mut st, alert("!dm:example.org", false, true)).is_empty());
+}

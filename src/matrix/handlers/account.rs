@@ -89,6 +89,13 @@ async fn sync_loop(
             Ok(response) => {
                 pause = Duration::from_secs(1);
                 crate::matrix::activity::record(&client, &response).await;
+                // What came while keepsake was not running is counted as
+                // unread, not rung in all at once.
+                if last_rooms.is_some() {
+                    for alert in crate::matrix::alerts::of(&client, &response).await {
+                        let _ = updates.send(Update::Alert(alert));
+                    }
+                }
                 let _ = updates.send(Update::Sync(SyncState::Synced));
                 let now = rooms::summaries(&client).await;
                 if last_rooms.as_ref() != Some(&now) {

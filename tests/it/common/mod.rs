@@ -6,6 +6,7 @@
 #![allow(dead_code)]
 
 pub mod bench;
+pub mod notifications;
 pub mod proxy;
 pub mod synthetic;
 pub mod tmux;

@@ -220,6 +220,29 @@ fn spaces_filter_the_room_list() {
     snap("space_picker", &st);
 }
 
+/// The room header says whether the backup can make unreadable
+/// messages readable here.
+#[test]
+fn the_header_says_whether_the_backup_can_help() {
+    let header = |st: &AppState| {
+        draw(st, 200, 24)
+            .lines()
+            .nth(1)
+            .unwrap_or_default()
+            .to_owned()
+    };
+    let mut st = fixtures::in_room();
+    assert!(header(&st).contains("1 not readable here (f on one asks the backup)"));
+    if let Some(b) = st.backup.status.as_mut() {
+        b.key_present = false;
+    }
+    assert!(header(&st).contains("the backup may hold the keys: unlock it on 3 Recovery"));
+    if let Some(b) = st.backup.status.as_mut() {
+        b.server_version = None;
+    }
+    assert!(header(&st).contains("no key backup: only the sender's devices"));
+}
+
 #[test]
 fn composer_multi_line_reply() {
     let mut st = fixtures::in_room();

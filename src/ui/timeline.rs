@@ -194,7 +194,10 @@ fn header(st: &AppState, r: &OpenRoom, theme: &Theme, width: usize) -> Line<'sta
     if unreadable > 0 {
         push(
             &mut spans,
-            format!(" · {unreadable} not readable here (f on one asks the backup)"),
+            format!(
+                " · {unreadable} not readable here ({})",
+                backup_can_fix(st.backup.status.as_ref())
+            ),
             theme.fg(theme.warn),
         );
     }
@@ -207,6 +210,21 @@ fn header(st: &AppState, r: &OpenRoom, theme: &Theme, width: usize) -> Line<'sta
         );
     }
     Line::from(spans)
+}
+
+/// Whether the key backup can make unreadable messages readable here.
+fn backup_can_fix(status: Option<&crate::backup::status::BackupStatus>) -> &'static str {
+    match status {
+        None => "checking the backup…",
+        Some(s) if s.server_version.is_none() => {
+            "no key backup: only the sender's devices can share the keys"
+        }
+        Some(s) if !s.key_present => "the backup may hold the keys: unlock it on 3 Recovery",
+        Some(s) if s.key_matches == Some(false) => {
+            "this device's backup key does not open the server's backup"
+        }
+        Some(_) => "f on one asks the backup",
+    }
 }
 
 fn messages(st: &AppState, r: &OpenRoom, theme: &Theme, f: &mut Frame, area: Rect) {

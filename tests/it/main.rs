@@ -32,6 +32,7 @@ mod fuzz_corpora;
 mod gossip_refusal;
 mod homeserver_harness;
 mod restore_resume;
+mod screenshots;
 mod tui_e2e;
 mod worker;
 mod worker_relations;

@@ -8,6 +8,7 @@
 pub mod bench;
 pub mod notifications;
 pub mod proxy;
+pub mod svg;
 pub mod synthetic;
 pub mod tmux;
 

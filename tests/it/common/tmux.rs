@@ -32,6 +32,11 @@ impl Tmux {
         self.run(&["capture-pane", "-p", "-t", "t"])
     }
 
+    /// The screen with its colours and styles (SGR sequences).
+    pub fn screen_ansi(&self) -> String {
+        self.run(&["capture-pane", "-e", "-p", "-t", "t"])
+    }
+
     /// Waits until `ok` holds for the screen; fails with the screen.
     pub fn wait_until(&self, what: &str, ok: impl Fn(&str) -> bool) -> String {
         self.wait_until_within(what, Duration::from_secs(60), ok)

@@ -60,7 +60,21 @@ struct FileConfig {
     /// Bell and desktop notifications.
     #[serde(default)]
     notifications: NotificationsSection,
+    /// Inline image previews.
+    #[serde(default)]
+    images: ImagesSection,
 }
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ImagesSection {
+    preview: Option<bool>,
+    /// auto, halfblocks, kitty, sixel or iterm2.
+    protocol: Option<Spanned<String>>,
+}
+
+/// How image previews are drawn.
+pub const IMAGE_PROTOCOLS: [&str; 5] = ["auto", "halfblocks", "kitty", "sixel", "iterm2"];
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -188,6 +202,10 @@ pub struct Settings {
     pub opener: String,
     /// `[notifications]`.
     pub notify: crate::app::alerts::Settings,
+    /// `[images] preview`: images are previewed in the timeline.
+    pub image_previews: bool,
+    /// `[images] protocol`: one of [`IMAGE_PROTOCOLS`].
+    pub image_protocol: String,
     /// The TUI's colours with `[colors]` applied, parsed once here.
     pub theme: crate::ui::theme::Theme,
 }
@@ -459,7 +477,24 @@ pub fn resolve(
         notify.rooms.insert(room.clone(), l);
     }
 
+    let image_protocol = match &cfg.images.protocol {
+        None => "auto".to_owned(),
+        Some(p) if IMAGE_PROTOCOLS.contains(&p.get_ref().as_str()) => p.get_ref().clone(),
+        Some(p) => {
+            return Err(ctx.err(
+                p.span(),
+                format!(
+                    "[images] `protocol` must be one of {}, not \"{}\"",
+                    IMAGE_PROTOCOLS.join(", "),
+                    p.get_ref()
+                ),
+            ));
+        }
+    };
+
     Ok(Settings {
+        image_previews: cfg.images.preview.unwrap_or(true),
+        image_protocol,
         notify,
         download_dir,
         opener,

@@ -100,6 +100,11 @@ pub enum Msg {
     Quitting,
     /// The opener could not be started.
     OpenFailed(String),
+    /// An image's preview, decoded (or why not).
+    Preview {
+        event_id: String,
+        result: Result<crate::ui::preview::Preview, String>,
+    },
 }
 
 /// What `update` asks the outside world to do.
@@ -117,6 +122,12 @@ pub enum Effect {
     OpenExternal(String),
     /// Ring the terminal's bell.
     Bell,
+    /// Prepare an image's preview for the terminal (decoding is slow: the
+    /// runtime does it off the event loop and answers `Msg::Preview`).
+    DecodePreview {
+        event_id: String,
+        bytes: Vec<u8>,
+    },
     /// A desktop notification (freedesktop, over D-Bus).
     Desktop {
         summary: String,
@@ -261,6 +272,13 @@ pub fn update(st: &mut AppState, msg: Msg) -> Vec<Effect> {
             false,
         ),
         Msg::OpenFailed(e) => notice(st, format!("cannot open it: {e}"), true),
+        Msg::Preview { event_id, result } => {
+            let state = match result {
+                Ok(p) => PreviewState::Ready(p),
+                Err(e) => PreviewState::Failed(e),
+            };
+            st.previews.insert(event_id, state);
+        }
     }
     st.dirty = true;
     if st.quit {
@@ -534,6 +552,21 @@ fn finished(st: &mut AppState, sent: Option<Command>, outcome: Outcome, fx: &mut
         Outcome::Account(p::account::Done::WhoAmI(Ok(w))) => st.me = Some(w.user_id),
         Outcome::Account(done) => error_notice(st, done.error()),
         Outcome::Rooms(done) => rooms::finished(st, done),
+        Outcome::Timeline(p::timeline::Done::Preview(result)) => {
+            let Some(Command::Timeline(p::timeline::Cmd::Preview(asked))) = sent else {
+                return;
+            };
+            match result {
+                Ok(bytes) => fx.push(Effect::DecodePreview {
+                    event_id: asked.event_id,
+                    bytes,
+                }),
+                Err(e) => {
+                    st.previews
+                        .insert(asked.event_id, PreviewState::Failed(e.to_string()));
+                }
+            }
+        }
         Outcome::Timeline(done) => {
             let room = room_of(sent.as_ref()).map(str::to_owned);
             // A file saved for `o` is opened once it is there.

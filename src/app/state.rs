@@ -364,6 +364,18 @@ pub struct AppState {
     pub download_dir: std::path::PathBuf,
     /// What notifies (the config's `[notifications]`).
     pub notify: super::alerts::Settings,
+    /// Image previews are shown (`[images] preview`).
+    pub previews_on: bool,
+    /// Image previews by event id: asked for, drawn, or why not.
+    pub previews: std::collections::HashMap<String, PreviewState>,
+}
+
+/// Where an image's preview stands.
+#[derive(Debug, Clone)]
+pub enum PreviewState {
+    Asked,
+    Ready(crate::ui::preview::Preview),
+    Failed(String),
 }
 
 impl AppState {
@@ -415,6 +427,8 @@ impl AppState {
             backup_algorithm: crate::crypto::backup::DEFAULT_ALGORITHM.to_owned(),
             download_dir: std::path::PathBuf::from("downloads"),
             notify: Default::default(),
+            previews_on: true,
+            previews: Default::default(),
         }
     }
 

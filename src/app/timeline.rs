@@ -417,6 +417,35 @@ pub(super) fn timeline(
         }
     }
     mark_read(st, fx);
+    ask_previews(st, fx);
+}
+
+/// How many of the newest images of a room get a preview.
+const PREVIEWED: usize = 20;
+
+/// Asks for the previews of the newest images not asked for yet.
+fn ask_previews(st: &mut AppState, fx: &mut Vec<Effect>) {
+    if !st.previews_on {
+        return;
+    }
+    let Some(r) = &st.room else { return };
+    let wanted: Vec<String> = r
+        .items
+        .iter()
+        .rev()
+        .filter(|i| i.kind == crate::matrix::content::Kind::Image && !i.redacted)
+        .filter_map(|i| i.event_id.clone())
+        .take(PREVIEWED)
+        .filter(|id| !st.previews.contains_key(id))
+        .collect();
+    let room = r.id.clone();
+    for event_id in wanted {
+        st.previews.insert(event_id.clone(), PreviewState::Asked);
+        fx.push(Effect::worker(p::timeline::Preview {
+            room: room.clone(),
+            event_id,
+        }));
+    }
 }
 
 /// The newest message is on screen in the room's own timeline: this

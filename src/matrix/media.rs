@@ -87,6 +87,67 @@ pub async fn download(
     })
 }
 
+/// Images larger than this are not fetched whole for a preview.
+const PREVIEW_MAX_BYTES: u64 = 8 * 1024 * 1024;
+
+/// The bytes to preview an image message with: its thumbnail (the
+/// sender's, or one the server makes), else the image itself when small.
+pub async fn preview_bytes(
+    client: &Client,
+    room: &str,
+    event_id: &str,
+) -> Result<Vec<u8>, RoomError> {
+    use matrix_sdk::media::MediaThumbnailSettings;
+    let room = rooms::find(client, room).await?;
+    let id =
+        OwnedEventId::try_from(event_id).map_err(|_| RoomError::BadEvent(event_id.to_owned()))?;
+    let ev = room
+        .load_or_fetch_event(&id, None)
+        .await
+        .map_err(|e| RoomError::NotFound(format!("cannot get {event_id}: {e}")))?;
+    let parsed = ev
+        .raw()
+        .deserialize()
+        .map_err(|e| RoomError::Server(format!("{event_id} is malformed: {e}")))?;
+    let AnySyncTimelineEvent::MessageLike(AnySyncMessageLikeEvent::RoomMessage(
+        SyncMessageLikeEvent::Original(m),
+    )) = parsed
+    else {
+        return Err(RoomError::NotFound(format!("{event_id} is not an image")));
+    };
+    let MessageType::Image(img) = m.content.msgtype else {
+        return Err(RoomError::NotFound(format!("{event_id} is not an image")));
+    };
+    let info = img.info.as_deref();
+    let format = match (info.and_then(|i| i.thumbnail_source.clone()), &img.source) {
+        (Some(thumb), _) => (thumb, MediaFormat::File),
+        (None, MediaSource::Plain(_)) => (
+            img.source.clone(),
+            MediaFormat::Thumbnail(MediaThumbnailSettings::new(320u32.into(), 240u32.into())),
+        ),
+        (None, MediaSource::Encrypted(_)) => {
+            let size = info.and_then(|i| i.size).map(u64::from);
+            if size.is_none_or(|s| s > PREVIEW_MAX_BYTES) {
+                return Err(RoomError::Invalid(
+                    "no thumbnail, and the image is too large (or of unknown size) to fetch for a preview".into(),
+                ));
+            }
+            (img.source.clone(), MediaFormat::File)
+        }
+    };
+    client
+        .media()
+        .get_media_content(
+            &MediaRequestParameters {
+                source: format.0,
+                format: format.1,
+            },
+            true,
+        )
+        .await
+        .map_err(|e| RoomError::Server(format!("cannot download the preview: {e}")))
+}
+
 fn carried(ev: &AnySyncTimelineEvent) -> Option<Carried> {
     let AnySyncTimelineEvent::MessageLike(m) = ev else {
         return None;

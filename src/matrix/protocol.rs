@@ -198,6 +198,7 @@ pub mod timeline {
         Redact => (),
         Download => crate::matrix::media::Saved,
         MarkRead => (),
+        Preview => Vec<u8>,
     });
 
     /// The last `limit` messages of a room (without thread replies), or of
@@ -264,6 +265,13 @@ pub mod timeline {
         pub event_id: String,
         pub target: crate::matrix::media::Target,
         pub open: bool,
+    }
+
+    /// The bytes of an image message's preview (a thumbnail, decrypted).
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct Preview {
+        pub room: String,
+        pub event_id: String,
     }
 
     /// This account has read up to `event_id` (seen on screen): its read

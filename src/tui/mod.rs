@@ -124,6 +124,35 @@ fn open_external(opener: &str, what: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// The image protocol: the configured one, or what the terminal says it
+/// takes (half-blocks when it does not answer).
+async fn picker(settings: &Settings) -> ratatui_image::picker::Picker {
+    use ratatui_image::picker::{Picker, ProtocolType};
+    let fixed = match settings.image_protocol.as_str() {
+        "halfblocks" => Some(ProtocolType::Halfblocks),
+        "kitty" => Some(ProtocolType::Kitty),
+        "sixel" => Some(ProtocolType::Sixel),
+        "iterm2" => Some(ProtocolType::Iterm2),
+        _ => None,
+    };
+    if !settings.image_previews || fixed == Some(ProtocolType::Halfblocks) {
+        return Picker::halfblocks();
+    }
+    let asked = tokio::task::spawn_blocking(Picker::from_query_stdio).await;
+    let mut picker = match asked {
+        Ok(Ok(p)) => p,
+        Ok(Err(e)) => {
+            tracing::info!(error = %e, "the terminal did not say how it draws images");
+            Picker::halfblocks()
+        }
+        Err(_) => Picker::halfblocks(),
+    };
+    if let Some(p) = fixed {
+        picker.set_protocol_type(p);
+    }
+    picker
+}
+
 /// The TUI's standard input and output must be a terminal.
 pub fn need_terminal() -> Result<(), Error> {
     use std::io::IsTerminal;
@@ -153,6 +182,7 @@ pub async fn run(settings: Settings, secrets: SecretStore, started: Instant) -> 
         room_sort: settings.room_sort,
         download_dir: settings.download_dir.clone(),
         notify: settings.notify.clone(),
+        previews_on: settings.image_previews,
         // The clipboard is asked about after the first frame.
         ..AppState::new(keys.clone()).with_offset(utc_offset(), (0, 0), false)
     };
@@ -218,6 +248,9 @@ async fn run_loop(
     if let Some(log) = run.frames.as_mut() {
         log.note("clipboard_probed");
     }
+    // How images are drawn: asked of the terminal (before anything else
+    // reads its input), or as configured.
+    let picker = picker(settings).await;
 
     // Terminal input.
     let input = tx.clone();
@@ -306,6 +339,13 @@ async fn run_loop(
                     password,
                 } => spawn_login(settings, &secrets, homeserver, user, password, tx.clone()),
                 Effect::Copy(secret) => copy_to_clipboard(&secret),
+                Effect::DecodePreview { event_id, bytes } => {
+                    let (picker, tx) = (picker.clone(), tx.clone());
+                    tokio::task::spawn_blocking(move || {
+                        let result = crate::ui::preview::decode(&picker, &bytes);
+                        let _ = tx.send(Event2::App(Msg::Preview { event_id, result }));
+                    });
+                }
                 Effect::Bell => {
                     let mut out = std::io::stdout();
                     let _ = out.write_all(b"\x07");

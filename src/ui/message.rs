@@ -13,6 +13,7 @@ use crate::app::time;
 use crate::matrix::content::{Kind, human_size};
 use crate::matrix::formatted::{self, RichLine};
 use crate::matrix::history::{HistoryItem, Trust};
+use crate::ui::preview::Preview;
 
 /// Columns before the sender: "12:34 " and the mark.
 pub const INDENT: usize = 9;
@@ -40,16 +41,18 @@ pub struct View<'a> {
     pub me: Option<&'a str>,
     pub offset: i32,
     pub selected: bool,
+    pub previews: &'a std::collections::HashMap<String, crate::app::PreviewState>,
+}
+
+/// A message's lines, and where its image preview goes: the first of the
+/// blank lines kept for it, its column, and the preview.
+pub struct Block {
+    pub lines: Vec<Line<'static>>,
+    pub image: Option<(usize, u16, Preview)>,
 }
 
 /// The lines of one message.
-pub fn lines(
-    r: &OpenRoom,
-    i: &HistoryItem,
-    width: usize,
-    view: &View<'_>,
-    theme: &Theme,
-) -> Vec<Line<'static>> {
+pub fn lines(r: &OpenRoom, i: &HistoryItem, width: usize, view: &View<'_>, theme: &Theme) -> Block {
     let base = if view.selected {
         theme.selected()
     } else {
@@ -90,7 +93,12 @@ pub fn lines(
     let body_w = width.saturating_sub(INDENT + sender_w).max(8);
     let pad = " ".repeat(INDENT + sender_w);
     let mut first = true;
-    for p in paras {
+    let mut image = None;
+    let preview = match i.event_id.as_ref().and_then(|e| view.previews.get(e)) {
+        Some(crate::app::PreviewState::Ready(p)) if i.kind == Kind::Image && !i.redacted => Some(p),
+        _ => None,
+    };
+    for (n, p) in paras.into_iter().enumerate() {
         let prefix_w = str_width(&p.prefix.0);
         let wrapped = wrap_styled(&p.pieces, body_w.saturating_sub(prefix_w).max(4));
         for (k, pieces) in wrapped.into_iter().enumerate() {
@@ -118,6 +126,16 @@ pub fn lines(
             }
             spans.extend(pieces.into_iter().map(|(t, s)| Span::styled(t, s)));
             out.push(Line::from(spans));
+        }
+        // The preview goes under the attachment line (the first).
+        if n == 0
+            && let Some(p) = preview
+            && width > INDENT + sender_w + 4
+        {
+            image = Some((out.len(), (INDENT + sender_w) as u16, p.clone()));
+            for _ in 0..p.rows {
+                out.push(Line::from(Span::styled(pad.clone(), base)));
+            }
         }
     }
     if !i.reactions.is_empty() {
@@ -153,7 +171,7 @@ pub fn lines(
             ),
         ]));
     }
-    out
+    Block { lines: out, image }
 }
 
 /// "read by bob, carol +2": who read up to this message and no further

@@ -6,6 +6,7 @@ pub mod devices;
 pub mod help;
 pub mod login;
 pub mod message;
+pub mod preview;
 pub mod recovery;
 pub mod rooms;
 pub mod theme;

@@ -243,6 +243,37 @@ fn the_header_says_whether_the_backup_can_help() {
     assert!(header(&st).contains("no key backup: only the sender's devices"));
 }
 
+/// An image's preview sits under its attachment line (half-blocks here).
+#[test]
+fn an_image_preview_under_its_line() {
+    let mut st = fixtures::rich_room();
+    let p = crate::ui::preview::decode(
+        &ratatui_image::picker::Picker::halfblocks(),
+        &crate::ui::preview::sample_png(),
+    )
+    .expect("a preview");
+    let rows = p.rows as usize;
+    st.previews
+        .insert("$ev4".into(), crate::app::PreviewState::Ready(p));
+    let screen = draw(&st, 80, 30);
+    insta::assert_snapshot!("image_preview", screen);
+    let lines: Vec<&str> = screen.lines().collect();
+    let at = lines
+        .iter()
+        .position(|l| l.contains("[image] cat.png"))
+        .expect("the attachment line");
+    // Rows of one colour are blanks on a background; where red meets blue,
+    // half-blocks.
+    assert!(
+        lines[at + 1..=at + rows].iter().any(|l| l.contains('▀')),
+        "{screen}"
+    );
+    assert!(lines[at + rows + 1].contains("⤷ 3 replies"), "{screen}");
+    // Off: only the line.
+    st.previews.clear();
+    assert!(!draw(&st, 80, 30).contains('▀'));
+}
+
 #[test]
 fn composer_multi_line_reply() {
     let mut st = fixtures::in_room();

@@ -241,6 +241,7 @@ fn messages(st: &AppState, r: &OpenRoom, theme: &Theme, f: &mut Frame, area: Rec
         return;
     };
     // Build from the anchor back until the screen is full.
+    let mut images: Vec<(usize, u16, crate::ui::preview::Preview)> = vec![];
     let mut i = anchor as isize;
     while i >= 0 && out.len() < height {
         let it = &r.items[i as usize];
@@ -249,18 +250,31 @@ fn messages(st: &AppState, r: &OpenRoom, theme: &Theme, f: &mut Frame, area: Rec
             me: st.me.as_deref(),
             offset: st.utc_offset,
             selected: sel,
+            previews: &st.previews,
         };
-        let mut block = super::message::lines(r, it, width, &view, theme);
+        let drawn = super::message::lines(r, it, width, &view, theme);
+        let mut block = drawn.lines;
+        let mut above = 0;
         let prev = (i > 0).then(|| &r.items[i as usize - 1]);
         let new_day = prev.is_none_or(|p| !time::same_day(p.ts, it.ts, st.utc_offset));
         if r.unseen_from.is_some() && r.unseen_from == it.event_id {
             block.insert(0, marker_line(" new messages ", width, theme));
+            above += 1;
         } else if it.read_marker {
             // Where this account stopped reading, on any device.
             block.insert(0, marker_line(" new since you last read ", width, theme));
+            above += 1;
         }
         if new_day {
             block.insert(0, day_line(it.ts, st.utc_offset, width, theme));
+            above += 1;
+        }
+        // Images keep their line in `out` as blocks are put in front.
+        for img in &mut images {
+            img.0 += block.len();
+        }
+        if let Some((line, col, p)) = drawn.image {
+            images.push((line + above, col, p));
         }
         block.append(&mut out);
         out = block;
@@ -275,6 +289,9 @@ fn messages(st: &AppState, r: &OpenRoom, theme: &Theme, f: &mut Frame, area: Rec
             " ↑ older messages".to_owned()
         };
         out.insert(0, Line::from(Span::styled(top, theme.dim())));
+        for img in &mut images {
+            img.0 += 1;
+        }
     }
     // Below the messages: how much is newer when reading history (so
     // nothing arrives unseen), and who is typing.
@@ -298,16 +315,31 @@ fn messages(st: &AppState, r: &OpenRoom, theme: &Theme, f: &mut Frame, area: Rec
     let height = height - footer.len();
     let skip = out.len().saturating_sub(height);
     let mut shown: Vec<Line<'static>> = out.into_iter().skip(skip).collect();
+    // Rows added above the messages (padding), for the images' places.
+    let mut top_pad = 0;
     if !footer.is_empty() {
         let pad = height.saturating_sub(shown.len());
+        top_pad += pad;
         shown.splice(0..0, std::iter::repeat_n(Line::from(""), pad));
         shown.extend(footer);
     }
     // Short rooms sit at the bottom, above the composer.
     let pad = height.saturating_sub(shown.len());
+    top_pad += pad;
     let mut rows = vec![Line::from(""); pad];
     rows.extend(shown);
     f.render_widget(Paragraph::new(rows), area);
+    // Previews over the blank lines kept for them, when wholly in view.
+    for (line, col, p) in images {
+        let Some(row) = (line + top_pad).checked_sub(skip) else {
+            continue;
+        };
+        let fits = row + p.rows as usize <= height && (col + p.cols) <= area.width;
+        if line >= skip && fits {
+            let at = Rect::new(area.x + col, area.y + row as u16, p.cols, p.rows);
+            f.render_widget(ratatui_image::Image::new(p.protocol()), at);
+        }
+    }
 }
 
 /// A full-width line with `text` in the middle, in the accent colour.

@@ -71,6 +71,7 @@ fn the_example_config_parses_with_its_tui_sections_enabled() {
             "# [files]",
             "# [notifications]",
             "# [notifications.rooms]",
+            "# [images]",
         ]
         .contains(&line)
         {
@@ -98,6 +99,8 @@ fn the_example_config_parses_with_its_tui_sections_enabled() {
     use keepsake::app::alerts::Level;
     assert_eq!(s.notify.rooms["!abc:example.org"], Level::All);
     assert_eq!(s.notify.rooms["Noisy lobby"], Level::Off);
+    assert!(s.image_previews);
+    assert_eq!(s.image_protocol, "auto");
 }
 
 #[test]
@@ -109,6 +112,10 @@ fn notifications_and_files_say_what_is_wrong() {
     assert_eq!(
         resolve("[files]\ndownload_dir = \"Downloads\"\n").unwrap_err(),
         "invalid config c.toml:2:16: [files] `download_dir` must be an absolute path, not \"Downloads\""
+    );
+    assert_eq!(
+        resolve("[images]\nprotocol = \"ascii\"\n").unwrap_err(),
+        "invalid config c.toml:2:12: [images] `protocol` must be one of auto, halfblocks, kitty, sixel, iterm2, not \"ascii\""
     );
     let s = resolve("[notifications]\nbell = false\n").unwrap();
     assert!(!s.notify.bell && s.notify.desktop);

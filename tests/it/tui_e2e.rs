@@ -428,15 +428,32 @@ async fn formatting_files_and_threads_read_as_the_sender_meant() {
             }),
         )
         .await;
-    let uri = other.upload("cat.png", "image/png", vec![7; 2048]).await;
+    let png = {
+        let img = image::RgbImage::from_fn(320, 160, |_, y| {
+            image::Rgb(if y < 80 { [255, 0, 0] } else { [0, 0, 255] })
+        });
+        let mut out = std::io::Cursor::new(vec![]);
+        image::DynamicImage::ImageRgb8(img)
+            .write_to(&mut out, image::ImageFormat::Png)
+            .unwrap();
+        out.into_inner()
+    };
+    let size = png.len();
+    let uri = other.upload("cat.png", "image/png", png).await;
     other
         .send(
             &room,
             "m.room.message",
             json!({"msgtype": "m.image", "body": "cat.png", "url": uri,
-                   "info": {"mimetype": "image/png", "size": 2048}}),
+                   "info": {"mimetype": "image/png", "size": size, "w": 320, "h": 160}}),
         )
         .await;
+    // Previews as half-blocks, which tmux shows as text.
+    std::fs::write(
+        data.join("config.toml"),
+        "secrets = \"file\"\n[images]\nprotocol = \"halfblocks\"\n",
+    )
+    .unwrap();
     let root = other
         .send(&room, "m.room.message", text("what do you think?"))
         .await;
@@ -454,7 +471,17 @@ async fn formatting_files_and_threads_read_as_the_sender_meant() {
     let s = t.wait_for("last word");
     assert!(s.contains("bold news"), "{s}");
     assert!(!s.contains("**") && !s.contains("<strong>"), "{s}");
-    assert!(s.contains("[image] cat.png (image/png, 2.0 KiB)"), "{s}");
+    assert!(s.contains("[image] cat.png (image/png, "), "{s}");
+    // Its preview under it, once fetched and decoded.
+    let s = t.wait_until("the image's preview", |s| {
+        let lines: Vec<&str> = s.lines().collect();
+        // Rows of one colour are blanks with a background; where red meets
+        // blue, half-blocks.
+        lines
+            .iter()
+            .position(|l| l.contains("[image] cat.png"))
+            .is_some_and(|at| lines.iter().skip(at + 1).take(8).any(|l| l.contains('▀')))
+    });
     assert!(s.contains("⤷ 2 replies"), "{s}");
     assert!(
         !s.contains("thread reply"),

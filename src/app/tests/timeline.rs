@@ -525,3 +525,58 @@ fn colon_search_asks_the_server_only_where_it_can_read() {
     press(&mut st, KeyCode::Enter);
     assert_eq!(st.room.as_ref().unwrap().sel, Some(1));
 }
+
+#[test]
+fn images_get_a_preview_asked_for_once() {
+    let mut st = fixtures::rich_room();
+    let items = st.room.as_ref().unwrap().items.clone();
+    let snapshot = |items: Vec<HistoryItem>| {
+        Msg::Worker(Update::Timeline {
+            room: "!general:example.org".into(),
+            thread: None,
+            items,
+        })
+    };
+    let fx = update(&mut st, snapshot(items.clone()));
+    let ask = Command::from(p::timeline::Preview {
+        room: "!general:example.org".into(),
+        event_id: "$ev4".into(),
+    });
+    assert!(worker_cmds(&fx).contains(&&ask), "{fx:?}");
+    let ops = sent(&mut st, &[Effect::Worker(ask.clone())]);
+    // Asked once, not on every snapshot.
+    assert!(!worker_cmds(&update(&mut st, snapshot(items))).contains(&&ask));
+    let fx = update(
+        &mut st,
+        done::<p::timeline::Preview>(ops[0], Ok(vec![1, 2, 3])),
+    );
+    assert_eq!(
+        fx,
+        vec![Effect::DecodePreview {
+            event_id: "$ev4".into(),
+            bytes: vec![1, 2, 3]
+        }]
+    );
+    update(
+        &mut st,
+        Msg::Preview {
+            event_id: "$ev4".into(),
+            result: Err("unreadable image".into()),
+        },
+    );
+    assert!(matches!(
+        st.previews.get("$ev4"),
+        Some(PreviewState::Failed(_))
+    ));
+    // Off by config: nothing asked.
+    let mut st = fixtures::rich_room();
+    st.previews_on = false;
+    let items = st.room.as_ref().unwrap().items.clone();
+    let fx = update(&mut st, snapshot(items));
+    assert!(
+        !worker_cmds(&fx)
+            .iter()
+            .any(|c| matches!(c, Command::Timeline(p::timeline::Cmd::Preview(_)))),
+        "{fx:?}"
+    );
+}

@@ -16,7 +16,8 @@ use tokio::task::JoinHandle;
 use super::Handles;
 use crate::matrix::history::{self, HistoryItem};
 use crate::matrix::protocol::timeline::{
-    Close, Cmd, Download, Edit, History, MarkRead, Open, PaginateBack, React, Redact, Reply,
+    Close, Cmd, Download, Edit, History, MarkRead, Open, PaginateBack, Preview, React, Redact,
+    Reply,
 };
 use crate::matrix::protocol::{Error, ErrorKind, OpId, Request, Update};
 use crate::matrix::rooms;
@@ -117,6 +118,12 @@ pub fn handle(h: &Handles, op: OpId, cmd: Cmd) {
                 .public_read_receipt(id);
             t.send_multiple_receipts(receipts).await.map_err(server)
         }),
+        Cmd::Preview(Preview { room, event_id }) => {
+            let c = h.client.clone();
+            h.job::<Preview, _>(op, async move {
+                Ok(crate::matrix::media::preview_bytes(&c, &room, &event_id).await?)
+            })
+        }
         Cmd::Download(Download {
             room,
             event_id,

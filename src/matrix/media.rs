@@ -43,13 +43,13 @@ struct Carried {
     mimetype: Option<String>,
 }
 
-/// Downloads the file that event `event_id` in `room` carries and saves it.
-pub async fn download(
+/// Event `event_id` of `room` (from the event cache, else the server),
+/// decrypted where this device can.
+async fn event(
     client: &Client,
     room: &str,
     event_id: &str,
-    target: &Target,
-) -> Result<Saved, RoomError> {
+) -> Result<AnySyncTimelineEvent, RoomError> {
     let room = rooms::find(client, room).await?;
     let id =
         OwnedEventId::try_from(event_id).map_err(|_| RoomError::BadEvent(event_id.to_owned()))?;
@@ -57,10 +57,19 @@ pub async fn download(
         .load_or_fetch_event(&id, None)
         .await
         .map_err(|e| RoomError::NotFound(format!("cannot get {event_id}: {e}")))?;
-    let parsed = ev
-        .raw()
+    ev.raw()
         .deserialize()
-        .map_err(|e| RoomError::Server(format!("{event_id} is malformed: {e}")))?;
+        .map_err(|e| RoomError::Server(format!("{event_id} is malformed: {e}")))
+}
+
+/// Downloads the file that event `event_id` in `room` carries and saves it.
+pub async fn download(
+    client: &Client,
+    room: &str,
+    event_id: &str,
+    target: &Target,
+) -> Result<Saved, RoomError> {
+    let parsed = event(client, room, event_id).await?;
     let carried = carried(&parsed).ok_or_else(|| {
         RoomError::NotFound(format!(
             "{event_id} carries no file (or this device cannot decrypt it)"
@@ -98,17 +107,7 @@ pub async fn preview_bytes(
     event_id: &str,
 ) -> Result<Vec<u8>, RoomError> {
     use matrix_sdk::media::MediaThumbnailSettings;
-    let room = rooms::find(client, room).await?;
-    let id =
-        OwnedEventId::try_from(event_id).map_err(|_| RoomError::BadEvent(event_id.to_owned()))?;
-    let ev = room
-        .load_or_fetch_event(&id, None)
-        .await
-        .map_err(|e| RoomError::NotFound(format!("cannot get {event_id}: {e}")))?;
-    let parsed = ev
-        .raw()
-        .deserialize()
-        .map_err(|e| RoomError::Server(format!("{event_id} is malformed: {e}")))?;
+    let parsed = event(client, room, event_id).await?;
     let AnySyncTimelineEvent::MessageLike(AnySyncMessageLikeEvent::RoomMessage(
         SyncMessageLikeEvent::Original(m),
     )) = parsed

@@ -124,32 +124,35 @@ fn open_external(opener: &str, what: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// The image protocol: the configured one, or what the terminal says it
-/// takes (half-blocks when it does not answer).
-async fn picker(settings: &Settings) -> ratatui_image::picker::Picker {
+/// The image protocol: the configured one, or ("auto") the one the
+/// environment names the terminal for (kitty, ghostty: kitty's; iTerm2,
+/// WezTerm: iTerm2's), half-blocks otherwise. The terminal is not queried:
+/// a query reads standard input, and where the terminal does not answer
+/// (tmux, some ssh paths) it would swallow the user's keys.
+fn picker(settings: &Settings) -> ratatui_image::picker::Picker {
     use ratatui_image::picker::{Picker, ProtocolType};
-    let fixed = match settings.image_protocol.as_str() {
-        "halfblocks" => Some(ProtocolType::Halfblocks),
-        "kitty" => Some(ProtocolType::Kitty),
-        "sixel" => Some(ProtocolType::Sixel),
-        "iterm2" => Some(ProtocolType::Iterm2),
-        _ => None,
+    let env = |k: &str| std::env::var(k).unwrap_or_default();
+    let guessed = if !env("KITTY_WINDOW_ID").is_empty()
+        || env("TERM") == "xterm-kitty"
+        || env("TERM_PROGRAM") == "ghostty"
+    {
+        ProtocolType::Kitty
+    } else if ["iTerm.app", "WezTerm"].contains(&env("TERM_PROGRAM").as_str()) {
+        ProtocolType::Iterm2
+    } else {
+        ProtocolType::Halfblocks
     };
-    if !settings.image_previews || fixed == Some(ProtocolType::Halfblocks) {
-        return Picker::halfblocks();
-    }
-    let asked = tokio::task::spawn_blocking(Picker::from_query_stdio).await;
-    let mut picker = match asked {
-        Ok(Ok(p)) => p,
-        Ok(Err(e)) => {
-            tracing::info!(error = %e, "the terminal did not say how it draws images");
-            Picker::halfblocks()
-        }
-        Err(_) => Picker::halfblocks(),
+    let chosen = match settings.image_protocol.as_str() {
+        "halfblocks" => ProtocolType::Halfblocks,
+        "kitty" => ProtocolType::Kitty,
+        "sixel" => ProtocolType::Sixel,
+        "iterm2" => ProtocolType::Iterm2,
+        _ if env("TMUX").is_empty() => guessed,
+        // Inside tmux, graphics need passthrough the user may not have.
+        _ => ProtocolType::Halfblocks,
     };
-    if let Some(p) = fixed {
-        picker.set_protocol_type(p);
-    }
+    let mut picker = Picker::halfblocks();
+    picker.set_protocol_type(chosen);
     picker
 }
 
@@ -248,9 +251,8 @@ async fn run_loop(
     if let Some(log) = run.frames.as_mut() {
         log.note("clipboard_probed");
     }
-    // How images are drawn: asked of the terminal (before anything else
-    // reads its input), or as configured.
-    let picker = picker(settings).await;
+    // How images are drawn: as configured, or guessed from the environment.
+    let picker = picker(settings);
 
     // Terminal input.
     let input = tx.clone();
@@ -441,9 +443,16 @@ fn draw(
     run: &mut Running,
 ) -> Result<(), Error> {
     let begun = Instant::now();
-    terminal
+    let frame = terminal
         .draw(|f| ui::render(state, theme, f))
         .map_err(|e| format!("cannot draw: {e}"))?;
+    // Links as OSC 8 hyperlinks, over the cells just drawn.
+    let hyperlinks = ui::links::osc8(frame.buffer, &ui::links::take());
+    if !hyperlinks.is_empty() {
+        let mut out = std::io::stdout();
+        let _ = out.write_all(hyperlinks.as_bytes());
+        let _ = out.flush();
+    }
     app::update(state, Msg::Drawn);
     run.last_draw = Instant::now();
     run.input_waiting = false;

@@ -7,7 +7,7 @@ use ratatui::text::{Line, Span};
 
 use super::theme::Theme;
 use super::timeline::{device_note, mark, short};
-use super::widgets::{str_width, truncate, wrap_styled};
+use super::widgets::{str_width, truncate, wrap_tagged};
 use crate::app::OpenRoom;
 use crate::app::time;
 use crate::matrix::content::{Kind, human_size};
@@ -23,7 +23,8 @@ pub const INDENT: usize = 9;
 struct Para {
     prefix: (String, Style),
     indent: String,
-    pieces: Vec<(String, Style)>,
+    /// Text, style, and the target when it is a link.
+    pieces: Vec<(String, Style, Option<String>)>,
 }
 
 impl Para {
@@ -31,9 +32,17 @@ impl Para {
         Para {
             prefix: (String::new(), style),
             indent: String::new(),
-            pieces: vec![(text, style)],
+            pieces: vec![(text, style, None)],
         }
     }
+}
+
+/// A link drawn in a message: its line in the block, column and width.
+pub struct LinkSpot {
+    pub line: usize,
+    pub col: u16,
+    pub width: u16,
+    pub url: String,
 }
 
 /// What a message shows to this account.
@@ -49,6 +58,7 @@ pub struct View<'a> {
 pub struct Block {
     pub lines: Vec<Line<'static>>,
     pub image: Option<(usize, u16, Preview)>,
+    pub links: Vec<LinkSpot>,
 }
 
 /// The lines of one message.
@@ -86,7 +96,7 @@ pub fn lines(r: &OpenRoom, i: &HistoryItem, width: usize, view: &View<'_>, theme
     if let Some((text, style)) = suffix(i, base, theme)
         && let Some(last) = paras.last_mut()
     {
-        last.pieces.push((text, style));
+        last.pieces.push((text, style, None));
     }
     let head = format!("{} ", time::hm(i.ts, view.offset));
     let sender_w = str_width(&sender) + 2;
@@ -94,13 +104,14 @@ pub fn lines(r: &OpenRoom, i: &HistoryItem, width: usize, view: &View<'_>, theme
     let pad = " ".repeat(INDENT + sender_w);
     let mut first = true;
     let mut image = None;
+    let mut links = vec![];
     let preview = match i.event_id.as_ref().and_then(|e| view.previews.get(e)) {
         Some(crate::app::PreviewState::Ready(p)) if i.kind == Kind::Image && !i.redacted => Some(p),
         _ => None,
     };
     for (n, p) in paras.into_iter().enumerate() {
         let prefix_w = str_width(&p.prefix.0);
-        let wrapped = wrap_styled(&p.pieces, body_w.saturating_sub(prefix_w).max(4));
+        let wrapped = wrap_tagged(&p.pieces, body_w.saturating_sub(prefix_w).max(4));
         for (k, pieces) in wrapped.into_iter().enumerate() {
             let mut spans = if first {
                 first = false;
@@ -124,7 +135,20 @@ pub fn lines(r: &OpenRoom, i: &HistoryItem, width: usize, view: &View<'_>, theme
             } else if !p.indent.is_empty() {
                 spans.push(Span::styled(p.indent.clone(), p.prefix.1));
             }
-            spans.extend(pieces.into_iter().map(|(t, s)| Span::styled(t, s)));
+            let mut col: usize = spans.iter().map(|s| str_width(&s.content)).sum();
+            for (t, s, link) in pieces {
+                let w = str_width(&t);
+                if let Some(url) = link {
+                    links.push(LinkSpot {
+                        line: out.len(),
+                        col: col as u16,
+                        width: w as u16,
+                        url,
+                    });
+                }
+                col += w;
+                spans.push(Span::styled(t, s));
+            }
             out.push(Line::from(spans));
         }
         // The preview goes under the attachment line (the first).
@@ -171,7 +195,11 @@ pub fn lines(r: &OpenRoom, i: &HistoryItem, width: usize, view: &View<'_>, theme
             ),
         ]));
     }
-    Block { lines: out, image }
+    Block {
+        lines: out,
+        image,
+        links,
+    }
 }
 
 /// "read by bob, carol +2": who read up to this message and no further
@@ -254,12 +282,12 @@ fn body(i: &HistoryItem, base: Style, view: &View<'_>, theme: &Theme) -> Vec<Par
             format!(" ({})", facts.join(", "))
         };
         let mut pieces = vec![
-            (format!("[{label}] "), base.fg(theme.accent)),
-            (a.name.clone(), base.add_modifier(Modifier::BOLD)),
-            (facts, base.fg(theme.dim)),
+            (format!("[{label}] "), base.fg(theme.accent), None),
+            (a.name.clone(), base.add_modifier(Modifier::BOLD), None),
+            (facts, base.fg(theme.dim), None),
         ];
         if view.selected {
-            pieces.push((" · d saves, o opens".into(), base.fg(theme.dim)));
+            pieces.push((" · d saves, o opens".into(), base.fg(theme.dim), None));
         }
         paras.push(Para {
             prefix: (String::new(), base),
@@ -278,7 +306,7 @@ fn body(i: &HistoryItem, base: Style, view: &View<'_>, theme: &Theme) -> Vec<Par
             let mut p = rich_para(l, text_style, view, theme);
             if emote && k == 0 {
                 p.pieces
-                    .insert(0, (format!("* {} ", short(&i.sender)), text_style));
+                    .insert(0, (format!("* {} ", short(&i.sender)), text_style, None));
             }
             paras.push(p);
         }
@@ -334,9 +362,13 @@ fn rich_para(l: &RichLine, base: Style, view: &View<'_>, theme: &Theme) -> Para 
             }
             if s.spoiler && !view.selected {
                 // Hidden until the message is selected: same width, no text.
-                return ("░".repeat(str_width(&r.text)), base.fg(theme.dim));
+                return ("░".repeat(str_width(&r.text)), base.fg(theme.dim), None);
             }
-            (r.text.clone(), st)
+            // A link's target: the one it names, or its own text.
+            let link = s
+                .link
+                .then(|| r.link.clone().unwrap_or_else(|| r.text.clone()));
+            (r.text.clone(), st, link)
         })
         .collect();
     Para {

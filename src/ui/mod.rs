@@ -4,6 +4,7 @@
 pub mod backup;
 pub mod devices;
 pub mod help;
+pub mod links;
 pub mod login;
 pub mod message;
 pub mod preview;
@@ -42,6 +43,7 @@ pub fn spinner(st: &AppState) -> &'static str {
 
 /// Draws the whole screen.
 pub fn render(st: &AppState, theme: &Theme, f: &mut Frame) {
+    links::clear();
     let area = f.area();
     if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
         let msg = vec![
@@ -111,6 +113,16 @@ pub fn render(st: &AppState, theme: &Theme, f: &mut Frame) {
     };
     if let Some(c) = cursor {
         f.set_cursor_position(c);
+    }
+    // A dialog may cover the links: none are printed again then.
+    let overlay = st.prompt.is_some()
+        || st.confirm.is_some()
+        || st.verification.is_some()
+        || st.help
+        || st.found.is_some()
+        || st.space_picker.is_some();
+    if overlay {
+        links::clear();
     }
 }
 

@@ -274,6 +274,30 @@ fn an_image_preview_under_its_line() {
     assert!(!draw(&st, 80, 30).contains('▀'));
 }
 
+/// Each link on screen is noted where it is drawn, for OSC 8; a dialog
+/// over the room leaves none.
+#[test]
+fn links_are_noted_where_they_are_drawn() {
+    let mut st = fixtures::rich_room();
+    let screen = draw(&st, 80, 24);
+    let links = crate::ui::links::take();
+    assert_eq!(links.len(), 1, "{links:?}");
+    let l = &links[0];
+    assert_eq!(l.url, "https://example.org/docs");
+    let row: String = screen
+        .lines()
+        .nth(l.area.y as usize)
+        .unwrap_or_default()
+        .chars()
+        .skip(1 + l.area.x as usize)
+        .take(l.area.width as usize)
+        .collect();
+    assert_eq!(row, "the docs", "{links:?}\n{screen}");
+    st.help = true;
+    draw(&st, 80, 24);
+    assert!(crate::ui::links::take().is_empty());
+}
+
 #[test]
 fn composer_multi_line_reply() {
     let mut st = fixtures::in_room();

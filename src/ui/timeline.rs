@@ -242,6 +242,7 @@ fn messages(st: &AppState, r: &OpenRoom, theme: &Theme, f: &mut Frame, area: Rec
     };
     // Build from the anchor back until the screen is full.
     let mut images: Vec<(usize, u16, crate::ui::preview::Preview)> = vec![];
+    let mut links: Vec<super::message::LinkSpot> = vec![];
     let mut i = anchor as isize;
     while i >= 0 && out.len() < height {
         let it = &r.items[i as usize];
@@ -269,13 +270,21 @@ fn messages(st: &AppState, r: &OpenRoom, theme: &Theme, f: &mut Frame, area: Rec
             block.insert(0, day_line(it.ts, st.utc_offset, width, theme));
             above += 1;
         }
-        // Images keep their line in `out` as blocks are put in front.
+        // Images and links keep their line in `out` as blocks are put in
+        // front.
         for img in &mut images {
             img.0 += block.len();
+        }
+        for l in &mut links {
+            l.line += block.len();
         }
         if let Some((line, col, p)) = drawn.image {
             images.push((line + above, col, p));
         }
+        links.extend(drawn.links.into_iter().map(|mut l| {
+            l.line += above;
+            l
+        }));
         block.append(&mut out);
         out = block;
         i -= 1;
@@ -291,6 +300,9 @@ fn messages(st: &AppState, r: &OpenRoom, theme: &Theme, f: &mut Frame, area: Rec
         out.insert(0, Line::from(Span::styled(top, theme.dim())));
         for img in &mut images {
             img.0 += 1;
+        }
+        for l in &mut links {
+            l.line += 1;
         }
     }
     // Below the messages: how much is newer when reading history (so
@@ -329,6 +341,19 @@ fn messages(st: &AppState, r: &OpenRoom, theme: &Theme, f: &mut Frame, area: Rec
     let mut rows = vec![Line::from(""); pad];
     rows.extend(shown);
     f.render_widget(Paragraph::new(rows), area);
+    // Links in view, for OSC 8 once the frame is on the terminal.
+    for l in links {
+        let Some(row) = (l.line + top_pad).checked_sub(skip) else {
+            continue;
+        };
+        if l.line >= skip && row < height && l.col < area.width {
+            let width = l.width.min(area.width - l.col);
+            super::links::push(super::links::LinkArea {
+                area: Rect::new(area.x + l.col, area.y + row as u16, width, 1),
+                url: l.url,
+            });
+        }
+    }
     // Previews over the blank lines kept for them, when wholly in view.
     for (line, col, p) in images {
         let Some(row) = (line + top_pad).checked_sub(skip) else {

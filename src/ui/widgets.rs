@@ -199,13 +199,26 @@ pub fn wrap(text: &str, width: usize) -> Vec<String> {
 /// after spaces where it can (never inside a word that changes style
 /// midway) and anywhere where it must. Pieces keep their styles.
 pub fn wrap_styled(pieces: &[(String, Style)], width: usize) -> Vec<Vec<(String, Style)>> {
+    let tagged: Vec<(String, Style, ())> =
+        pieces.iter().map(|(t, s)| (t.clone(), *s, ())).collect();
+    wrap_tagged(&tagged, width)
+        .into_iter()
+        .map(|l| l.into_iter().map(|(t, s, ())| (t, s)).collect())
+        .collect()
+}
+
+/// [`wrap_styled`] for pieces that also carry a tag (a link's target).
+pub fn wrap_tagged<T: Clone + PartialEq>(
+    pieces: &[(String, Style, T)],
+    width: usize,
+) -> Vec<Vec<(String, Style, T)>> {
     let width = width.max(1);
     // Words: runs of pieces up to and including one that ends in a space.
-    let mut words: Vec<Vec<(String, Style)>> = vec![];
-    let mut word: Vec<(String, Style)> = vec![];
-    for (text, style) in pieces {
+    let mut words: Vec<Vec<(String, Style, T)>> = vec![];
+    let mut word: Vec<(String, Style, T)> = vec![];
+    for (text, style, tag) in pieces {
         for part in text.split_inclusive(' ') {
-            word.push((part.to_owned(), *style));
+            word.push((part.to_owned(), *style, tag.clone()));
             if part.ends_with(' ') {
                 words.push(std::mem::take(&mut word));
             }
@@ -214,10 +227,10 @@ pub fn wrap_styled(pieces: &[(String, Style)], width: usize) -> Vec<Vec<(String,
     if !word.is_empty() {
         words.push(word);
     }
-    let mut out: Vec<Vec<(String, Style)>> = vec![];
-    let mut line: Vec<(String, Style)> = vec![];
+    let mut out: Vec<Vec<(String, Style, T)>> = vec![];
+    let mut line: Vec<(String, Style, T)> = vec![];
     let mut used = 0;
-    let finish = |line: &mut Vec<(String, Style)>, out: &mut Vec<Vec<(String, Style)>>| {
+    let finish = |line: &mut Vec<(String, Style, T)>, out: &mut Vec<Vec<(String, Style, T)>>| {
         if let Some(last) = line.last_mut() {
             let kept = last.0.trim_end().len();
             last.0.truncate(kept);
@@ -225,30 +238,30 @@ pub fn wrap_styled(pieces: &[(String, Style)], width: usize) -> Vec<Vec<(String,
         out.push(std::mem::take(line));
     };
     for w in words {
-        let ww: usize = w.iter().map(|(t, _)| str_width(t)).sum();
+        let ww: usize = w.iter().map(|(t, _, _)| str_width(t)).sum();
         let trimmed = ww
             - w.last()
-                .map_or(0, |(t, _)| str_width(t) - str_width(t.trim_end()));
+                .map_or(0, |(t, _, _)| str_width(t) - str_width(t.trim_end()));
         if used > 0 && used + trimmed > width {
             finish(&mut line, &mut out);
             used = 0;
         }
         if trimmed > width {
             // Longer than a line: cut by graphemes.
-            for (text, style) in w {
+            for (text, style, tag) in w {
                 for g in text.graphemes(true) {
                     let gw = g.width();
                     if used + gw > width && used > 0 {
                         finish(&mut line, &mut out);
                         used = 0;
                     }
-                    push_styled(&mut line, g, style);
+                    push_tagged(&mut line, g, style, &tag);
                     used += gw;
                 }
             }
         } else {
-            for (text, style) in w {
-                push_styled(&mut line, &text, style);
+            for (text, style, tag) in w {
+                push_tagged(&mut line, &text, style, &tag);
             }
             used += ww;
         }
@@ -257,10 +270,15 @@ pub fn wrap_styled(pieces: &[(String, Style)], width: usize) -> Vec<Vec<(String,
     out
 }
 
-fn push_styled(line: &mut Vec<(String, Style)>, text: &str, style: Style) {
+fn push_tagged<T: Clone + PartialEq>(
+    line: &mut Vec<(String, Style, T)>,
+    text: &str,
+    style: Style,
+    tag: &T,
+) {
     match line.last_mut() {
-        Some((t, s)) if *s == style => t.push_str(text),
-        _ => line.push((text.to_owned(), style)),
+        Some((t, s, g)) if *s == style && g == tag => t.push_str(text),
+        _ => line.push((text.to_owned(), style, tag.clone())),
     }
 }
 

@@ -39,21 +39,8 @@ async fn formatting_files_threads_and_mentions_from_another_client() {
     let data = dir.path();
     common::use_file_secrets(data);
     common::login(data, "a", &hs, &alice);
-    let room = json(
-        data,
-        "a",
-        &[
-            "create-room",
-            "Plain",
-            "--unencrypted",
-            "--invite",
-            &bob.user_id,
-            "--json",
-        ],
-    )["room_id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let invite = ["--unencrypted", "--invite", bob.user_id.as_str()];
+    let room = common::create_room(data, "a", "Plain", &invite);
     let other = RawClient::login(&hs, &bob).await;
     other.join(&room).await;
 
@@ -96,20 +83,7 @@ async fn formatting_files_threads_and_mentions_from_another_client() {
         .await;
     for n in 1..=2 {
         other
-            .send(
-                &room,
-                "m.room.message",
-                json!({
-                    "msgtype": "m.text",
-                    "body": format!("in the thread {n}"),
-                    "m.relates_to": {
-                        "rel_type": "m.thread",
-                        "event_id": root,
-                        "is_falling_back": true,
-                        "m.in_reply_to": {"event_id": root},
-                    },
-                }),
-            )
+            .thread_reply(&room, &root, &format!("in the thread {n}"))
             .await;
     }
     let emote = other
@@ -239,14 +213,7 @@ async fn a_file_from_an_encrypted_room_downloads_decrypted() {
     common::login(data, "a", &hs, &alice);
     common::login(data, "b", &hs, &bob);
     ok(data, "b", &["sync", "--once"]);
-    let room = json(
-        data,
-        "a",
-        &["create-room", "Vault", "--invite", &bob.user_id, "--json"],
-    )["room_id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let room = common::create_room(data, "a", "Vault", &["--invite", &bob.user_id]);
     json(data, "b", &["join", &room, "--json"]);
     let bytes = file_bytes(5000);
     // bob's matrix-sdk sends it: encrypted file, encrypted event.

@@ -45,29 +45,9 @@ async fn screenshots_of_the_main_screens() {
     let (recovery_key, _) = common::setup_backup(&data, "laptop");
     common::login(&data, "bob", &hs, &bob);
     ok("bob", &["sync", "--once"]);
-    let garden = json(
-        "laptop",
-        &[
-            "create-room",
-            "Garden club",
-            "--invite",
-            &bob.user_id,
-            "--json",
-        ],
-    )["room_id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    json(
-        "laptop",
-        &[
-            "create-room",
-            "Book circle",
-            "--invite",
-            &bob.user_id,
-            "--json",
-        ],
-    );
+    let invite = ["--invite", bob.user_id.as_str()];
+    let garden = common::create_room(&data, "laptop", "Garden club", &invite);
+    common::create_room(&data, "laptop", "Book circle", &invite);
     json("bob", &["join", &garden, "--json"]);
     for (who, text) in [
         (

@@ -397,22 +397,8 @@ async fn formatting_files_and_threads_read_as_the_sender_meant() {
     let data = dir.path().to_owned();
     common::use_file_secrets(&data);
     common::login(&data, "a", &hs, &alice);
-    let room = common::ok_json(
-        &data,
-        "a",
-        &[
-            "create-room",
-            "Rich",
-            "--unencrypted",
-            "--invite",
-            &bob.user_id,
-            "--json",
-        ],
-        "",
-    )["room_id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let invite = ["--unencrypted", "--invite", bob.user_id.as_str()];
+    let room = common::create_room(&data, "a", "Rich", &invite);
     let other = common::RawClient::login(&hs, &bob).await;
     other.join(&room).await;
     let text = |body: &str| json!({"msgtype": "m.text", "body": body});
@@ -458,10 +444,9 @@ async fn formatting_files_and_threads_read_as_the_sender_meant() {
         .send(&room, "m.room.message", text("what do you think?"))
         .await;
     for n in 1..=2 {
-        let mut c = text(&format!("thread reply {n}"));
-        c["m.relates_to"] = json!({"rel_type": "m.thread", "event_id": root,
-            "is_falling_back": true, "m.in_reply_to": {"event_id": root}});
-        other.send(&room, "m.room.message", c).await;
+        other
+            .thread_reply(&room, &root, &format!("thread reply {n}"))
+            .await;
     }
     let last = other.send(&room, "m.room.message", text("last word")).await;
 
@@ -552,24 +537,8 @@ async fn a_mention_elsewhere_notifies_and_the_room_in_view_does_not() {
     let data = dir.path().to_owned();
     common::use_file_secrets(&data);
     common::login(&data, "a", &hs, &alice);
-    let room = |name: &str| {
-        common::ok_json(
-            &data,
-            "a",
-            &[
-                "create-room",
-                name,
-                "--unencrypted",
-                "--invite",
-                &bob.user_id,
-                "--json",
-            ],
-            "",
-        )["room_id"]
-            .as_str()
-            .unwrap()
-            .to_owned()
-    };
+    let invite = ["--unencrypted", "--invite", bob.user_id.as_str()];
+    let room = |name: &str| common::create_room(&data, "a", name, &invite);
     let (quiet, lobby) = (room("Quiet"), room("Lobby"));
     let other = common::RawClient::login(&hs, &bob).await;
     other.join(&quiet).await;

@@ -277,6 +277,15 @@ fn fetch_on_an_undecryptable_message_asks_the_backup_for_its_key() {
     );
 }
 
+/// The worker's snapshot of the open room's timeline.
+fn snapshot(items: Vec<HistoryItem>) -> Msg {
+    Msg::Worker(Update::Timeline {
+        room: "!general:example.org".into(),
+        thread: None,
+        items,
+    })
+}
+
 /// Selects the message at `index` of the open room, from the composer.
 fn select(st: &mut AppState, index: usize) {
     press(st, KeyCode::Esc);
@@ -408,13 +417,6 @@ fn d_saves_a_file_and_o_opens_it_once_saved_or_opens_a_link() {
 fn the_newest_message_on_screen_is_marked_read_once() {
     let mut st = fixtures::in_room();
     let items = st.room.as_ref().unwrap().items.clone();
-    let snapshot = |items: Vec<HistoryItem>| {
-        Msg::Worker(Update::Timeline {
-            room: "!general:example.org".into(),
-            thread: None,
-            items,
-        })
-    };
     let fx = update(&mut st, snapshot(items.clone()));
     assert_eq!(
         worker_cmds(&fx),
@@ -530,13 +532,6 @@ fn colon_search_asks_the_server_only_where_it_can_read() {
 fn images_get_a_preview_asked_for_once() {
     let mut st = fixtures::rich_room();
     let items = st.room.as_ref().unwrap().items.clone();
-    let snapshot = |items: Vec<HistoryItem>| {
-        Msg::Worker(Update::Timeline {
-            room: "!general:example.org".into(),
-            thread: None,
-            items,
-        })
-    };
     let fx = update(&mut st, snapshot(items.clone()));
     let ask = Command::from(p::timeline::Preview {
         room: "!general:example.org".into(),

@@ -253,6 +253,22 @@ impl RawClient {
             .map(|(id, _)| id.clone())
     }
 
+    /// A text reply in the thread `root` starts (with the reply fallback
+    /// clients without threads read); yields its event id.
+    pub async fn thread_reply(&self, room: &str, root: &str, body: &str) -> String {
+        let content = json!({
+            "msgtype": "m.text",
+            "body": body,
+            "m.relates_to": {
+                "rel_type": "m.thread",
+                "event_id": root,
+                "is_falling_back": true,
+                "m.in_reply_to": {"event_id": root},
+            },
+        });
+        self.send(room, "m.room.message", content).await
+    }
+
     /// Uploads `bytes` to the media repository; yields its mxc:// URI.
     pub async fn upload(&self, name: &str, mimetype: &str, bytes: Vec<u8>) -> String {
         let body = self
@@ -388,6 +404,17 @@ pub fn ok_json(data: &std::path::Path, profile: &str, args: &[&str], stdin: &str
     let out = ok(data, profile, args, stdin);
     serde_json::from_str(out.trim())
         .unwrap_or_else(|e| panic!("{profile} {args:?}: not JSON ({e}): {out}"))
+}
+
+/// `keepsake create-room NAME [OPTIONS] --json`; yields the room id.
+pub fn create_room(data: &std::path::Path, profile: &str, name: &str, options: &[&str]) -> String {
+    let mut args = vec!["create-room", name];
+    args.extend_from_slice(options);
+    args.push("--json");
+    ok_json(data, profile, &args, "")["room_id"]
+        .as_str()
+        .expect("a room id")
+        .to_owned()
 }
 
 /// `keepsake backup status --json`.

@@ -292,6 +292,8 @@ fn messages(st: &AppState, r: &OpenRoom, theme: &Theme, f: &mut Frame, area: Rec
     if i < 0 && out.len() < height {
         let top = if r.paginating {
             format!(" {} loading older messages…", super::spinner(st))
+        } else if r.reached_start && r.thread.is_some() {
+            " — start of the thread —".to_owned()
         } else if r.reached_start {
             " — start of the room —".to_owned()
         } else {

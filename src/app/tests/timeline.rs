@@ -336,6 +336,19 @@ fn t_opens_a_thread_where_replies_go_and_esc_comes_back() {
         }),
     );
     assert_eq!(st.room.as_ref().unwrap().items.len(), 2);
+    if let Some(r) = st.room.as_mut() {
+        r.reached_start = true;
+        r.paginating = false;
+    }
+    let screen = {
+        let mut term = ratatui::Terminal::new(ratatui::backend::TestBackend::new(80, 24))
+            .expect("a test terminal");
+        term.draw(|f| crate::ui::render(&st, &crate::ui::theme::Theme::default(), f))
+            .expect("draw");
+        term.backend().to_string()
+    };
+    assert!(screen.contains("Thread in General"), "{screen}");
+    assert!(screen.contains("start of the thread"), "{screen}");
     // What is written here is a reply in the thread.
     press(&mut st, KeyCode::Char('i'));
     typed(&mut st, "me too");

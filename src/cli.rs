@@ -88,10 +88,38 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Send a text message (markdown) to ROOM.
+    /// Send a text message (markdown) or a file to ROOM.
     Send {
         room: String,
-        text: String,
+        /// The message (markdown unless --plain); not with --file.
+        #[arg(required_unless_present = "file", conflicts_with = "file")]
+        text: Option<String>,
+        /// Send this file (image, video, audio or any file; encrypted in an
+        /// encrypted room) instead of text.
+        #[arg(long, value_name = "PATH")]
+        file: Option<std::path::PathBuf>,
+        /// Reply in the thread this event starts.
+        #[arg(long, value_name = "EVENT")]
+        thread: Option<String>,
+        /// An action ("* you waves"), like /me.
+        #[arg(long, conflicts_with_all = ["plain", "file"])]
+        emote: bool,
+        /// Send the text as typed, without markdown.
+        #[arg(long, conflicts_with = "file")]
+        plain: bool,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Open the direct-message room with USER: the one you share, or a new
+    /// encrypted one marked direct (USER invited).
+    Dm {
+        user: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// List ROOM's members with their power level and verification.
+    Members {
+        room: String,
         #[arg(long)]
         json: bool,
     },

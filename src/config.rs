@@ -63,6 +63,18 @@ struct FileConfig {
     /// Inline image previews.
     #[serde(default)]
     images: ImagesSection,
+    /// What others learn of your reading and typing.
+    #[serde(default)]
+    privacy: PrivacySection,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PrivacySection {
+    /// Tell a room when you are typing.
+    typing: Option<bool>,
+    /// Others see how far you have read (else the receipt is private).
+    read_receipts: Option<bool>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -206,6 +218,10 @@ pub struct Settings {
     pub image_previews: bool,
     /// `[images] protocol`: one of [`IMAGE_PROTOCOLS`].
     pub image_protocol: String,
+    /// `[privacy] typing`: rooms are told when you type.
+    pub send_typing: bool,
+    /// `[privacy] read_receipts`: read receipts are public.
+    pub public_read_receipts: bool,
     /// The TUI's colours with `[colors]` applied, parsed once here.
     pub theme: crate::ui::theme::Theme,
 }
@@ -494,6 +510,8 @@ pub fn resolve(
 
     Ok(Settings {
         image_previews: cfg.images.preview.unwrap_or(true),
+        send_typing: cfg.privacy.typing.unwrap_or(true),
+        public_read_receipts: cfg.privacy.read_receipts.unwrap_or(true),
         image_protocol,
         notify,
         download_dir,

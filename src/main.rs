@@ -177,6 +177,8 @@ fn run(cli: Cli, started: std::time::Instant) -> Result<ExitCode, Error> {
             | Command::Join { .. }
             | Command::Leave { .. }
             | Command::Send { .. }
+            | Command::Dm { .. }
+            | Command::Members { .. }
             | Command::History { .. }
             | Command::Download { .. }
             | Command::Search { .. }

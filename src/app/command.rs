@@ -38,6 +38,24 @@ pub enum CmdAction {
     /// Show the rooms of one space (`all`: every room); without a name,
     /// pick one.
     Space(Option<String>),
+    /// Set the open room's topic.
+    Topic(String),
+    /// Rename the open room.
+    Name(String),
+    /// Open (or start) the direct-message room with a user.
+    Dm(String),
+    /// Send a file to the open room (or thread).
+    Upload(String),
+    /// Kick, ban or unban a member of the open room.
+    Moderate {
+        what: crate::matrix::manage::Moderation,
+        user: String,
+        reason: Option<String>,
+    },
+    /// The open room's members.
+    Members,
+    /// Open the selected message's thread; with text, reply in it.
+    Thread(Option<String>),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -60,7 +78,7 @@ pub enum RecoveryAction {
 
 use crate::error::Invalid;
 
-const HELP: &str = "commands: join, leave, invite, create, verify, devices, backup, recovery, react, redact, rooms, sort, search, space, help, quit";
+const HELP: &str = "commands: join, leave, invite, dm, create, topic, name, members, kick, ban, unban, upload, thread, verify, devices, backup, recovery, react, redact, rooms, sort, search, space, help, quit";
 
 /// Parses one command line (without its `:`).
 pub fn parse(line: &str) -> Result<CmdAction, Invalid> {
@@ -69,6 +87,12 @@ pub fn parse(line: &str) -> Result<CmdAction, Invalid> {
         return Err(HELP.into());
     };
     let args: Vec<&str> = words.collect();
+    // The rest of the line as typed (a topic, a path with spaces).
+    let rest = line
+        .trim_start()
+        .split_once(char::is_whitespace)
+        .map(|(_, r)| r.trim())
+        .unwrap_or("");
     let no_more = |n: usize, usage: &str| -> Result<(), Invalid> {
         if args.len() > n {
             Err(format!("too many arguments; usage: {usage}").into())
@@ -199,6 +223,51 @@ pub fn parse(line: &str) -> Result<CmdAction, Invalid> {
             no_more(1, ":react EMOJI")?;
             CmdAction::React(args.first().ok_or("usage: :react EMOJI")?.to_string())
         }
+        "topic" => {
+            if rest.is_empty() {
+                return Err("usage: topic TEXT".into());
+            }
+            CmdAction::Topic(rest.to_owned())
+        }
+        "name" | "rename" => {
+            if rest.is_empty() {
+                return Err("usage: name NEW NAME".into());
+            }
+            CmdAction::Name(rest.to_owned())
+        }
+        "dm" | "msg" | "query" => {
+            no_more(1, "dm @user:server")?;
+            CmdAction::Dm(args.first().ok_or("usage: dm @user:server")?.to_string())
+        }
+        "upload" | "file" => {
+            if rest.is_empty() {
+                return Err("usage: upload PATH".into());
+            }
+            CmdAction::Upload(rest.to_owned())
+        }
+        "kick" | "ban" | "unban" => {
+            use crate::matrix::manage::Moderation;
+            let what = match cmd {
+                "kick" => Moderation::Kick,
+                "ban" => Moderation::Ban,
+                _ => Moderation::Unban,
+            };
+            let user = args
+                .first()
+                .ok_or_else(|| format!("usage: {cmd} @user:server [REASON]"))?
+                .to_string();
+            let reason = args[1..].join(" ");
+            CmdAction::Moderate {
+                what,
+                user,
+                reason: (!reason.is_empty()).then_some(reason),
+            }
+        }
+        "members" | "who" => {
+            no_more(0, "members")?;
+            CmdAction::Members
+        }
+        "thread" => CmdAction::Thread((!rest.is_empty()).then(|| rest.to_owned())),
         "redact" | "delete" => {
             let reason = args.join(" ");
             CmdAction::Redact((!reason.is_empty()).then_some(reason))
@@ -233,6 +302,45 @@ mod tests {
         );
         assert_eq!(parse("  quit "), Ok(CmdAction::Quit));
         assert!(parse("quit now").is_err());
+    }
+
+    #[test]
+    fn room_management_and_files() {
+        use crate::matrix::manage::Moderation;
+        assert_eq!(
+            parse("topic  All about   cats "),
+            Ok(CmdAction::Topic("All about   cats".into()))
+        );
+        assert!(parse("topic").unwrap_err().0.contains("usage: topic"));
+        assert_eq!(parse("name Cats"), Ok(CmdAction::Name("Cats".into())));
+        assert_eq!(parse("dm @bob:x"), Ok(CmdAction::Dm("@bob:x".into())));
+        assert_eq!(
+            parse("upload ~/My Pictures/cat.png"),
+            Ok(CmdAction::Upload("~/My Pictures/cat.png".into()))
+        );
+        assert_eq!(
+            parse("ban @spam:x spamming links"),
+            Ok(CmdAction::Moderate {
+                what: Moderation::Ban,
+                user: "@spam:x".into(),
+                reason: Some("spamming links".into())
+            })
+        );
+        assert_eq!(
+            parse("unban @spam:x"),
+            Ok(CmdAction::Moderate {
+                what: Moderation::Unban,
+                user: "@spam:x".into(),
+                reason: None
+            })
+        );
+        assert!(parse("kick").unwrap_err().0.contains("usage: kick"));
+        assert_eq!(parse("members"), Ok(CmdAction::Members));
+        assert_eq!(parse("thread"), Ok(CmdAction::Thread(None)));
+        assert_eq!(
+            parse("thread me too"),
+            Ok(CmdAction::Thread(Some("me too".into())))
+        );
     }
 
     #[test]

@@ -113,7 +113,63 @@ pub(super) fn run_command(st: &mut AppState, a: CmdAction, fx: &mut Vec<Effect>)
                 RecoveryAction::Setup => recovery_setup(st, fx),
             }
         }
+        CmdAction::Topic(topic) => match current {
+            Some(room) => fx.push(Effect::worker(p::rooms::SetTopic { room, topic })),
+            None => notice(st, "open the room whose topic to set", true),
+        },
+        CmdAction::Name(name) => match current {
+            Some(room) => fx.push(Effect::worker(p::rooms::SetName { room, name })),
+            None => notice(st, "open the room to rename", true),
+        },
+        CmdAction::Dm(user) => {
+            notice(
+                st,
+                format!("opening the direct message with {user}…"),
+                false,
+            );
+            fx.push(Effect::worker(p::rooms::Dm { user }));
+        }
+        CmdAction::Upload(path) => composer::upload(st, &path, fx),
+        CmdAction::Members => members::open(st, fx),
+        CmdAction::Moderate { what, user, reason } => match current {
+            None => notice(st, format!("open the room to {} in", what.verb()), true),
+            // Lifting a ban takes nothing from anyone: no question.
+            Some(room) if what == crate::matrix::manage::Moderation::Unban => {
+                fx.push(Effect::worker(p::rooms::Moderate {
+                    room,
+                    user,
+                    what,
+                    reason,
+                }))
+            }
+            Some(room) => {
+                let name = room_name(st, &room);
+                let why = reason
+                    .as_deref()
+                    .map(|r| format!(" (reason: “{r}”)"))
+                    .unwrap_or_default();
+                ask_confirm(
+                    st,
+                    format!("{} {user} from {name}{why}?", capitalized(what.verb())),
+                    ConfirmAct::Moderate {
+                        room,
+                        user,
+                        what,
+                        reason,
+                    },
+                );
+            }
+        },
+        CmdAction::Thread(text) => thread_command(st, text, fx),
         CmdAction::React(key) => react(st, &key, fx),
         CmdAction::Redact(reason) => redact(st, reason),
+    }
+}
+
+fn capitalized(s: &str) -> String {
+    let mut c = s.chars();
+    match c.next() {
+        Some(f) => f.to_uppercase().chain(c).collect(),
+        None => String::new(),
     }
 }

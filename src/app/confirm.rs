@@ -50,6 +50,20 @@ pub(super) fn confirm_key(st: &mut AppState, k: KeyEvent, fx: &mut Vec<Effect>) 
             notice(st, format!("leaving {name}…"), false);
             fx.push(Effect::worker(p::rooms::Leave { room }));
         }
+        ConfirmAct::Moderate {
+            room,
+            user,
+            what,
+            reason,
+        } => {
+            notice(st, format!("{}ing {user}…", what.verb()), false);
+            fx.push(Effect::worker(p::rooms::Moderate {
+                room,
+                user,
+                what,
+                reason,
+            }));
+        }
         ConfirmAct::Quit => st.quit = true,
         ConfirmAct::BackupReset => ask(st, PromptFor::BackupReset),
     }
@@ -65,16 +79,20 @@ pub(super) fn room_name(st: &AppState, room: &str) -> String {
         .unwrap_or_else(|| room.to_owned())
 }
 
-/// Quits, asking first when an unsent message would be lost.
+/// Quits. An unsent message is kept as the room's draft, unless it holds a
+/// secret (never written to a file): then it would be lost, so it asks.
 pub(super) fn quit(st: &mut AppState) {
-    if st.composer.text().trim().is_empty() {
+    let text = st.composer.text();
+    let kept = text.trim().is_empty()
+        || (!guard::holds_recovery_key(text) && !st.typed_secrets.found_in(text));
+    if kept {
         st.quit = true;
     } else {
         let room = st.room.as_ref().map(|r| room_name(st, &r.id));
         ask_confirm(
             st,
             format!(
-                "Quit? Your unsent message{} will be lost.",
+                "Quit? Your unsent message{} holds a secret, so it is not kept as a draft: it will be lost.",
                 room.map(|r| format!(" in {r}")).unwrap_or_default()
             ),
             ConfirmAct::Quit,

@@ -37,6 +37,7 @@ pub fn room(id: &str, name: &str, membership: &'static str) -> RoomSummary {
         inviter: None,
         is_space: false,
         spaces: vec![],
+        alias: None,
     }
 }
 
@@ -179,6 +180,9 @@ pub fn logged_in() -> AppState {
     st.rooms_loaded = true;
     st.sync = Some(crate::matrix::protocol::SyncState::Synced);
     st.backup.status = Some(healthy_backup());
+    // Typing notices have their own tests (composer); elsewhere they would
+    // only add a command to every keystroke's effects.
+    st.composing.send_typing = false;
     st
 }
 

@@ -135,6 +135,84 @@ impl TextInput {
         self.cursor += n;
     }
 
+    fn chars(&self) -> Vec<char> {
+        self.text.chars().collect()
+    }
+
+    /// To the start of the word before the cursor (or of the one it is in).
+    pub fn word_left(&mut self) {
+        let cs = self.chars();
+        let mut i = self.cursor;
+        while i > 0 && cs[i - 1].is_whitespace() {
+            i -= 1;
+        }
+        while i > 0 && !cs[i - 1].is_whitespace() {
+            i -= 1;
+        }
+        self.cursor = i;
+    }
+
+    /// To the end of the word after the cursor.
+    pub fn word_right(&mut self) {
+        let cs = self.chars();
+        let mut i = self.cursor;
+        while i < cs.len() && cs[i].is_whitespace() {
+            i += 1;
+        }
+        while i < cs.len() && !cs[i].is_whitespace() {
+            i += 1;
+        }
+        self.cursor = i;
+    }
+
+    /// Deletes the chars from `from` (a char index before the cursor) to
+    /// the cursor.
+    fn delete_back_to(&mut self, from: usize) {
+        let (a, b) = (self.byte(from), self.byte(self.cursor));
+        self.text.replace_range(a..b, "");
+        self.cursor = from;
+    }
+
+    /// Deletes the word before the cursor (Ctrl-W).
+    pub fn delete_word(&mut self) {
+        let end = self.cursor;
+        self.word_left();
+        let from = self.cursor;
+        self.cursor = end;
+        self.delete_back_to(from);
+    }
+
+    /// Deletes from the start of the line to the cursor (Ctrl-U).
+    pub fn delete_to_line_start(&mut self) {
+        let end = self.cursor;
+        self.home();
+        let from = if self.cursor == end {
+            // At a line's start: join it to the line before, as readline.
+            end.saturating_sub(1)
+        } else {
+            self.cursor
+        };
+        self.cursor = end;
+        self.delete_back_to(from);
+    }
+
+    /// Replaces the `n` chars before the cursor with `with`.
+    pub fn replace_before(&mut self, n: usize, with: &str) {
+        let from = self.cursor.saturating_sub(n);
+        self.delete_back_to(from);
+        self.insert_str(with);
+    }
+
+    /// The text from the last whitespace before the cursor up to it.
+    pub fn word_before_cursor(&self) -> String {
+        let before: Vec<char> = self.text.chars().take(self.cursor).collect();
+        let start = before
+            .iter()
+            .rposition(|c| c.is_whitespace())
+            .map_or(0, |p| p + 1);
+        before[start..].iter().collect()
+    }
+
     /// Empties the input, returning what it held (zeroized when dropped).
     pub fn take(&mut self) -> Zeroizing<String> {
         self.cursor = 0;
@@ -176,15 +254,21 @@ impl TextInput {
     pub fn edit(&mut self, key: &crossterm::event::KeyEvent) -> bool {
         use crossterm::event::{KeyCode, KeyModifiers};
         let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
+        let alt = key.modifiers.contains(KeyModifiers::ALT);
         match key.code {
-            KeyCode::Char('u') if ctrl => {
-                drop(self.take());
-            }
+            KeyCode::Char('u') if ctrl => self.delete_to_line_start(),
+            KeyCode::Char('w') if ctrl => self.delete_word(),
+            KeyCode::Char('h') if ctrl => self.backspace(),
             KeyCode::Char('a') if ctrl => self.home(),
             KeyCode::Char('e') if ctrl => self.end(),
+            KeyCode::Char('b') if ctrl => self.left(),
+            KeyCode::Char('f') if ctrl => self.right(),
             KeyCode::Char(c) if !ctrl => self.insert(c),
+            KeyCode::Backspace if ctrl || alt => self.delete_word(),
             KeyCode::Backspace => self.backspace(),
             KeyCode::Delete => self.delete(),
+            KeyCode::Left if ctrl || alt => self.word_left(),
+            KeyCode::Right if ctrl || alt => self.word_right(),
             KeyCode::Left => self.left(),
             KeyCode::Right => self.right(),
             KeyCode::Home => self.home(),
@@ -215,6 +299,32 @@ mod tests {
         assert_eq!(t.cursor_line_col(), (1, 2));
         t.home();
         assert_eq!(t.cursor_line_col(), (1, 0));
+    }
+
+    #[test]
+    fn words_and_lines_are_edited_as_in_readline() {
+        let mut t = TextInput::new("one two  three");
+        t.word_left();
+        assert_eq!(t.cursor(), 9);
+        t.word_left();
+        assert_eq!(t.cursor(), 4);
+        t.word_right();
+        assert_eq!(t.cursor(), 7);
+        t.delete_word();
+        assert_eq!(t.text(), "one   three");
+        t.end();
+        t.delete_word();
+        assert_eq!(t.text(), "one   ");
+        let mut t = TextInput::new("first\nsecond line");
+        t.delete_to_line_start();
+        assert_eq!(t.text(), "first\n");
+        t.delete_to_line_start();
+        assert_eq!(t.text(), "first");
+        let mut t = TextInput::new("hi @al");
+        assert_eq!(t.word_before_cursor(), "@al");
+        t.replace_before(3, "Alice ");
+        assert_eq!(t.text(), "hi Alice ");
+        assert_eq!(t.cursor(), 9);
     }
 
     #[test]

@@ -377,6 +377,12 @@ impl KeyMap {
         self.keys.get(&action).is_some_and(|ks| ks.contains(&k))
     }
 
+    /// Whether any action is bound to `ev`.
+    pub fn bound(&self, ev: &KeyEvent) -> bool {
+        let k = Key::of(ev);
+        self.keys.values().any(|ks| ks.contains(&k))
+    }
+
     /// The first of `candidates` that `ev` is bound to.
     pub fn which(&self, ev: &KeyEvent, candidates: &[Action]) -> Option<Action> {
         candidates.iter().copied().find(|a| self.is(*a, ev))

@@ -6,6 +6,8 @@ pub mod alerts;
 mod backup;
 pub mod command;
 mod command_line;
+mod complete;
+pub mod composer;
 mod confirm;
 mod devices;
 // Test data, also for the integration tests (the zeroize test drives the
@@ -16,10 +18,12 @@ pub mod guard;
 pub mod input;
 pub mod keys;
 mod login;
+pub mod members;
 mod prompt;
 mod recovery;
 mod rooms;
 pub mod search;
+pub mod slash;
 mod spaces;
 pub mod state;
 pub mod time;
@@ -43,6 +47,7 @@ pub use state::*;
 // this module routes messages to them.
 use backup::*;
 use command_line::*;
+use composer::composer_key;
 use confirm::*;
 use login::*;
 use prompt::*;
@@ -323,6 +328,17 @@ fn key(st: &mut AppState, k: KeyEvent, fx: &mut Vec<Effect>) {
         st.quit = true;
         return;
     }
+    // A terminal sends Esc and a key typed right after it as one Alt+key
+    // (crossterm cannot tell them apart; common over ssh and in tmux): unless
+    // the user bound that Alt key, it is Esc, then the key. Never a letter
+    // in the message.
+    if k.modifiers == KeyModifiers::ALT
+        && let KeyCode::Char(c) = k.code
+        && !st.keys.bound(&k)
+    {
+        key(st, KeyEvent::new(KeyCode::Esc, KeyModifiers::NONE), fx);
+        return key(st, KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE), fx);
+    }
     if st.help {
         if st.keys.is(Action::Down, &k) {
             st.help_scroll = st.help_scroll.saturating_add(1);
@@ -351,6 +367,9 @@ fn key(st: &mut AppState, k: KeyEvent, fx: &mut Vec<Effect>) {
     }
     if st.space_picker.is_some() {
         return spaces::picker_key(st, k, fx);
+    }
+    if st.members.is_some() {
+        return members::key(st, k, fx);
     }
     match st.screen {
         Screen::Login => login_key(st, k, fx),
@@ -481,6 +500,10 @@ fn worker_update(st: &mut AppState, u: Update, fx: &mut Vec<Effect>) {
             timeline(st, room, thread, items, fx);
         }
         Update::Alert(a) => alerts::alert(st, a, fx),
+        Update::Upload(progress) => {
+            composer::upload_progress(st, progress);
+            st.dirty = true;
+        }
         Update::Typing { room, users } => {
             let me = st.me.clone();
             if let Some(r) = &mut st.room
@@ -551,7 +574,7 @@ fn finished(st: &mut AppState, sent: Option<Command>, outcome: Outcome, fx: &mut
     match outcome {
         Outcome::Account(p::account::Done::WhoAmI(Ok(w))) => st.me = Some(w.user_id),
         Outcome::Account(done) => error_notice(st, done.error()),
-        Outcome::Rooms(done) => rooms::finished(st, done),
+        Outcome::Rooms(done) => rooms::finished(st, done, fx),
         Outcome::Timeline(p::timeline::Done::Preview(result)) => {
             let Some(Command::Timeline(p::timeline::Cmd::Preview(asked))) = sent else {
                 return;

@@ -42,15 +42,20 @@ pub(super) fn open_room(st: &mut AppState, fx: &mut Vec<Effect>) {
         return notice(st, format!("joining {}…", r.name), false);
     }
     if st.room.as_ref().is_none_or(|o| o.id != r.room_id) {
+        // The unsent text stays with its room.
+        super::composer::switch_draft(st, Some(&r.room_id), fx);
         if let Some(old) = st.room.take() {
             fx.push(Effect::worker(p::timeline::Close { room: old.id }));
         }
         st.room = Some(OpenRoom::new(&r.room_id, &r.name, r.encrypted));
         st.compose_mode = ComposeMode::New;
-        drop(st.composer.take());
         fx.push(Effect::worker(p::timeline::Open {
             room: r.room_id.clone(),
             thread: None,
+        }));
+        // For completion and the members view.
+        fx.push(Effect::worker(p::rooms::Members {
+            room: r.room_id.clone(),
         }));
     } else if let Some(open) = &mut st.room {
         // Opening a room shows its newest messages, never where the view
@@ -125,9 +130,16 @@ pub(super) fn key(st: &mut AppState, k: &KeyEvent, fx: &mut Vec<Effect>) -> bool
 }
 
 /// The room list's outcomes.
-pub(super) fn finished(st: &mut AppState, done: p::rooms::Done) {
+pub(super) fn finished(st: &mut AppState, done: p::rooms::Done, fx: &mut Vec<Effect>) {
     use p::rooms::Done;
     match done {
+        d @ (Done::SendFile(_)
+        | Done::Dm(_)
+        | Done::SetTopic(_)
+        | Done::SetName(_)
+        | Done::Moderate(_)
+        | Done::Members(_)
+        | Done::Typing(_)) => super::composer::finished(st, d, fx),
         Done::List(Ok(rooms)) => {
             if !st.rooms_synced {
                 set_rooms(st, rooms);

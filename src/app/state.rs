@@ -116,6 +116,8 @@ pub struct OpenRoom {
     pub typing: Vec<String>,
     /// The newest message this account was last marked as having read.
     pub marked_read: Option<String>,
+    /// Its members (for completion and the members view), once loaded.
+    pub members: Vec<crate::matrix::manage::Member>,
 }
 
 impl OpenRoom {
@@ -133,6 +135,7 @@ impl OpenRoom {
             thread: None,
             typing: vec![],
             marked_read: None,
+            members: vec![],
         }
     }
 
@@ -235,6 +238,13 @@ pub enum ConfirmAct {
         room: String,
         name: String,
     },
+    /// Kick or ban a member.
+    Moderate {
+        room: String,
+        user: String,
+        what: crate::matrix::manage::Moderation,
+        reason: Option<String>,
+    },
     Quit,
     /// Goes on to ask for the recovery key for the reset.
     BackupReset,
@@ -322,6 +332,10 @@ pub struct AppState {
     pub room: Option<OpenRoom>,
     pub composer: TextInput,
     pub compose_mode: ComposeMode,
+    /// Drafts, mentions, completion, typing, a file being sent.
+    pub composing: super::composer::Composing,
+    /// The members view, when shown.
+    pub members: Option<super::members::MembersView>,
     pub focus: Focus,
     pub backup: BackupView,
     pub recovery: RecoveryView,
@@ -399,6 +413,8 @@ impl AppState {
             room: None,
             composer: TextInput::default(),
             compose_mode: ComposeMode::New,
+            composing: super::composer::Composing::new(),
+            members: None,
             focus: Focus::Composer,
             backup: BackupView::default(),
             recovery: RecoveryView::default(),

@@ -2,117 +2,6 @@
 
 use super::*;
 
-pub(super) fn composer_key(st: &mut AppState, k: KeyEvent, fx: &mut Vec<Effect>) {
-    let newline = k
-        .modifiers
-        .intersects(KeyModifiers::ALT | KeyModifiers::SHIFT);
-    match k.code {
-        KeyCode::Enter if newline => st.composer.insert('\n'),
-        KeyCode::Enter => send(st, fx),
-        KeyCode::Esc => {
-            if st.compose_mode != ComposeMode::New {
-                if matches!(st.compose_mode, ComposeMode::Edit { .. }) {
-                    drop(st.composer.take());
-                }
-                st.compose_mode = ComposeMode::New;
-            } else {
-                st.focus = Focus::Messages;
-                if let Some(r) = &mut st.room {
-                    r.sel = r.items.len().checked_sub(1);
-                }
-            }
-        }
-        KeyCode::PageUp => scroll(st, true, 10, fx),
-        KeyCode::PageDown => scroll(st, false, 10, fx),
-        KeyCode::Up if st.composer.is_empty() => {
-            st.focus = Focus::Messages;
-            if let Some(r) = &mut st.room {
-                r.sel = r.items.len().checked_sub(1);
-            }
-        }
-        _ => {
-            st.composer.edit(&k);
-        }
-    }
-}
-
-pub(super) fn send(st: &mut AppState, fx: &mut Vec<Effect>) {
-    if st.room.is_none() {
-        return;
-    }
-    if st.composer.text().trim().is_empty() {
-        return;
-    }
-    // A recovery key is never sent: it goes to the unlock prompt instead,
-    // where it was almost certainly meant to go.
-    if guard::holds_recovery_key(st.composer.text()) {
-        let key = st.composer.take();
-        st.compose_mode = ComposeMode::New;
-        // Without the backup key the user most likely wants their history
-        // back (as the demo says); with it, an unlock.
-        ask(
-            st,
-            if has_backup_key(st) {
-                PromptFor::RecoveryUnlock
-            } else {
-                PromptFor::BackupRestore
-            },
-        );
-        if let Some(p) = &mut st.prompt {
-            p.input.insert_str(key.trim());
-        }
-        return notice(
-            st,
-            "not sent: that is a recovery key. It is in the prompt now: Enter uses it, Esc forgets it",
-            true,
-        );
-    }
-    if st.typed_secrets.found_in(st.composer.text()) {
-        return notice(
-            st,
-            "not sent: the message holds a password or passphrase you typed in keepsake",
-            true,
-        );
-    }
-    // A keepsake command typed into the composer is run, not sent (a line
-    // that starts with a space is sent as it is).
-    if let Some(line) = st.composer.text().strip_prefix(':')
-        && let Ok(action) = command::parse(line)
-    {
-        drop(st.composer.take());
-        notice(
-            st,
-            "ran it as a command (start with a space to send it as text)",
-            false,
-        );
-        run_command(st, action, fx);
-        return;
-    }
-    let Some(open) = &st.room else { return };
-    let text = st.composer.take().to_string();
-    let room = open.id.clone();
-    let thread = open.thread.clone();
-    let cmd: Command = match std::mem::replace(&mut st.compose_mode, ComposeMode::New) {
-        ComposeMode::New => p::rooms::SendText { room, text, thread }.into(),
-        ComposeMode::Reply { event_id, .. } => p::timeline::Reply {
-            room,
-            in_reply_to: event_id,
-            text,
-        }
-        .into(),
-        ComposeMode::Edit { event_id } => p::timeline::Edit {
-            room,
-            event_id,
-            text,
-        }
-        .into(),
-    };
-    if let Some(r) = &mut st.room {
-        r.sel = None;
-    }
-    fx.push(Effect::Worker(cmd));
-}
-
 /// Moves a list selection or scrolls the timeline; `up` towards older.
 pub(super) fn scroll(st: &mut AppState, up: bool, by: usize, fx: &mut Vec<Effect>) {
     match st.screen {
@@ -214,7 +103,12 @@ pub(super) fn key(st: &mut AppState, k: &KeyEvent, fx: &mut Vec<Effect>) -> bool
         Some(A::SaveFile) => download(st, sel.as_ref(), false, fx),
         Some(A::OpenFile) => match &sel {
             Some(i) if i.attachment.is_some() => download(st, sel.as_ref(), true, fx),
-            Some(i) => match crate::ui::message::links(i).into_iter().next() {
+            // Only a scheme the sanitizer allows goes to the opener (never
+            // `file:` or a command line of the server's choosing).
+            Some(i) => match crate::ui::message::links(i)
+                .into_iter()
+                .find(|l| crate::ui::links::safe(l))
+            {
                 Some(link) => {
                     notice(st, format!("opening {link}"), false);
                     fx.push(Effect::OpenExternal(link));
@@ -284,6 +178,39 @@ pub(super) fn key(st: &mut AppState, k: &KeyEvent, fx: &mut Vec<Effect>) -> bool
     true
 }
 
+/// `/thread`: opens the selected message's thread; `/thread TEXT` sends
+/// TEXT in it (the newest message's, when none is selected).
+pub(super) fn thread_command(st: &mut AppState, text: Option<String>, fx: &mut Vec<Effect>) {
+    let Some(r) = &st.room else {
+        return notice(st, "open a room first", true);
+    };
+    let item = r
+        .selected()
+        .or_else(|| r.items.iter().rev().find(|i| i.event_id.is_some()));
+    let Some(root) = item.and_then(|i| i.thread_root.clone().or_else(|| i.event_id.clone())) else {
+        return notice(st, "no message to start a thread from", true);
+    };
+    match text {
+        None if r.thread.as_deref() == Some(root.as_str()) => {
+            notice(st, "this is the thread shown (Esc goes back)", false)
+        }
+        None => show_thread(st, Some(root), fx),
+        Some(text) => {
+            let room = r.id.clone();
+            let text = super::complete::shortcodes(&text);
+            let mentions = std::mem::take(&mut st.composing.mentions);
+            fx.push(Effect::worker(p::rooms::SendText {
+                room,
+                text,
+                thread: Some(root),
+                format: Default::default(),
+                mentions,
+            }));
+            notice(st, "sent in the thread (t opens it)", false);
+        }
+    }
+}
+
 /// Shows a thread of the open room (`Some(root)`) or its main timeline
 /// again; the worker follows one of them at a time.
 fn show_thread(st: &mut AppState, thread: Option<String>, fx: &mut Vec<Effect>) {
@@ -327,9 +254,17 @@ fn download(
     }
 }
 
+/// Reacts to the selected message; from the composer (nothing selected),
+/// to the newest one.
 pub(super) fn react(st: &mut AppState, key: &str, fx: &mut Vec<Effect>) {
+    let from_composer = st.focus == Focus::Composer;
     match st.room.as_ref().and_then(|r| {
         r.selected()
+            .or_else(|| {
+                from_composer
+                    .then(|| r.items.iter().rev().find(|i| i.event_id.is_some()))
+                    .flatten()
+            })
             .and_then(|i| i.event_id.clone())
             .map(|e| (r.id.clone(), e))
     }) {
@@ -469,6 +404,7 @@ pub(super) fn mark_read(st: &mut AppState, fx: &mut Vec<Effect>) {
     fx.push(Effect::worker(p::timeline::MarkRead {
         room: r.id.clone(),
         event_id: newest,
+        public: st.composing.public_receipts,
     }));
 }
 

@@ -85,15 +85,85 @@ pub async fn run(
                 format!("left {room}"),
             );
         }
-        Command::Send { room, text, json } => {
-            let id = s
-                .call(p::rooms::SendText {
-                    room,
-                    text,
-                    thread: None,
-                })
-                .await?;
+        Command::Send {
+            room,
+            text,
+            file,
+            thread,
+            emote,
+            plain,
+            json,
+        } => {
+            let id = match file {
+                Some(path) => {
+                    // Progress on stderr for big files, a few lines a second.
+                    let mut shown = std::time::Instant::now();
+                    let watch = |u: &Update| {
+                        if let Update::Upload(p) = u
+                            && p.total > 1 << 20
+                            && (shown.elapsed() >= std::time::Duration::from_millis(500)
+                                || p.sent == p.total)
+                        {
+                            shown = std::time::Instant::now();
+                            crate::errln!(
+                                "uploading {}: {} of {} KiB",
+                                crate::terminal_text::clean(&p.name),
+                                p.sent / 1024,
+                                p.total / 1024
+                            );
+                        }
+                    };
+                    s.call_watching(p::rooms::SendFile { room, path, thread }, watch)
+                        .await?
+                }
+                None => {
+                    use crate::matrix::outgoing::TextFormat;
+                    let format = if emote {
+                        TextFormat::Emote
+                    } else if plain {
+                        TextFormat::Plain
+                    } else {
+                        TextFormat::Markdown
+                    };
+                    s.call(p::rooms::SendText {
+                        thread,
+                        format,
+                        ..p::rooms::SendText::markdown(room, text.unwrap_or_default())
+                    })
+                    .await?
+                }
+            };
             out(json, serde_json::json!({ "event_id": id }), id);
+        }
+        Command::Dm { user, json } => {
+            let dm = s.call(p::rooms::Dm { user }).await?;
+            let text = format!(
+                "{} {} (with {})",
+                if dm.created { "created" } else { "found" },
+                dm.room_id,
+                dm.with
+            );
+            out(
+                json,
+                serde_json::json!({ "room_id": dm.room_id, "with": dm.with, "created": dm.created }),
+                text,
+            );
+        }
+        Command::Members { room, json } => {
+            let list = s.call(p::rooms::Members { room }).await?;
+            if json {
+                print_json(&list)?;
+            } else {
+                for m in list {
+                    crate::outln!(
+                        "{:>4} {:<10} {} {}",
+                        m.power_level,
+                        m.verification,
+                        m.user_id,
+                        m.display_name.unwrap_or_default()
+                    );
+                }
+            }
         }
         Command::Search {
             room,

@@ -9,6 +9,7 @@
 pub mod account;
 pub mod activity;
 pub mod alerts;
+pub mod attach;
 pub mod backup_jobs;
 pub mod content;
 pub mod devices;
@@ -16,7 +17,9 @@ pub mod formatted;
 pub mod gossip;
 pub mod handlers;
 pub mod history;
+pub mod manage;
 pub mod media;
+pub mod outgoing;
 pub mod protocol;
 pub mod recovery;
 pub mod room_order;

@@ -132,7 +132,14 @@ pub mod rooms {
         Join => String,
         Leave => (),
         SendText => String,
+        SendFile => String,
         Search => Vec<crate::matrix::search::Found>,
+        Dm => crate::matrix::manage::DmRoom,
+        SetTopic => (),
+        SetName => (),
+        Moderate => (),
+        Members => Vec<crate::matrix::manage::Member>,
+        Typing => (),
     });
 
     /// Every joined and invited room.
@@ -180,6 +187,73 @@ pub mod rooms {
         pub room: String,
         pub text: String,
         pub thread: Option<String>,
+        pub format: crate::matrix::outgoing::TextFormat,
+        /// Members named in the text and mentioned for real.
+        pub mentions: Vec<crate::matrix::outgoing::Mention>,
+    }
+
+    impl SendText {
+        /// Markdown with no mentions: what `send` and most tests send.
+        pub fn markdown(room: impl Into<String>, text: impl Into<String>) -> SendText {
+            SendText {
+                room: room.into(),
+                text: text.into(),
+                thread: None,
+                format: Default::default(),
+                mentions: vec![],
+            }
+        }
+    }
+
+    /// A file (image, video, audio or any file), in the room or in the
+    /// thread `thread` starts; encrypted in encrypted rooms. Progress
+    /// arrives as `Update::Upload`; yields the event id.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct SendFile {
+        pub room: String,
+        pub path: PathBuf,
+        pub thread: Option<String>,
+    }
+
+    /// The direct-message room with `user`: the existing one, or a new
+    /// encrypted one marked direct.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct Dm {
+        pub user: String,
+    }
+
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct SetTopic {
+        pub room: String,
+        pub topic: String,
+    }
+
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct SetName {
+        pub room: String,
+        pub name: String,
+    }
+
+    /// Kick, ban or unban `user`.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct Moderate {
+        pub room: String,
+        pub user: String,
+        pub what: crate::matrix::manage::Moderation,
+        pub reason: Option<String>,
+    }
+
+    /// Joined and invited members with their power and verification.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct Members {
+        pub room: String,
+    }
+
+    /// We are typing in `room` (or stopped).
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct Typing {
+        pub room: String,
+        pub typing: bool,
     }
 }
 
@@ -280,6 +354,9 @@ pub mod timeline {
     pub struct MarkRead {
         pub room: String,
         pub event_id: String,
+        /// Others see the receipt (`[privacy] read_receipts`); else it is
+        /// private (only this account's other devices see it).
+        pub public: bool,
     }
 
     /// Redact a message; timeline open.
@@ -569,4 +646,15 @@ pub enum Update {
     Backup(Progress),
     /// A restore's progress, after every room.
     Restore(RestoreProgress),
+    /// A file being sent: bytes uploaded of its (encrypted) size.
+    Upload(UploadProgress),
+}
+
+/// How far a file's upload is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UploadProgress {
+    pub room: String,
+    pub name: String,
+    pub sent: u64,
+    pub total: u64,
 }

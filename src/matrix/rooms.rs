@@ -8,7 +8,6 @@ use matrix_sdk::config::SyncSettings;
 use matrix_sdk::ruma::api::client::room::create_room::v3::Request as CreateRoomRequest;
 use matrix_sdk::ruma::events::InitialStateEvent;
 use matrix_sdk::ruma::events::room::encryption::RoomEncryptionEventContent;
-use matrix_sdk::ruma::events::room::message::RoomMessageEventContent;
 use matrix_sdk::ruma::{OwnedRoomId, OwnedUserId, RoomAliasId, RoomId, RoomOrAliasId};
 use matrix_sdk::{Client, Room, RoomState};
 use serde::Serialize;
@@ -44,6 +43,8 @@ pub struct RoomSummary {
     /// The joined spaces this room belongs to (by their `m.space.child`
     /// events, or its own `m.space.parent`), as room ids.
     pub spaces: Vec<String>,
+    /// Its canonical alias (#name:server), if it has one.
+    pub alias: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -203,6 +204,7 @@ async fn summary(room: &Room) -> RoomSummary {
         },
         is_space: room.is_space(),
         spaces: vec![],
+        alias: room.canonical_alias().map(|a| a.to_string()),
     }
 }
 
@@ -274,25 +276,81 @@ pub async fn leave(client: &Client, room: &str) -> Result<(), RoomError> {
     find(client, room).await?.leave().await.map_err(server)
 }
 
-/// Sends a text message (markdown becomes HTML); returns the event id.
+/// Sends a text message in its format with its mentions; returns the
+/// event id.
 pub async fn send_text(
     client: &Client,
     room: &str,
     text: &str,
     thread: Option<&str>,
+    format: super::outgoing::TextFormat,
+    mentions: &[super::outgoing::Mention],
 ) -> Result<String, RoomError> {
+    let room = joined(client, room).await?;
+    let mut content = super::outgoing::content(text, format, mentions);
+    if let Some(root) = thread {
+        content.relates_to = Some(matrix_sdk::ruma::events::room::message::Relation::Thread(
+            matrix_sdk::ruma::events::relation::Thread::without_fallback(event_id(root)?),
+        ));
+    }
+    let resp = room
+        .send(content)
+        .await
+        .map_err(|e| super::manage::refused("send messages", e))?;
+    Ok(resp.response.event_id.to_string())
+}
+
+/// Sends the file at `path` (encrypted in an encrypted room), reporting
+/// the upload's progress; returns the event id.
+pub async fn send_file(
+    client: &Client,
+    room: &str,
+    path: &std::path::Path,
+    thread: Option<&str>,
+    progress: impl Fn(u64, u64) + Send + 'static,
+) -> Result<String, RoomError> {
+    use matrix_sdk::room::reply::{EnforceThread, Reply};
+    use matrix_sdk::ruma::events::room::message::{AddMentions, ReplyWithinThread};
+    let room = joined(client, room).await?;
+    let file = {
+        let path = path.to_owned();
+        tokio::task::spawn_blocking(move || super::attach::read(&path))
+            .await
+            .map_err(server)??
+    };
+    let mut config = file.config;
+    if let Some(root) = thread {
+        config = config.reply(Some(Reply {
+            event_id: event_id(root)?,
+            enforce_thread: EnforceThread::Threaded(ReplyWithinThread::No),
+            add_mentions: AddMentions::No,
+        }));
+    }
+    let observable = eyeball::SharedObservable::new(Default::default());
+    let mut updates = observable.subscribe();
+    let watcher = tokio::spawn(async move {
+        while let Some(p) = updates.next().await {
+            let p: matrix_sdk::TransmissionProgress = p;
+            progress(p.current as u64, p.total as u64);
+        }
+    });
+    let sent = room
+        .send_attachment(file.name, &file.mime, file.data, config)
+        .with_send_progress_observable(observable)
+        .await;
+    watcher.abort();
+    let resp = sent.map_err(|e| super::manage::refused("send files", e))?;
+    Ok(resp.event_id.to_string())
+}
+
+async fn joined(client: &Client, room: &str) -> Result<Room, RoomError> {
     let room = find(client, room).await?;
     if room.state() != RoomState::Joined {
         return Err(RoomError::UnknownRoom(room.room_id().to_string()));
     }
-    let mut content = RoomMessageEventContent::text_markdown(text);
-    if let Some(root) = thread {
-        let root = matrix_sdk::ruma::OwnedEventId::try_from(root)
-            .map_err(|_| RoomError::BadEvent(root.to_owned()))?;
-        content.relates_to = Some(matrix_sdk::ruma::events::room::message::Relation::Thread(
-            matrix_sdk::ruma::events::relation::Thread::without_fallback(root),
-        ));
-    }
-    let resp = room.send(content).await.map_err(server)?;
-    Ok(resp.response.event_id.to_string())
+    Ok(room)
+}
+
+fn event_id(s: &str) -> Result<matrix_sdk::ruma::OwnedEventId, RoomError> {
+    matrix_sdk::ruma::OwnedEventId::try_from(s).map_err(|_| RoomError::BadEvent(s.to_owned()))
 }

@@ -5,6 +5,7 @@
 
 mod clipboard;
 mod desktop;
+mod drafts;
 mod frame_log;
 
 use std::io::Write;
@@ -186,6 +187,12 @@ pub async fn run(settings: Settings, secrets: SecretStore, started: Instant) -> 
         download_dir: settings.download_dir.clone(),
         notify: settings.notify.clone(),
         previews_on: settings.image_previews,
+        composing: app::composer::Composing {
+            drafts: drafts::load(&drafts::path(&settings.profile_dir)),
+            send_typing: settings.send_typing,
+            public_receipts: settings.public_read_receipts,
+            ..app::composer::Composing::new()
+        },
         // The clipboard is asked about after the first frame.
         ..AppState::new(keys.clone()).with_offset(utc_offset(), (0, 0), false)
     };
@@ -201,6 +208,7 @@ pub async fn run(settings: Settings, secrets: SecretStore, started: Instant) -> 
     }
     let result = run_loop(&settings, secrets, &theme, &mut state, started).await;
     restore_terminal();
+    save_drafts(&settings, &state);
     result
 }
 
@@ -392,6 +400,10 @@ async fn run_loop(
         while let Ok(ev) = inbox.try_recv() {
             handle(ev, state, &mut run);
         }
+        if state.composing.drafts_changed {
+            state.composing.drafts_changed = false;
+            save_drafts(settings, state);
+        }
         if run.quit || state.quit {
             break;
         }
@@ -499,4 +511,16 @@ fn spawn_login(
             }
         }
     });
+}
+
+/// Keeps the unsent messages for the next start (a failure is logged: the
+/// drafts are still in the composer of this run).
+fn save_drafts(settings: &Settings, state: &AppState) {
+    if !settings.profile_dir.is_dir() {
+        return;
+    }
+    let all = app::composer::drafts_to_save(state);
+    if let Err(e) = drafts::save(&drafts::path(&settings.profile_dir), &all) {
+        tracing::warn!(error = %e, "cannot save the drafts");
+    }
 }

@@ -56,6 +56,31 @@ pub fn render(st: &AppState, theme: &Theme, f: &mut Frame, body: Rect) {
         ]));
     }
     out.push(Line::from(""));
+    out.push(Line::from(Span::styled(
+        "In the composer (Tab completes /commands, @members, #rooms, :emoji:)",
+        theme.title(),
+    )));
+    for (c, args, what) in crate::app::slash::COMMANDS {
+        out.push(Line::from(vec![
+            Span::styled(
+                format!("  {:<26}", format!("/{c} {args}")),
+                theme.fg(theme.accent),
+            ),
+            Span::raw(*what),
+        ]));
+    }
+    for (c, what) in [
+        ("//text", "send text that starts with /"),
+        ("Up (empty composer)", "edit your last message"),
+        ("C-w / C-u", "delete a word / to the line's start"),
+        ("C-←/C-→", "move by words"),
+    ] {
+        out.push(Line::from(vec![
+            Span::styled(format!("  {c:<26}"), theme.fg(theme.accent)),
+            Span::raw(what),
+        ]));
+    }
+    out.push(Line::from(""));
     out.push(Line::from(Span::styled("Trust marks", theme.title())));
     for (t, what) in [
         (

@@ -36,8 +36,9 @@ pub fn take() -> Vec<LinkArea> {
 }
 
 /// Whether `url` may go into an OSC 8 sequence: a scheme the sanitizer
-/// allows, and no control characters (which would end the sequence).
-fn safe(url: &str) -> bool {
+/// allows, and no control characters (which would end the sequence). The
+/// opener (`o`) gets only links that pass this too.
+pub fn safe(url: &str) -> bool {
     let scheme_ok = [
         "https://", "http://", "ftp://", "mailto:", "magnet:", "matrix:",
     ]

@@ -6,6 +6,7 @@ pub mod devices;
 pub mod help;
 pub mod links;
 pub mod login;
+pub mod members;
 pub mod message;
 pub mod preview;
 pub mod recovery;
@@ -108,6 +109,9 @@ pub fn render(st: &AppState, theme: &Theme, f: &mut Frame) {
     } else if let Some(at) = st.space_picker {
         space_picker(st, at, theme, f, body);
         None
+    } else if let Some(v) = &st.members {
+        members::render(v, theme, f, body);
+        None
     } else {
         cursor
     };
@@ -120,7 +124,8 @@ pub fn render(st: &AppState, theme: &Theme, f: &mut Frame) {
         || st.verification.is_some()
         || st.help
         || st.found.is_some()
-        || st.space_picker.is_some();
+        || st.space_picker.is_some()
+        || st.members.is_some();
     if overlay {
         links::clear();
     }

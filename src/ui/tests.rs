@@ -309,6 +309,48 @@ fn composer_multi_line_reply() {
     snap("composer_reply", &st);
 }
 
+/// A file on its way: the bar above the text; and the members view with
+/// every verification state.
+#[test]
+fn upload_progress_and_the_members_view() {
+    use crate::matrix::manage::Member;
+    let mut st = fixtures::in_room();
+    st.composing.upload = Some(crate::matrix::protocol::UploadProgress {
+        room: "!general:example.org".into(),
+        name: "holiday photos.zip".into(),
+        sent: 3 * 1024 * 1024,
+        total: 8 * 1024 * 1024,
+    });
+    st.composer.insert_str("the photos are coming");
+    snap("upload_progress", &st);
+    let screen = draw(&st, 80, 24);
+    assert!(screen.contains("38% · 3.0 of 8.0 MiB"), "{screen}");
+
+    st.composing.upload = None;
+    let m = |id: &str, name: Option<&str>, power, verification| Member {
+        user_id: id.into(),
+        display_name: name.map(String::from),
+        membership: "join",
+        power_level: power,
+        verification,
+    };
+    st.members = Some(crate::app::members::MembersView {
+        room: "!general:example.org".into(),
+        list: vec![
+            m("@alice:example.org", Some("Alice"), 100, "verified"),
+            m("@bob:example.org", Some("Bob"), 50, "changed"),
+            m("@carol:example.org", Some("Carol"), 0, "unverified"),
+            Member {
+                membership: "invite",
+                ..m("@dave:example.org", None, 0, "unknown")
+            },
+        ],
+        sel: 1,
+        loading: false,
+    });
+    snap("members_view", &st);
+}
+
 #[test]
 fn backup_states() {
     let mut st = fixtures::logged_in();

@@ -126,7 +126,8 @@ pub fn render(st: &AppState, theme: &Theme, f: &mut Frame, area: Rect) -> Option
         return None;
     };
     let composer_lines = st.composer.text().split('\n').count().clamp(1, 4) as u16;
-    let mode_line = u16::from(st.compose_mode != ComposeMode::New);
+    let uploading = st.composing.upload.as_ref().filter(|u| u.room == r.id);
+    let mode_line = u16::from(st.compose_mode != ComposeMode::New) + u16::from(uploading.is_some());
     let [head, msgs, detail, composer] = Layout::vertical([
         Constraint::Length(2),
         Constraint::Min(1),
@@ -383,7 +384,7 @@ fn composer_box(st: &AppState, theme: &Theme, f: &mut Frame, area: Rect) -> Opti
     let focused = st.focus == Focus::Composer;
     let in_thread = st.room.as_ref().is_some_and(|r| r.thread.is_some());
     let title = match (focused, in_thread) {
-        (true, false) => " Message · Enter send · Alt-Enter new line · markdown ",
+        (true, false) => " Message · Enter send · Alt-Enter new line · Tab completes · /commands ",
         (true, true) => " Reply in thread · Enter send · Alt-Enter new line ",
         (false, false) => " Message (i to write) ",
         (false, true) => " Reply in thread (i to write) ",
@@ -411,6 +412,14 @@ fn composer_box(st: &AppState, theme: &Theme, f: &mut Frame, area: Rect) -> Opti
             "✎ editing your message (Esc cancels)",
             theme.fg(theme.accent),
         ))),
+    }
+    if let Some(u) = st
+        .composing
+        .upload
+        .as_ref()
+        .filter(|u| st.room.as_ref().is_some_and(|r| r.id == u.room))
+    {
+        rows.push(upload_line(u, theme, inner.width as usize));
     }
     let offset = rows.len() as u16;
     let text_lines: Vec<&str> = st.composer.text().split('\n').collect();
@@ -447,4 +456,38 @@ fn composer_box(st: &AppState, theme: &Theme, f: &mut Frame, area: Rect) -> Opti
     } else {
         None
     }
+}
+
+/// "⇡ cat.png ██████░░░░ 62% · 1.2 of 2.0 MiB": a file being sent.
+fn upload_line(
+    u: &crate::matrix::protocol::UploadProgress,
+    theme: &Theme,
+    width: usize,
+) -> Line<'static> {
+    const BAR: usize = 20;
+    let mib = |b: u64| b as f64 / (1024.0 * 1024.0);
+    let (filled, tail) = if u.total == 0 {
+        (0, "preparing…".to_owned())
+    } else {
+        let frac = (u.sent as f64 / u.total as f64).clamp(0.0, 1.0);
+        (
+            (frac * BAR as f64).round() as usize,
+            format!(
+                "{:>3}% · {:.1} of {:.1} MiB",
+                (frac * 100.0).round() as u32,
+                mib(u.sent),
+                mib(u.total)
+            ),
+        )
+    };
+    let name = truncate(
+        &crate::terminal_text::clean(&u.name),
+        width.saturating_sub(BAR + 30).max(8),
+    );
+    Line::from(vec![
+        Span::styled(format!("⇡ sending {name} "), theme.fg(theme.accent)),
+        Span::styled("█".repeat(filled), theme.fg(theme.good)),
+        Span::styled("░".repeat(BAR - filled), theme.dim()),
+        Span::raw(format!(" {tail}")),
+    ])
 }

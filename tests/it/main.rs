@@ -23,6 +23,7 @@ mod cli_restore;
 mod cli_rooms;
 mod cli_stress;
 mod cli_verify;
+mod compose;
 mod config;
 mod config_tui;
 mod crypto_props;

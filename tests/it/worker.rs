@@ -98,11 +98,10 @@ async fn worker_syncs_follows_a_timeline_and_sends() {
     })
     .await;
 
-    let op = worker.send(p::rooms::SendText {
-        room: room.clone(),
-        text: "hello from alice".into(),
-        thread: None,
-    });
+    let op = worker.send(p::rooms::SendText::markdown(
+        room.clone(),
+        "hello from alice",
+    ));
     let mut sent = None;
     wait_for(&mut updates, "alice's own message, sent", |u| {
         if let Update::Done { op: o, outcome } = u
@@ -133,11 +132,7 @@ async fn worker_syncs_follows_a_timeline_and_sends() {
     }
 
     // Errors come back as the command's result, in the CLI's words.
-    let op = worker.send(p::rooms::SendText {
-        room: "!nope:localhost".into(),
-        text: "x".into(),
-        thread: None,
-    });
+    let op = worker.send(p::rooms::SendText::markdown("!nope:localhost", "x"));
     match result_of::<p::rooms::SendText>(&mut updates, "the error", op).await {
         Err(e) => assert_eq!(
             e.to_string(),

@@ -91,11 +91,7 @@ async fn reply_edit_react_and_redact() {
     result_of::<p::timeline::Open>(&mut updates, op)
         .await
         .expect("open the timeline");
-    worker.send(p::rooms::SendText {
-        room: room.clone(),
-        text: "first".into(),
-        thread: None,
-    });
+    worker.send(p::rooms::SendText::markdown(room.clone(), "first"));
     let items = timeline_where(&mut updates, &room, "the first message", |items| {
         items
             .iter()

@@ -63,6 +63,7 @@ pub(super) fn run(st: &mut AppState, line: &str) -> Vec<Effect> {
 }
 
 mod backup;
+mod composer;
 mod recovery;
 mod rooms;
 mod secrets;

@@ -67,14 +67,20 @@ fn rooms_filter_and_invites() {
     );
     press(&mut st, KeyCode::Esc);
     assert_eq!(st.visible_rooms().len(), 4);
-    // Enter opens a joined room and follows its timeline.
+    // Enter opens a joined room, follows its timeline and loads its
+    // members (for completion).
     let fx = press(&mut st, KeyCode::Enter);
     assert_eq!(
         fx,
-        vec![Effect::worker(p::timeline::Open {
-            room: "!general:example.org".into(),
-            thread: None,
-        })]
+        vec![
+            Effect::worker(p::timeline::Open {
+                room: "!general:example.org".into(),
+                thread: None,
+            }),
+            Effect::worker(p::rooms::Members {
+                room: "!general:example.org".into()
+            })
+        ]
     );
     assert_eq!(st.screen, Screen::Timeline);
 }
@@ -192,22 +198,35 @@ fn notices_fade_after_a_while() {
 }
 
 #[test]
-fn quitting_with_an_unsent_message_asks() {
+fn quitting_keeps_an_unsent_message_as_a_draft_unless_it_holds_a_secret() {
     let mut st = fixtures::in_room();
     typed(&mut st, "half a thought");
+    press(&mut st, KeyCode::Esc);
+    press(&mut st, KeyCode::Char('q'));
+    assert!(st.quit, "{:?}", st.confirm);
+    assert_eq!(
+        crate::app::composer::drafts_to_save(&st).get("!general:example.org"),
+        Some(&"half a thought".to_owned())
+    );
+
+    // A password typed in keepsake is never written to a file: quitting
+    // would lose it, so it asks.
+    let mut st = fixtures::in_room();
+    st.typed_secrets.remember("correct horse battery");
+    typed(&mut st, "my pw is correct horse battery");
     press(&mut st, KeyCode::Esc);
     press(&mut st, KeyCode::Char('q'));
     assert!(!st.quit);
     assert!(
         st.confirm
             .as_ref()
-            .is_some_and(|c| c.question.contains("unsent message")),
+            .is_some_and(|c| c.question.contains("not kept as a draft")),
         "{:?}",
         st.confirm
     );
+    assert!(crate::app::composer::drafts_to_save(&st).is_empty());
     press(&mut st, KeyCode::Char('n'));
     assert!(!st.quit);
-    assert_eq!(st.composer.text(), "half a thought");
     press(&mut st, KeyCode::Char('q'));
     yes(&mut st);
     assert!(st.quit);

@@ -109,13 +109,17 @@ pub fn handle(h: &Handles, op: OpId, cmd: Cmd) {
         Cmd::MarkRead(MarkRead {
             room,
             event_id: target,
+            public,
         }) => with_timeline::<MarkRead, _, _>(h, op, &room, move |t| async move {
             // Read up to here, and the marker of where reading stopped with
             // it (the SDK sends only what moves forward).
             let id = event_id(&target)?;
-            let receipts = matrix_sdk::room::Receipts::new()
-                .fully_read_marker(id.clone())
-                .public_read_receipt(id);
+            let receipts = matrix_sdk::room::Receipts::new().fully_read_marker(id.clone());
+            let receipts = if public {
+                receipts.public_read_receipt(id)
+            } else {
+                receipts.private_read_receipt(id)
+            };
             t.send_multiple_receipts(receipts).await.map_err(server)
         }),
         Cmd::Preview(Preview { room, event_id }) => {

@@ -210,6 +210,19 @@ impl RawClient {
         .await;
     }
 
+    /// Sets this account's display name (in its rooms too).
+    pub async fn set_display_name(&self, user_id: &str, name: &str) {
+        self.call(
+            self.http
+                .put(format!(
+                    "{}/_matrix/client/v3/profile/{user_id}/displayname",
+                    self.url
+                ))
+                .json(&json!({"displayname": name})),
+        )
+        .await;
+    }
+
     /// Says this account is typing in `room` (for 30 s).
     pub async fn typing(&self, room: &str, user_id: &str) {
         self.call(

@@ -1,0 +1,204 @@
+//! Managing a room and its people: direct messages, topic and name, kick,
+//! ban and unban, the member list with each member's verification, typing
+//! notices. A refusal for want of power is said in words.
+
+use matrix_sdk::room::RoomMember;
+use matrix_sdk::ruma::OwnedUserId;
+use matrix_sdk::{Client, RoomMemberships};
+use serde::Serialize;
+
+use super::rooms::{RoomError, find};
+
+/// A direct-message room with someone.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DmRoom {
+    pub room_id: String,
+    pub with: String,
+    /// Made now (else an existing DM was found).
+    pub created: bool,
+}
+
+/// What to do to a member.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Moderation {
+    Kick,
+    Ban,
+    Unban,
+}
+
+impl Moderation {
+    pub fn verb(self) -> &'static str {
+        match self {
+            Moderation::Kick => "kick",
+            Moderation::Ban => "ban",
+            Moderation::Unban => "unban",
+        }
+    }
+}
+
+/// A member as the members view lists them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Member {
+    pub user_id: String,
+    pub display_name: Option<String>,
+    /// "join" or "invite".
+    pub membership: &'static str,
+    pub power_level: i64,
+    /// From this device's store: "verified", "unverified", "changed" (was
+    /// verified, its identity changed since: the SDK's verdict), or
+    /// "unknown" (no keys known for them).
+    pub verification: &'static str,
+}
+
+fn user(s: &str) -> Result<OwnedUserId, RoomError> {
+    s.parse().map_err(|_| RoomError::BadUser(s.to_owned()))
+}
+
+/// A server refusal in words: a missing power level is named as such.
+pub fn refused(what: &str, e: impl std::fmt::Display) -> RoomError {
+    let text = e.to_string();
+    if text.contains("M_FORBIDDEN") || text.contains("403") {
+        let detail = text
+            .split_once("M_FORBIDDEN")
+            .map(|(_, d)| d.trim_start_matches([':', ' ', ']', ')']).trim())
+            .filter(|d| !d.is_empty())
+            .map(|d| format!(" (the server said: {})", crate::terminal_text::clean(d)))
+            .unwrap_or_default();
+        return RoomError::Server(format!(
+            "you may not {what} in this room: your power level is too low{detail}"
+        ));
+    }
+    RoomError::Server(format!("could not {what}: {text}"))
+}
+
+/// The DM with `who` we are in, or a new one (encrypted, marked direct,
+/// `who` invited).
+pub async fn dm(client: &Client, who: &str) -> Result<DmRoom, RoomError> {
+    let target = user(who)?;
+    if client.user_id() == Some(target.as_ref()) {
+        return Err(RoomError::Invalid(
+            "a direct message needs someone else".into(),
+        ));
+    }
+    if let Some(room) = client.get_dm_room(&target) {
+        return Ok(DmRoom {
+            room_id: room.room_id().to_string(),
+            with: target.to_string(),
+            created: false,
+        });
+    }
+    // The server knows whether the user exists: better said now than by an
+    // invite that never arrives.
+    client
+        .account()
+        .fetch_user_profile_of(&target)
+        .await
+        .map_err(|e| RoomError::NotFound(format!("{target}: no such user ({e})")))?;
+    let room = client
+        .create_dm(&target)
+        .await
+        .map_err(|e| refused("start a direct message", e))?;
+    Ok(DmRoom {
+        room_id: room.room_id().to_string(),
+        with: target.to_string(),
+        created: true,
+    })
+}
+
+pub async fn set_topic(client: &Client, room: &str, topic: &str) -> Result<(), RoomError> {
+    find(client, room)
+        .await?
+        .set_room_topic(topic)
+        .await
+        .map(drop)
+        .map_err(|e| refused("set the topic", e))
+}
+
+pub async fn set_name(client: &Client, room: &str, name: &str) -> Result<(), RoomError> {
+    find(client, room)
+        .await?
+        .set_name(name.to_owned())
+        .await
+        .map(drop)
+        .map_err(|e| refused("rename the room", e))
+}
+
+pub async fn moderate(
+    client: &Client,
+    room: &str,
+    who: &str,
+    what: Moderation,
+    reason: Option<&str>,
+) -> Result<(), RoomError> {
+    let target = user(who)?;
+    let room = find(client, room).await?;
+    let r = match what {
+        Moderation::Kick => room.kick_user(&target, reason).await,
+        Moderation::Ban => room.ban_user(&target, reason).await,
+        Moderation::Unban => room.unban_user(&target, reason).await,
+    };
+    r.map_err(|e| refused(&format!("{} {target}", what.verb()), e))
+}
+
+/// Joined and invited members, by power then name.
+pub async fn members(client: &Client, room: &str) -> Result<Vec<Member>, RoomError> {
+    let room = find(client, room).await?;
+    let list = room
+        .members(RoomMemberships::JOIN | RoomMemberships::INVITE)
+        .await
+        .map_err(|e| RoomError::Server(format!("could not list the members: {e}")))?;
+    let mut out = Vec::with_capacity(list.len());
+    for m in list {
+        out.push(member(client, &m).await);
+    }
+    out.sort_by(|a, b| {
+        b.power_level.cmp(&a.power_level).then_with(|| {
+            let key = |m: &Member| m.display_name.clone().unwrap_or_else(|| m.user_id.clone());
+            key(a).to_lowercase().cmp(&key(b).to_lowercase())
+        })
+    });
+    Ok(out)
+}
+
+async fn member(client: &Client, m: &RoomMember) -> Member {
+    use matrix_sdk::ruma::events::room::member::MembershipState;
+    use matrix_sdk::ruma::events::room::power_levels::UserPowerLevel;
+    let identity = client
+        .encryption()
+        .get_user_identity(m.user_id())
+        .await
+        .ok()
+        .flatten();
+    let verification = match identity {
+        None => "unknown",
+        Some(i) if i.has_verification_violation() => "changed",
+        Some(i) if i.is_verified() => "verified",
+        Some(_) => "unverified",
+    };
+    Member {
+        user_id: m.user_id().to_string(),
+        display_name: m
+            .display_name()
+            .map(|n| crate::terminal_text::clean(n).into_owned()),
+        membership: if *m.membership() == MembershipState::Invite {
+            "invite"
+        } else {
+            "join"
+        },
+        // A room creator (room version 12) outranks every number.
+        power_level: match m.power_level() {
+            UserPowerLevel::Int(i) => i.into(),
+            _ => i64::MAX,
+        },
+        verification,
+    }
+}
+
+/// Tells the room we are typing (or stopped).
+pub async fn typing(client: &Client, room: &str, typing: bool) -> Result<(), RoomError> {
+    find(client, room)
+        .await?
+        .typing_notice(typing)
+        .await
+        .map_err(|e| RoomError::Server(format!("could not send the typing notice: {e}")))
+}

@@ -15,6 +15,10 @@ use toml::Spanned;
 
 use crate::crypto::backup::{ALGORITHM, ALGORITHM_UNSTABLE, DEFAULT_ALGORITHM};
 
+mod sections;
+pub use sections::IMAGE_PROTOCOLS;
+use sections::{FilesSection, ImagesSection, NotificationsSection, PrivacySection, RoomsSection};
+
 pub const DEFAULT_PROFILE: &str = "default";
 const LOG_LEVELS: &[&str] = &["error", "warn", "info", "debug", "trace"];
 
@@ -66,52 +70,6 @@ struct FileConfig {
     /// What others learn of your reading and typing.
     #[serde(default)]
     privacy: PrivacySection,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct PrivacySection {
-    /// Tell a room when you are typing.
-    typing: Option<bool>,
-    /// Others see how far you have read (else the receipt is private).
-    read_receipts: Option<bool>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ImagesSection {
-    preview: Option<bool>,
-    /// auto, halfblocks, kitty, sixel or iterm2.
-    protocol: Option<Spanned<String>>,
-}
-
-/// How image previews are drawn.
-pub const IMAGE_PROTOCOLS: [&str; 5] = ["auto", "halfblocks", "kitty", "sixel", "iterm2"];
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct NotificationsSection {
-    desktop: Option<bool>,
-    bell: Option<bool>,
-    /// Room id or name -> off, mentions or all.
-    #[serde(default)]
-    rooms: BTreeMap<String, Spanned<String>>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct FilesSection {
-    /// Where `d` and `keepsake download` save (absolute path).
-    download_dir: Option<Spanned<String>>,
-    /// The program that opens a file or link (`o`).
-    opener: Option<Spanned<String>>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RoomsSection {
-    /// activity, name or unread.
-    sort: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -471,42 +429,8 @@ pub fn resolve(
             }
         });
 
-    let mut notify = crate::app::alerts::Settings::default();
-    if let Some(d) = cfg.notifications.desktop {
-        notify.desktop = d;
-    }
-    if let Some(b) = cfg.notifications.bell {
-        notify.bell = b;
-    }
-    for (room, level) in &cfg.notifications.rooms {
-        use crate::app::alerts::Level;
-        let l = Level::parse(level.get_ref()).ok_or_else(|| {
-            ctx.err(
-                level.span(),
-                format!(
-                    "[notifications.rooms] \"{room}\" must be one of {}, not \"{}\"",
-                    Level::NAMES.join(", "),
-                    level.get_ref()
-                ),
-            )
-        })?;
-        notify.rooms.insert(room.clone(), l);
-    }
-
-    let image_protocol = match &cfg.images.protocol {
-        None => "auto".to_owned(),
-        Some(p) if IMAGE_PROTOCOLS.contains(&p.get_ref().as_str()) => p.get_ref().clone(),
-        Some(p) => {
-            return Err(ctx.err(
-                p.span(),
-                format!(
-                    "[images] `protocol` must be one of {}, not \"{}\"",
-                    IMAGE_PROTOCOLS.join(", "),
-                    p.get_ref()
-                ),
-            ));
-        }
-    };
+    let notify = sections::notify(&ctx, &cfg.notifications)?;
+    let image_protocol = sections::image_protocol(&ctx, &cfg.images)?;
 
     Ok(Settings {
         image_previews: cfg.images.preview.unwrap_or(true),

@@ -54,21 +54,43 @@ fn user(s: &str) -> Result<OwnedUserId, RoomError> {
     s.parse().map_err(|_| RoomError::BadUser(s.to_owned()))
 }
 
-/// A server refusal in words: a missing power level is named as such.
+/// A server refusal in words: a missing power level is named as such, any
+/// other refusal says what the server said (cleaned for the terminal).
 pub fn refused(what: &str, e: impl std::fmt::Display) -> RoomError {
     let text = e.to_string();
-    if text.contains("M_FORBIDDEN") || text.contains("403") {
-        let detail = text
-            .split_once("M_FORBIDDEN")
-            .map(|(_, d)| d.trim_start_matches([':', ' ', ']', ')']).trim())
-            .filter(|d| !d.is_empty())
-            .map(|d| format!(" (the server said: {})", crate::terminal_text::clean(d)))
-            .unwrap_or_default();
-        return RoomError::Server(format!(
-            "you may not {what} in this room: your power level is too low{detail}"
-        ));
-    }
-    RoomError::Server(format!("could not {what}: {text}"))
+    let insufficient = text.contains("INSUFFICIENT_POWER");
+    let Some((_, after)) = text
+        .split_once("M_FORBIDDEN")
+        .or_else(|| text.split_once("INSUFFICIENT_POWER"))
+    else {
+        return RoomError::Server(format!("could not {what}: {text}"));
+    };
+    let said = crate::terminal_text::clean(after.trim_start_matches([':', ' ', ']', ')']).trim())
+        .into_owned();
+    // Synapse says "You don't have permission ... user_level (0) <
+    // send_level (50)" or "You cannot kick user @x." when power is short.
+    let about_power = insufficient || {
+        let l = said.to_lowercase();
+        [
+            "power",
+            "level",
+            "permission",
+            "cannot kick",
+            "cannot ban",
+            "cannot unban",
+        ]
+        .iter()
+        .any(|w| l.contains(w))
+    };
+    RoomError::Server(if about_power {
+        format!(
+            "you may not {what} in this room: your power level is too low (the server said: {said})"
+        )
+    } else if said.is_empty() {
+        format!("the server refused to {what}")
+    } else {
+        format!("the server refused to {what}: {said}")
+    })
 }
 
 /// The DM with `who` we are in, or a new one (encrypted, marked direct,
@@ -201,4 +223,34 @@ pub async fn typing(client: &Client, room: &str, typing: bool) -> Result<(), Roo
         .typing_notice(typing)
         .await
         .map_err(|e| RoomError::Server(format!("could not send the typing notice: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refusals_in_words() {
+        let e = refused(
+            "set the topic",
+            "the server returned an error: [403 / M_FORBIDDEN] You don't have permission to post that to the room. user_level (0) < send_level (50)",
+        );
+        assert_eq!(
+            e.to_string(),
+            "you may not set the topic in this room: your power level is too low (the server said: You don't have permission to post that to the room. user_level (0) < send_level (50))"
+        );
+        let e = refused(
+            "kick @b:x",
+            "[403 / M_FORBIDDEN] User @b:x is not in the room",
+        );
+        assert_eq!(
+            e.to_string(),
+            "the server refused to kick @b:x: User @b:x is not in the room"
+        );
+        let e = refused("send files", "[413 / M_TOO_LARGE] too big");
+        assert_eq!(
+            e.to_string(),
+            "could not send files: [413 / M_TOO_LARGE] too big"
+        );
+    }
 }

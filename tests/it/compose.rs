@@ -328,3 +328,158 @@ async fn slash_me_and_a_completed_mention_in_the_tui() {
     t.keys(&["q"]);
     t.wait_for("EXIT=0");
 }
+
+/// Room management through the worker, as the TUI's commands send it: the
+/// room's admin sets the topic and name and bans; a member without the
+/// power is told so in words; the members list says who is verified.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn topic_name_ban_and_a_refusal_for_want_of_power() {
+    use keepsake::matrix::manage::Moderation;
+    use keepsake::matrix::protocol::{self as p, Request, Update};
+    use keepsake::matrix::worker::Worker;
+
+    async fn call<R: Request>(
+        worker: &Worker,
+        updates: &mut tokio::sync::mpsc::UnboundedReceiver<Update>,
+        req: R,
+    ) -> Result<R::Output, p::Error> {
+        let op = worker.send(req);
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(60);
+        loop {
+            let u = tokio::time::timeout_at(deadline, updates.recv())
+                .await
+                .expect("an answer within a minute")
+                .expect("the worker runs");
+            if let Update::Done { op: o, outcome } = u
+                && o == op
+            {
+                return R::output(outcome);
+            }
+        }
+    }
+
+    let hs = common::homeserver();
+    let (alice, bob, eve) = (
+        hs.register("ra").await,
+        hs.register("rb").await,
+        hs.register("re").await,
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().to_owned();
+    common::use_file_secrets(&data);
+    common::login(&data, "a", &hs, &alice);
+    common::login(&data, "b", &hs, &bob);
+    common::ok(&data, "b", &["sync", "--once"], "");
+    let room = common::create_room(
+        &data,
+        "a",
+        "Managed",
+        &["--invite", &bob.user_id, "--invite", &eve.user_id],
+    );
+    json(&data, "b", &["join", &room, "--json"]);
+
+    let (admin, mut a_updates) = Worker::spawn(common::open_account(&data, "a").await);
+    call(&admin, &mut a_updates, p::account::SyncOnce)
+        .await
+        .unwrap();
+    call(
+        &admin,
+        &mut a_updates,
+        p::rooms::SetTopic {
+            room: room.clone(),
+            topic: "Only cats".into(),
+        },
+    )
+    .await
+    .expect("the admin sets the topic");
+    call(
+        &admin,
+        &mut a_updates,
+        p::rooms::SetName {
+            room: room.clone(),
+            name: "Cat room".into(),
+        },
+    )
+    .await
+    .expect("the admin renames");
+    call(
+        &admin,
+        &mut a_updates,
+        p::rooms::Moderate {
+            room: room.clone(),
+            user: eve.user_id.clone(),
+            what: Moderation::Ban,
+            reason: Some("spam".into()),
+        },
+    )
+    .await
+    .expect("the admin bans");
+    let members = call(
+        &admin,
+        &mut a_updates,
+        p::rooms::Members { room: room.clone() },
+    )
+    .await
+    .expect("the members");
+    assert_eq!(
+        members[0].user_id, alice.user_id,
+        "the admin first: {members:?}"
+    );
+    assert_eq!(members[0].power_level, 100);
+    assert!(
+        members.iter().any(|m| m.user_id == bob.user_id),
+        "{members:?}"
+    );
+    assert!(
+        !members.iter().any(|m| m.user_id == eve.user_id),
+        "banned: {members:?}"
+    );
+    // alice has not verified bob: never "verified".
+    let b = members.iter().find(|m| m.user_id == bob.user_id).unwrap();
+    assert_ne!(b.verification, "verified", "{b:?}");
+
+    let rooms = json(&data, "b", &["rooms", "--json"]);
+    let listed = rooms
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["room_id"] == room.as_str())
+        .cloned()
+        .unwrap();
+    assert_eq!(listed["name"], "Cat room", "{listed}");
+    assert_eq!(listed["topic"], "Only cats", "{listed}");
+
+    // bob may not: said in words.
+    let (member, mut b_updates) = Worker::spawn(common::open_account(&data, "b").await);
+    call(&member, &mut b_updates, p::account::SyncOnce)
+        .await
+        .unwrap();
+    let e = call(
+        &member,
+        &mut b_updates,
+        p::rooms::SetTopic {
+            room: room.clone(),
+            topic: "Dogs".into(),
+        },
+    )
+    .await
+    .expect_err("bob lacks the power");
+    assert!(
+        e.to_string()
+            .contains("you may not set the topic in this room: your power level is too low"),
+        "{e}"
+    );
+    let e = call(
+        &member,
+        &mut b_updates,
+        p::rooms::Moderate {
+            room: room.clone(),
+            user: alice.user_id.clone(),
+            what: Moderation::Kick,
+            reason: None,
+        },
+    )
+    .await
+    .expect_err("bob cannot kick the admin");
+    assert!(e.to_string().contains("power level is too low"), "{e}");
+}

@@ -90,7 +90,7 @@ fn each_mistake_has_one_precise_message() {
     let cases = [
         (
             "unknown_key.toml",
-            "invalid config unknown_key.toml:2:1: unknown field `homeservr`, expected one of `default_profile`, `log_level`, `secrets`, `homeserver`, `user`, `device_name`, `data_dir`, `backup_algorithm`, `profiles`, `keys`, `colors`, `rooms`, `files`, `notifications`, `images`",
+            "invalid config unknown_key.toml:2:1: unknown field `homeservr`, expected one of `default_profile`, `log_level`, `secrets`, `homeserver`, `user`, `device_name`, `data_dir`, `backup_algorithm`, `profiles`, `keys`, `colors`, `rooms`, `files`, `notifications`, `images`, `privacy`",
         ),
         (
             "bad_url.toml",

@@ -425,7 +425,8 @@ async fn topic_name_ban_and_a_refusal_for_want_of_power() {
         members[0].user_id, alice.user_id,
         "the admin first: {members:?}"
     );
-    assert_eq!(members[0].power_level, 100);
+    // The creator: 100, or above every number in room version 12.
+    assert!(members[0].power_level >= 100, "{members:?}");
     assert!(
         members.iter().any(|m| m.user_id == bob.user_id),
         "{members:?}"

@@ -13,7 +13,10 @@ fn save(name: &str, t: &Tmux, dir: &std::path::Path) -> String {
     let screen = t.screen_ansi();
     let file = dir.join(format!("{name}.svg"));
     std::fs::write(&file, svg::render(&screen, W as usize)).unwrap();
-    t.screen()
+    let text = t.screen();
+    // The text as well, for notes and reviews (`--nocapture`).
+    println!("== {name}\n{text}");
+    text
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -49,6 +52,7 @@ async fn screenshots_of_the_main_screens() {
     let garden = common::create_room(&data, "laptop", "Garden club", &invite);
     common::create_room(&data, "laptop", "Book circle", &invite);
     json("bob", &["join", &garden, "--json"]);
+    let mut sent = vec![];
     for (who, text) in [
         (
             "laptop",
@@ -58,8 +62,9 @@ async fn screenshots_of_the_main_screens() {
         ("laptop", "I will. Meeting at `10:00` by the shed."),
         ("bob", "> I will\n\nThanks! I bring coffee ☕"),
     ] {
-        ok(who, &["send", &garden, text]);
+        sent.push(json(who, &["send", &garden, text, "--json"])["event_id"].to_string());
     }
+    let shovels = sent[1].trim_matches('"').to_owned();
     ok("laptop", &["backup", "upload", "--wait"]);
 
     // A new device: everything from the backup, then a message after.
@@ -71,6 +76,23 @@ async fn screenshots_of_the_main_screens() {
         &format!("{recovery_key}\n"),
     );
     ok("desktop", &["backup", "restore"]);
+    // A file and a reply in a thread, sent with keepsake's own commands.
+    let list = data.join("seed-list.txt");
+    std::fs::write(&list, "tomatoes\nbeans\nbasil (3 kinds)\n").unwrap();
+    ok("bob", &["send", &garden, "--file", list.to_str().unwrap()]);
+    // From bob: a message of the laptop's now would share its session with
+    // the new device directly, and the restored keys would no longer show
+    // as restored.
+    ok(
+        "bob",
+        &[
+            "send",
+            &garden,
+            "I have a small one too.",
+            "--thread",
+            &shovels,
+        ],
+    );
     ok("bob", &["send", &garden, "See you there 🌱"]);
 
     let t = {
@@ -94,17 +116,39 @@ async fn screenshots_of_the_main_screens() {
     t.keys(&["Enter"]);
     let s = t.wait_until("the room with its marks", |s| {
         s.contains("See you there")
-            && s.contains("B✓")
-            && s.contains("Seeds are in")
+            && s.lines()
+                .any(|l| l.contains("B✓") && l.contains("Seeds are in"))
             && s.contains("start of the room")
+            && s.contains("[file] seed-list.txt (text/plain, ")
+            && s.contains("⤷ 1 repl")
     });
     assert!(!s.contains("**"), "{s}");
+    assert!(
+        !s.contains("a small one too"),
+        "replies stay in their thread: {s}"
+    );
     t.wait_for("backup v");
     let s = save("room", &t, &out);
     assert!(s.contains("Rooms (2)") && s.contains("Garden club"), "{s}");
 
+    // The thread: select its root and open it.
     t.keys(&["Escape"]);
     t.wait_for("Message (i to write)");
+    for _ in 0..8 {
+        if t.screen().contains("t opens the thread") {
+            break;
+        }
+        let before = t.screen();
+        t.keys(&["k"]);
+        t.wait_until("the selection moved", |s| s != before);
+    }
+    t.keys(&["t"]);
+    t.wait_until("the thread", |s| {
+        s.contains("Thread in Garden club") && s.contains("a small one too")
+    });
+    save("thread", &t, &out);
+    t.keys(&["Escape"]);
+    t.wait_until("back in the room", |s| !s.contains("Thread in Garden club"));
     t.keys(&["2"]);
     let s = t.wait_until("the backup screen", |s| {
         s.contains("backed up") && s.contains("pending") && !s.contains("refreshing")

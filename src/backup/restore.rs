@@ -268,14 +268,28 @@ pub async fn restore(
             keys_total,
         })
     };
+    // The rooms this device knows come first, a request each (the server
+    // answers each at once, where the whole backup would keep it busy
+    // seconds before its first byte); the whole backup is read only if the
+    // server then holds keys of rooms this device does not know, counted
+    // afresh (another device may have uploaded meanwhile).
+    let known: Vec<OwnedRoomId> = client
+        .rooms()
+        .iter()
+        .map(|r| r.room_id().to_owned())
+        .collect();
+    let mut whole = known.is_empty();
     let mut attempt = 0u32;
+    let mut first = true;
     loop {
         let t = std::time::Instant::now();
         let (trust2, v2, earlier2) = (trust.clone(), version.version.clone(), earlier.clone());
-        let first = attempt == 0;
+        // Rooms done before this restore are counted by the first pass
+        // only (later passes skip the ones done now as well).
+        let counting = std::mem::replace(&mut first, false);
         let skip = move |room: &str| match trust2.room_restored_keys(&v2, room) {
             Ok(Some(keys)) => {
-                if first && let Ok(mut e) = earlier2.lock() {
+                if counting && let Ok(mut e) = earlier2.lock() {
                     e.0 += 1;
                     e.1 += keys;
                 }
@@ -283,9 +297,19 @@ pub async fn restore(
             }
             _ => false,
         };
-        let failed = match super::download::stream_all(client, &version.version, key.clone(), skip)
+        let stream = if whole {
+            super::download::stream_all(client, &version.version, key.clone(), skip).await
+        } else {
+            super::download::stream_rooms(
+                client,
+                &version.version,
+                key.clone(),
+                known.clone(),
+                skip,
+            )
             .await
-        {
+        };
+        let failed = match stream {
             Err(e) => Some(e),
             Ok(mut pieces) => {
                 let mut failed = None;
@@ -334,6 +358,25 @@ pub async fn restore(
             imp.report.rooms_already_done = e.0;
         }
         match failed {
+            None if !whole => {
+                let seen = imp.report.total + earlier_keys();
+                let now = super::server::version(client, &version.version)
+                    .await?
+                    .map(|v| usize::try_from(v.count).unwrap_or(usize::MAX));
+                tracing::info!(
+                    ms = t.elapsed().as_millis() as u64,
+                    rooms = known.len(),
+                    seen,
+                    count = ?now,
+                    "restore: read the known rooms one by one"
+                );
+                match now {
+                    Some(count) if seen >= count => break,
+                    // Keys of other rooms: the whole backup, the rooms
+                    // done now skipped.
+                    _ => whole = true,
+                }
+            }
             None => {
                 tracing::info!(
                     ms = t.elapsed().as_millis() as u64,

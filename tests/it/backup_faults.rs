@@ -751,3 +751,51 @@ async fn a_huge_entry_is_skipped_in_bounded_memory() {
     assert_eq!(v["skipped"]["malformed"], 1, "{v}");
     assert!(peak_mib <= 200, "peak RSS {peak_mib} MiB");
 }
+
+/// A device that knows the account's rooms reads them one request each
+/// (the server answers each at once); keys of rooms it does not know still
+/// come, from the whole backup read after; a room's request that fails is
+/// retried, and a room's answer cut short is never taken as all of it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn known_rooms_one_by_one_then_the_rest_and_their_faults() {
+    let hs = common::homeserver();
+    let alice = hs.register("alice").await;
+    let proxy = Proxy::start(&hs.url).await;
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path();
+    common::use_file_secrets(data);
+    common::login(data, "a1", &hs, &alice);
+    let (key, _) = common::setup_backup(data, "a1");
+    let known = common::create_room(data, "a1", "Known", &[]);
+    import_into(data, "a1", &known, 40).await;
+    import_into(data, "a1", "!unknown1:localhost", 30).await;
+    ok(data, "a1", &["backup", "upload", "--wait"], "");
+    let failed = r#"{"errcode":"M_UNKNOWN","error":"Internal server error"}"#;
+    // Only a room's own request ends in the room's id.
+    let one_room = "/_matrix/client/v3/room_keys/keys/";
+    proxy.inject(
+        "GET",
+        one_room,
+        vec![Fault::Status(500, failed.into()), Fault::Truncate(40)],
+    );
+    common::login_via(data, "a2", &proxy.url, &alice);
+    ok(data, "a2", &["sync", "--once"], "");
+    let r = ok_json(
+        data,
+        "a2",
+        &["backup", "restore", "--stdin", "--json"],
+        &format!("{key}\n"),
+    );
+    assert_eq!(
+        proxy.served(),
+        2,
+        "the known room was asked for on its own, twice failing"
+    );
+    // Every key: the known room's and the unknown room's; the room's
+    // (messages sent by keepsake itself) included.
+    assert!(r["imported"].as_u64().unwrap() >= 70, "{r}");
+    assert_eq!(r["imported"], r["total"], "{r}");
+    assert_eq!(r["rooms_unreadable"], serde_json::json!([]), "{r}");
+    let held = common::backup_status(data, "a2");
+    assert_eq!(held["local_sessions"], r["imported"], "{held}");
+}

@@ -1,5 +1,7 @@
 //! Restore of N sessions on a fresh device from the local Synapse: keepsake
-//! (`keepsake backup restore` as its own process: wall time and peak RSS)
+//! (`keepsake backup restore` as its own process on a new device that has
+//! synced once, as any new device has before it restores, and so knows the
+//! account's rooms, one per 100 sessions: wall time and peak RSS)
 //! against matrix-sdk's own curve25519 restore of the same N on another
 //! account (`recovery().recover()` with `BackupDownloadStrategy::OneShot`,
 //! timed until all N are in the new device's store).
@@ -46,12 +48,51 @@ fn room(i: usize) -> OwnedRoomId {
 }
 
 async fn import(client: &Client, dir: &std::path::Path, n: usize) {
+    import_into(client, dir, n, &|i| room(i)).await;
+}
+
+/// `n` sessions, the `i`th in the room `room_of(i)`.
+async fn import_into(
+    client: &Client,
+    dir: &std::path::Path,
+    n: usize,
+    room_of: &dyn Fn(usize) -> OwnedRoomId,
+) {
     let mut i = 0;
     while i < n {
         let take = 100.min(n - i);
-        common::synthetic::import(client, dir, &room(i), take).await;
+        common::synthetic::import(client, dir, &room_of(i), take).await;
         i += take;
     }
+}
+
+/// Rooms the account is really in, one per 100 sessions, so its new device
+/// knows them as a real one would (made 8 at a time; not timed).
+async fn real_rooms(
+    hs: &common::Homeserver,
+    user: &common::TestUser,
+    n: usize,
+) -> Vec<OwnedRoomId> {
+    use futures_util::StreamExt;
+    let raw = common::RawClient::login(hs, user).await;
+    let raw = &raw;
+    let started = Instant::now();
+    let rooms: Vec<OwnedRoomId> = futures_util::stream::iter(0..n.div_ceil(100))
+        .map(|k| async move {
+            raw.create_room(serde_json::json!({"name": format!("bench {k}")}))
+                .await
+                .try_into()
+                .unwrap()
+        })
+        .buffered(8)
+        .collect()
+        .await;
+    eprintln!(
+        "bench: {} rooms made in {:?}",
+        rooms.len(),
+        started.elapsed()
+    );
+    rooms
 }
 
 async fn keepsake_restore(hs: &common::Homeserver, n: usize) -> (Duration, i64, common::TestUser) {
@@ -62,9 +103,10 @@ async fn keepsake_restore(hs: &common::Homeserver, n: usize) -> (Duration, i64, 
     common::use_file_secrets(data);
     common::login(data, "old", hs, &user);
     let (key, _) = common::setup_backup(data, "old");
+    let rooms = real_rooms(hs, &user, n).await;
     {
         let acc = common::open_account(data, "old").await;
-        import(&acc.client, data, n).await;
+        import_into(&acc.client, data, n, &|i| rooms[i / 100].clone()).await;
     }
     let acc = common::open_account(data, "old").await;
     let (worker, mut updates) = Worker::spawn(acc);
@@ -76,6 +118,9 @@ async fn keepsake_restore(hs: &common::Homeserver, n: usize) -> (Duration, i64, 
     }
     drop(worker);
     common::login(data, "new", hs, &user);
+    // A new device has synced before anyone asks it to restore (so has
+    // matrix-sdk's below): it knows the account's rooms.
+    common::ok(data, "new", &["sync", "--once"], "");
     let start = Instant::now();
     let mut cmd = common::command(
         data,

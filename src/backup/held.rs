@@ -42,6 +42,9 @@ pub struct HeldSessions(Arc<Mutex<Index>>);
 #[derive(Default)]
 struct Index {
     built: bool,
+    /// Every session the SDK writes reaches the index as it is written
+    /// (see [`HeldSessions::watch`]): a sync need not count the store.
+    watched: bool,
     hasher: std::collections::hash_map::RandomState,
     by_session: HashMap<u64, u32>,
     rooms: Vec<OwnedRoomId>,
@@ -81,6 +84,14 @@ fn store_err(e: impl std::fmt::Display) -> BackupError {
     BackupError::store(e)
 }
 
+async fn total_of(crypto: &SqliteCryptoStore) -> Result<usize, BackupError> {
+    Ok(crypto
+        .inbound_group_session_counts(None)
+        .await
+        .map_err(store_err)?
+        .total)
+}
+
 impl HeldSessions {
     fn index(&self) -> std::sync::MutexGuard<'_, Index> {
         self.0.lock().unwrap_or_else(|p| p.into_inner())
@@ -90,11 +101,16 @@ impl HeldSessions {
     /// then caught up from the sessions not yet backed up (where new ones
     /// land), rebuilt only if that does not account for them all.
     pub async fn sync(&self, crypto: &SqliteCryptoStore) -> Result<(), BackupError> {
-        let total = crypto
-            .inbound_group_session_counts(None)
-            .await
-            .map_err(store_err)?
-            .total;
+        // Counting reads the whole table (no index has the `backed_up`
+        // column the SDK counts too): on a restore of 100,000 keys, one
+        // count per batch was most of the time the store took.
+        {
+            let i = self.index();
+            if i.watched && i.built {
+                return Ok(());
+            }
+        }
+        let total = total_of(crypto).await?;
         let (built, known) = {
             let i = self.index();
             (i.built, i.by_session.len())
@@ -118,14 +134,48 @@ impl HeldSessions {
             .get_inbound_group_sessions()
             .await
             .map_err(store_err)?;
+        // Added to, never cleared: a session the watcher noted meanwhile
+        // stays (an entry for a session the store lacks is harmless: a
+        // merge imports it, a confirm finds it absent).
         let mut i = self.index();
-        *i = Index::default();
         for s in &all {
             i.insert(s.room_id(), s.session_id());
         }
         i.built = true;
         tracing::debug!(sessions = all.len(), "indexed the sessions held");
         Ok(())
+    }
+
+    /// Follows the sessions the SDK writes (received keys, our own new
+    /// ones, forwarded and imported keys: its store announces each write)
+    /// into the index, so [`sync`](Self::sync) need not count the store.
+    /// If the announcements fall behind or end, syncs count again. Writes
+    /// keepsake makes past the SDK's machine (restore, key files) note
+    /// their sessions themselves.
+    pub async fn watch(&self, base: &matrix_sdk_base::BaseClient) {
+        use futures_util::StreamExt;
+        let stream = match base.olm_machine().await.as_ref() {
+            Some(m) => m.store().room_keys_received_stream(),
+            None => return,
+        };
+        self.index().watched = true;
+        let held = self.clone();
+        tokio::spawn(async move {
+            let mut stream = std::pin::pin!(stream);
+            while let Some(item) = stream.next().await {
+                match item {
+                    Ok(infos) => {
+                        let mut i = held.index();
+                        for k in infos {
+                            i.insert(&k.room_id, &k.session_id);
+                        }
+                    }
+                    // Missed some: count from now on.
+                    Err(_) => break,
+                }
+            }
+            held.index().watched = false;
+        });
     }
 
     /// Sessions written to (or read from) the store.

@@ -115,6 +115,9 @@ async fn run(
             let _ = u.send(Update::Backup(p));
         },
     );
+    // Sessions the SDK writes reach the index as they are written, so the
+    // restore never counts the whole store per batch.
+    uploader.held().watch(&account.base).await;
     let h = Handles {
         client: account.client.clone(),
         crypto: account.crypto_store.clone(),

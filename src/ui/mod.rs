@@ -261,7 +261,9 @@ fn status_bar(st: &AppState, theme: &Theme, f: &mut Frame, area: Rect) {
         } else {
             Style::default()
         };
-        spans.push(Span::styled(truncate(&n.text, room), style));
+        // Notices quote server text (names, errors): cleaned here, once.
+        let text = crate::terminal_text::clean(&n.text);
+        spans.push(Span::styled(truncate(&text, room), style));
     }
     f.render_widget(Paragraph::new(Line::from(spans)), area);
 }

@@ -567,3 +567,17 @@ fn every_screen_fits_the_minimum_size() {
         assert!(!out.contains("too small"), "{screen:?}:\n{out}");
     }
 }
+
+/// A notice quoting server text (a display name in a completion list, an
+/// error) never puts a control character on the terminal.
+#[test]
+fn notices_are_cleaned_of_control_characters() {
+    let mut st = fixtures::in_room();
+    st.notice = Some(crate::app::Notice {
+        text: "Tab: Eve\u{1b}[2J (@eve:example.org)".into(),
+        error: false,
+    });
+    let screen = draw(&st, 80, 24);
+    assert!(!screen.contains('\u{1b}'), "{screen}");
+    assert!(screen.contains("Tab: Eve\u{fffd}[2J"), "{screen}");
+}

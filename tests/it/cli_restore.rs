@@ -744,3 +744,47 @@ async fn a_held_session_is_never_replaced_by_a_copy_under_another_room() {
         "room C lost its message: {h}"
     );
 }
+
+/// The index of held sessions (which keeps a backup copy from replacing a
+/// session the store holds) learns of every session the SDK writes as it is
+/// written, without counting the store: a key that arrives after the index
+/// is built is known at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_held_index_follows_what_the_sdk_writes() {
+    use keepsake::backup::held::{HeldSessions, Place};
+    let hs = common::homeserver();
+    let alice = hs.register("held").await;
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path();
+    common::use_file_secrets(data);
+    common::login(data, "a", &hs, &alice);
+    let acc = common::open_account(data, "a").await;
+    let held = HeldSessions::default();
+    held.watch(&acc.base).await;
+    held.sync(&acc.crypto_store).await.unwrap();
+    let room: OwnedRoomId = "!live:localhost".try_into().unwrap();
+    let keys = common::synthetic::sessions(&room, 3).await;
+    let ids: Vec<String> = keys.iter().map(|k| k.session_id.clone()).collect();
+    for id in &ids {
+        assert_eq!(held.place(&room, id), Place::New);
+    }
+    // Written by the SDK (as a received or forwarded key is).
+    {
+        let machine = acc.base.olm_machine().await;
+        machine
+            .as_ref()
+            .unwrap()
+            .store()
+            .import_room_keys(keys, None, |_, _| {})
+            .await
+            .unwrap();
+    }
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while ids.iter().any(|id| held.place(&room, id) != Place::Here) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the index never learnt of the sessions the SDK wrote"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}

@@ -186,15 +186,7 @@ pub async fn stream_all(
                 current: bytes::Bytes::new(),
             },
         );
-        let stopped = || BackupError::Other("the restore stopped".to_owned());
-        let emit = |p: Piece| {
-            if let Piece::Keys { keys, .. } = &p
-                && !parser_ahead.take(keys.len())
-            {
-                return Err(stopped());
-            }
-            tx.blocking_send(Ok(p)).map_err(|_| stopped())
-        };
+        let emit = |p: Piece| hand_over(&tx, &parser_ahead, p);
         if let Err(e) = parse(reader, &opener, &skip, &emit) {
             // The channel may already be closed (the importer gave up).
             let _ = tx.blocking_send(Err(e));
@@ -340,15 +332,7 @@ pub async fn stream_rooms(
     let ahead = Ahead::default();
     let parser_ahead = ahead.clone();
     tokio::task::spawn_blocking(move || {
-        let stopped = || BackupError::Other("the restore stopped".to_owned());
-        let emit = |p: Piece| {
-            if let Piece::Keys { keys, .. } = &p
-                && !parser_ahead.take(keys.len())
-            {
-                return Err(stopped());
-            }
-            tx.blocking_send(Ok(p)).map_err(|_| stopped())
-        };
+        let emit = |p: Piece| hand_over(&tx, &parser_ahead, p);
         let never = |_: &str| false;
         let mut sink = Sink {
             opener: &opener,
@@ -372,6 +356,22 @@ pub async fn stream_rooms(
         }
     });
     Ok(Pieces { rx, ahead })
+}
+
+/// Hands a piece to the importer from the parser's thread, waiting while
+/// `AHEAD` keys are on their way; an error once the importer is gone.
+fn hand_over(
+    tx: &mpsc::Sender<Result<Piece, BackupError>>,
+    ahead: &Ahead,
+    p: Piece,
+) -> Result<(), BackupError> {
+    let stopped = || BackupError::Other("the restore stopped".to_owned());
+    if let Piece::Keys { keys, .. } = &p
+        && !ahead.take(keys.len())
+    {
+        return Err(stopped());
+    }
+    tx.blocking_send(Ok(p)).map_err(|_| stopped())
 }
 
 /// Parses a backup download (`{"rooms": {ROOM: {"sessions": {ID: entry}}}}`)

@@ -64,6 +64,7 @@ pub(super) fn run(st: &mut AppState, line: &str) -> Vec<Effect> {
 
 mod backup;
 mod composer;
+mod reading;
 mod recovery;
 mod rooms;
 mod secrets;

@@ -83,11 +83,8 @@ pub(super) fn composer_key(st: &mut AppState, k: KeyEvent, fx: &mut Vec<Effect>)
             }
         }
         _ => {
-            let before = st.composer.len();
             st.composer.edit(&k);
-            if st.composer.len() != before || !st.composer.is_empty() {
-                typing(st, fx);
-            }
+            typing(st, fx);
         }
     }
 }
@@ -274,11 +271,7 @@ pub(super) fn send_text(st: &mut AppState, text: String, format: TextFormat, fx:
     let Some(open) = &st.room else { return };
     let room = open.id.clone();
     let thread = open.thread.clone();
-    let text = match format {
-        TextFormat::Markdown | TextFormat::Emote => complete::shortcodes(&text),
-        _ => text,
-    };
-    let mentions = std::mem::take(&mut st.composing.mentions);
+    let (text, mentions) = prepared(st, text, format);
     let cmd: Command = match std::mem::replace(&mut st.compose_mode, ComposeMode::New) {
         ComposeMode::New => p::rooms::SendText {
             room,
@@ -305,6 +298,20 @@ pub(super) fn send_text(st: &mut AppState, text: String, format: TextFormat, fx:
         r.sel = None;
     }
     fx.push(Effect::Worker(cmd));
+}
+
+/// The text as sent (`:shortcodes:` made emoji where markdown is read),
+/// and the mentions completion put into it.
+pub(super) fn prepared(
+    st: &mut AppState,
+    text: String,
+    format: TextFormat,
+) -> (String, Vec<Mention>) {
+    let text = match format {
+        TextFormat::Markdown | TextFormat::Emote => complete::shortcodes(&text),
+        _ => text,
+    };
+    (text, std::mem::take(&mut st.composing.mentions))
 }
 
 /// `/upload PATH`: a file to the open room (or thread). `~` is the home
@@ -441,24 +448,12 @@ pub(super) fn finished(st: &mut AppState, done: p::rooms::Done, fx: &mut Vec<Eff
     }
 }
 
-/// Opens a room by id (a new DM may not be in the room list yet).
+/// Opens a room by id (a new DM may not be in the room list yet: then it
+/// is encrypted, as `create_dm` makes it).
 fn open_by_id(st: &mut AppState, id: &str, name: &str, fx: &mut Vec<Effect>) {
     if let Some(i) = st.visible_rooms().iter().position(|r| r.room_id == id) {
         st.room_sel = i;
         return open_room(st, fx);
     }
-    switch_draft(st, Some(id), fx);
-    if let Some(old) = st.room.take() {
-        fx.push(Effect::worker(p::timeline::Close { room: old.id }));
-    }
-    st.room = Some(OpenRoom::new(id, name, true));
-    st.compose_mode = ComposeMode::New;
-    fx.push(Effect::worker(p::timeline::Open {
-        room: id.to_owned(),
-        thread: None,
-    }));
-    fx.push(Effect::worker(p::rooms::Members {
-        room: id.to_owned(),
-    }));
-    go(st, Screen::Timeline, fx);
+    show_room(st, id, name, true, fx);
 }

@@ -41,21 +41,33 @@ pub(super) fn open_room(st: &mut AppState, fx: &mut Vec<Effect>) {
         fx.push(Effect::worker(p::rooms::Join { room: r.room_id }));
         return notice(st, format!("joining {}…", r.name), false);
     }
-    if st.room.as_ref().is_none_or(|o| o.id != r.room_id) {
-        // The unsent text stays with its room.
-        super::composer::switch_draft(st, Some(&r.room_id), fx);
+    show_room(st, &r.room_id, &r.name, r.encrypted, fx);
+}
+
+/// Shows a room: follows its timeline and loads its members when it is
+/// not the one open already (the unsent text stays with the room left),
+/// else shows its newest messages again.
+pub(super) fn show_room(
+    st: &mut AppState,
+    id: &str,
+    name: &str,
+    encrypted: bool,
+    fx: &mut Vec<Effect>,
+) {
+    if st.room.as_ref().is_none_or(|o| o.id != id) {
+        super::composer::switch_draft(st, Some(id), fx);
         if let Some(old) = st.room.take() {
             fx.push(Effect::worker(p::timeline::Close { room: old.id }));
         }
-        st.room = Some(OpenRoom::new(&r.room_id, &r.name, r.encrypted));
+        st.room = Some(OpenRoom::new(id, name, encrypted));
         st.compose_mode = ComposeMode::New;
         fx.push(Effect::worker(p::timeline::Open {
-            room: r.room_id.clone(),
+            room: id.to_owned(),
             thread: None,
         }));
         // For completion and the members view.
         fx.push(Effect::worker(p::rooms::Members {
-            room: r.room_id.clone(),
+            room: id.to_owned(),
         }));
     } else if let Some(open) = &mut st.room {
         // Opening a room shows its newest messages, never where the view

@@ -197,13 +197,13 @@ pub(super) fn thread_command(st: &mut AppState, text: Option<String>, fx: &mut V
         None => show_thread(st, Some(root), fx),
         Some(text) => {
             let room = r.id.clone();
-            let text = super::complete::shortcodes(&text);
-            let mentions = std::mem::take(&mut st.composing.mentions);
+            let format = Default::default();
+            let (text, mentions) = super::composer::prepared(st, text, format);
             fx.push(Effect::worker(p::rooms::SendText {
                 room,
                 text,
                 thread: Some(root),
-                format: Default::default(),
+                format,
                 mentions,
             }));
             notice(st, "sent in the thread (t opens it)", false);

@@ -137,17 +137,16 @@ pub async fn run(
         }
         Command::Dm { user, json } => {
             let dm = s.call(p::rooms::Dm { user }).await?;
-            let text = format!(
-                "{} {} (with {})",
-                if dm.created { "created" } else { "found" },
-                dm.room_id,
-                dm.with
-            );
-            out(
-                json,
-                serde_json::json!({ "room_id": dm.room_id, "with": dm.with, "created": dm.created }),
-                text,
-            );
+            if json {
+                print_json(&dm)?;
+            } else {
+                crate::outln!(
+                    "{} {} (with {})",
+                    if dm.created { "created" } else { "found" },
+                    dm.room_id,
+                    dm.with
+                );
+            }
         }
         Command::Members { room, json } => {
             let list = s.call(p::rooms::Members { room }).await?;

@@ -3,11 +3,10 @@
 //! notices. A refusal for want of power is said in words.
 
 use matrix_sdk::room::RoomMember;
-use matrix_sdk::ruma::OwnedUserId;
 use matrix_sdk::{Client, RoomMemberships};
 use serde::Serialize;
 
-use super::rooms::{RoomError, find};
+use super::rooms::{RoomError, find, user};
 
 /// A direct-message room with someone.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -48,10 +47,6 @@ pub struct Member {
     /// verified, its identity changed since: the SDK's verdict), or
     /// "unknown" (no keys known for them).
     pub verification: &'static str,
-}
-
-fn user(s: &str) -> Result<OwnedUserId, RoomError> {
-    s.parse().map_err(|_| RoomError::BadUser(s.to_owned()))
 }
 
 /// A server refusal in words: a missing power level is named as such, any

@@ -230,7 +230,8 @@ pub async fn find(client: &Client, room: &str) -> Result<Room, RoomError> {
         .ok_or_else(|| RoomError::UnknownRoom(room.to_owned()))
 }
 
-fn user(s: &str) -> Result<OwnedUserId, RoomError> {
+/// A user id, or the error naming what was given.
+pub(super) fn user(s: &str) -> Result<OwnedUserId, RoomError> {
     s.parse().map_err(|_| RoomError::BadUser(s.to_owned()))
 }
 

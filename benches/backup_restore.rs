@@ -121,6 +121,34 @@ async fn keepsake_restore(hs: &common::Homeserver, n: usize) -> (Duration, i64, 
     // A new device has synced before anyone asks it to restore (so has
     // matrix-sdk's below): it knows the account's rooms.
     common::ok(data, "new", &["sync", "--once"], "");
+    // KEEPSAKE_BENCH_SNAPSHOT=DIR copies the data dir as it is before the
+    // restore (and the recovery key, 0600) there, so the restore alone can be
+    // run again and again: `cp -a DIR/data X && keepsake --data-dir X
+    // --profile new backup restore --stdin < DIR/key`.
+    if let Some(to) = std::env::var_os("KEEPSAKE_BENCH_SNAPSHOT") {
+        let to = std::path::PathBuf::from(to);
+        std::fs::create_dir_all(&to).unwrap();
+        let ok = std::process::Command::new("cp")
+            .arg("-a")
+            .arg(data)
+            .arg(to.join("data"))
+            .status()
+            .unwrap();
+        assert!(ok.success());
+        use std::os::unix::fs::OpenOptionsExt;
+        std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(to.join("key"))
+            .unwrap()
+            .write_all(format!("{key}\n").as_bytes())
+            .unwrap();
+        eprintln!(
+            "bench: the data dir before the restore is in {}",
+            to.display()
+        );
+    }
     let start = Instant::now();
     let mut cmd = common::command(
         data,

@@ -107,7 +107,9 @@ pub async fn restore(
     // rooms finished by an earlier, interrupted restore skipped.
     let keys_total = usize::try_from(version.count).unwrap_or(usize::MAX);
     let mut imp = Importer::new(key, to, &version.version).await?;
-    imp.in_use = sessions_in_use(client).await;
+    // Read while the first rooms download and open; needed from the
+    // first key on.
+    let mut in_use = Some(tokio::spawn(sessions_in_use(client.clone())));
     // Rooms whose keys all came; "done" in the progress counts only rooms
     // recorded as restored (their keys in the store), so a run killed after
     // it reported N rooms resumes after at least those N.
@@ -164,6 +166,13 @@ pub async fn restore(
             )
             .await
         };
+        if let Some(task) = in_use.take() {
+            imp.in_use = task.await.unwrap_or_else(|e| {
+                // Sessions are then placed by the room first offered.
+                tracing::warn!(error = %e, "restore: cannot read which rooms use which sessions");
+                HashMap::new()
+            });
+        }
         let failed = match stream {
             Err(e) => Some(e),
             Ok(mut pieces) => {
@@ -259,14 +268,27 @@ pub async fn restore(
 }
 
 /// Which room each session this device has seen used belongs to: the
-/// events in the rooms' caches carry their session id in the clear.
-async fn sessions_in_use(client: &Client) -> HashMap<String, OwnedRoomId> {
+/// undecryptable events the event cache's store keeps carry their session
+/// id in the clear. (Sessions of decrypted events are held, and a copy of
+/// a held session under another room is refused on its own.) One query a
+/// room, of every event it stored, not just the ones loaded.
+async fn sessions_in_use(client: Client) -> HashMap<String, OwnedRoomId> {
+    use matrix_sdk_base::event_cache::store::EventCacheStoreLockState as Lock;
     let mut used = HashMap::new();
+    let store = match client.event_cache_store().lock().await {
+        Ok(Lock::Clean(store) | Lock::Dirty(store)) => store,
+        Err(e) => {
+            tracing::warn!(error = %e, "restore: cannot read the event cache");
+            return used;
+        }
+    };
     for room in client.joined_rooms() {
-        let Ok((cache, _handles)) = room.event_cache().await else {
-            continue;
-        };
-        let Ok(events) = cache.events().await else {
+        // The cache keeps an event it could not decrypt under its
+        // encrypted type.
+        let Ok(events) = store
+            .get_room_events(room.room_id(), Some("m.room.encrypted"), None)
+            .await
+        else {
             continue;
         };
         for ev in events {

@@ -4,27 +4,37 @@
 //! so an interrupted restore resumes after them.
 
 use super::*;
+use matrix_sdk_crypto::olm::{ExportedRoomKey, InboundGroupSession};
 
-/// Imports keys, marked as backed up for `version` in the same write (so
-/// the uploader never sees them pending), and returns how many were new or
-/// better than the copy held.
+/// A batch placed: each key either new to the store (written straight, in
+/// one batch) or held already (merged by matrix-sdk's import, whose rules
+/// keep the better copy), with the trust rows of the new ones written.
 ///
-/// A key whose session this device does not hold at all (every key, on a
-/// fresh device) is written straight to the crypto store in one batch; a
-/// key it does hold goes through matrix-sdk's import, whose merge rules keep
-/// the better copy. matrix-sdk's import costs a store lookup and a
-/// re-decryption attempt per key (two more queries on the event cache), each
-/// a hop to a blocking thread; on a restore of 100,000 keys that was most of
-/// the time. So the timeline is asked to re-decrypt once per room instead,
-/// for the rooms this device is in (no other room has events to retry).
-async fn import(
+/// matrix-sdk's import costs a store lookup and a re-decryption attempt per
+/// key, each a hop to a blocking thread; on a restore of 100,000 keys that
+/// was most of the time. So new keys go straight to the store and the event
+/// cache is asked to retry only the sessions its undecryptable events wait
+/// for.
+struct Placed {
+    fresh: Vec<InboundGroupSession>,
+    merge: Vec<ExportedRoomKey>,
+    /// New sessions of the rooms this device is in, by room.
+    retry: BTreeMap<OwnedRoomId, BTreeSet<String>>,
+    taken: Taken,
+}
+
+/// Places `keys` (see [`Placed`]) and writes the trust rows of the new ones
+/// before any of them reaches the store: a crash between the two leaves a
+/// row for a key not yet imported, never an imported key without its row.
+/// Trust rows only for what the store takes: a held copy keeps its own row,
+/// so a held untrusted copy is never relabelled trusted.
+async fn place(
     to: &Target<'_>,
     keys: Vec<Restored>,
     trusted: &HashMap<(OwnedRoomId, String), bool>,
     source: Source,
-    backed_up_to: Option<&str>,
-) -> Result<Taken, BackupError> {
-    let store_err = |e: &dyn std::fmt::Display| format!("cannot import the keys: {e}");
+    backed_up: bool,
+) -> Result<Placed, BackupError> {
     let mut fresh = Vec::with_capacity(keys.len());
     let mut fresh_ids: Vec<(OwnedRoomId, String)> = Vec::with_capacity(keys.len());
     let mut merge = Vec::new();
@@ -53,12 +63,12 @@ async fn import(
         }
         // The store writes the session's own flag (the version argument
         // must agree with it, or it logs and stores "not backed up").
-        if backed_up_to.is_some() {
+        if backed_up {
             session.mark_as_backed_up();
         }
-        // Noted before the save: a second copy in this batch merges, and a
-        // failed save leaves the index ahead of the store, which the next
-        // `sync` sees and rebuilds.
+        // Noted before the save: a second copy in this or a later batch
+        // merges, and a failed save leaves the index ahead of the store,
+        // which the next `sync` sees and rebuilds.
         to.held.note_one(room_id, session_id);
         if to.client.get_room(room_id).is_some() {
             retry
@@ -73,65 +83,154 @@ async fn import(
         conflicts,
         ..Taken::default()
     };
-    // Trust rows only for what the store takes (a held copy keeps its own
-    // row, so a held untrusted copy is never relabelled trusted), and each
-    // before its key: a crash between the two leaves a row for a key not
-    // yet imported, never an imported key without its row.
-    let mut record = |ids: &[(OwnedRoomId, String)]| -> Result<(), BackupError> {
-        let rows: Vec<(&str, &str, bool)> = ids
-            .iter()
-            .map(|(r, s)| {
-                let t = trusted
-                    .get(&(r.clone(), s.clone()))
-                    .copied()
-                    .unwrap_or(false);
-                (r.as_str(), s.as_str(), t)
-            })
-            .collect();
-        to.trust
-            .record(source, rows.iter().copied())
-            .map_err(|e| e.to_string())?;
-        for (_, _, t) in rows {
-            taken.count(t);
-        }
-        Ok(())
-    };
-    record(&fresh_ids)?;
-    to.crypto
-        .save_inbound_group_sessions(fresh, backed_up_to)
-        .await
-        .map_err(|e| store_err(&e))?;
-    if !merge.is_empty() {
-        let machine = to.base.olm_machine().await;
-        let machine = machine
-            .as_ref()
-            .ok_or("the encryption machine is not running (not logged in?)")?;
-        let r = machine
-            .store()
-            .import_room_keys(merge, backed_up_to, |_, _| {})
-            .await
-            .map_err(|e| store_err(&e))?;
-        let better: Vec<(OwnedRoomId, String)> = r
-            .keys
-            .into_iter()
-            .flat_map(|(room, by_sender)| {
-                by_sender
-                    .into_values()
-                    .flatten()
-                    .map(move |sid| (room.clone(), sid))
-            })
-            .collect();
-        record(&better)?;
+    let t = std::time::Instant::now();
+    record(to, source, trusted, &fresh_ids, &mut taken)?;
+    taken.record_ms = t.elapsed().as_millis() as u64;
+    Ok(Placed {
+        fresh,
+        merge,
+        retry,
+        taken,
+    })
+}
+
+/// Writes the trust rows of `ids` and counts them.
+fn record(
+    to: &Target<'_>,
+    source: Source,
+    trusted: &HashMap<(OwnedRoomId, String), bool>,
+    ids: &[(OwnedRoomId, String)],
+    taken: &mut Taken,
+) -> Result<(), BackupError> {
+    let rows: Vec<(&str, &str, bool)> = ids
+        .iter()
+        .map(|(r, s)| {
+            let t = trusted
+                .get(&(r.clone(), s.clone()))
+                .copied()
+                .unwrap_or(false);
+            (r.as_str(), s.as_str(), t)
+        })
+        .collect();
+    to.trust
+        .record(source, rows.iter().copied())
+        .map_err(|e| e.to_string())?;
+    for (_, _, t) in rows {
+        taken.count(t);
     }
-    let cache = to.client.event_cache();
-    for (room_id, sessions) in retry {
+    Ok(())
+}
+
+/// Merges keys of sessions the store holds through matrix-sdk's import
+/// (its rules keep the better copy) and writes the rows of those it took.
+async fn merge(
+    to: &Target<'_>,
+    keys: Vec<ExportedRoomKey>,
+    trusted: &HashMap<(OwnedRoomId, String), bool>,
+    source: Source,
+    backed_up_to: Option<&str>,
+    taken: &mut Taken,
+) -> Result<(), BackupError> {
+    if keys.is_empty() {
+        return Ok(());
+    }
+    let machine = to.base.olm_machine().await;
+    let machine = machine
+        .as_ref()
+        .ok_or("the encryption machine is not running (not logged in?)")?;
+    let r = machine
+        .store()
+        .import_room_keys(keys, backed_up_to, |_, _| {})
+        .await
+        .map_err(|e| format!("cannot import the keys: {e}"))?;
+    let better: Vec<(OwnedRoomId, String)> = r
+        .keys
+        .into_iter()
+        .flat_map(|(room, by_sender)| {
+            by_sender
+                .into_values()
+                .flatten()
+                .map(move |sid| (room.clone(), sid))
+        })
+        .collect();
+    record(to, source, trusted, &better, taken)
+}
+
+/// Saves new sessions to the store (its own task: the next batch is placed
+/// meanwhile), then asks the event cache to retry the events that waited
+/// for them. Returns how long the save took.
+async fn save(
+    crypto: SqliteCryptoStore,
+    client: Client,
+    fresh: Vec<InboundGroupSession>,
+    retry: BTreeMap<OwnedRoomId, BTreeSet<String>>,
+    backed_up_to: Option<String>,
+) -> Result<u64, BackupError> {
+    let t = std::time::Instant::now();
+    // Which undecryptable events wait for these keys, asked while the
+    // store saves them: the event cache's retry costs a store query per
+    // session asked about, and most restored sessions have no event
+    // waiting on this device.
+    let (saved, waiting) = tokio::join!(
+        crypto.save_inbound_group_sessions(fresh, backed_up_to.as_deref()),
+        awaited(&client, retry)
+    );
+    saved.map_err(|e| format!("cannot import the keys: {e}"))?;
+    let ms = t.elapsed().as_millis() as u64;
+    let cache = client.event_cache();
+    for (room_id, sessions) in waiting {
         cache.request_decryption(DecryptionRetryRequest {
             room_id,
             utd_session_ids: sessions,
             refresh_info_session_ids: BTreeSet::new(),
         });
     }
-    Ok(taken)
+    Ok(ms)
+}
+
+/// Of `fresh` (new sessions by room), those an undecryptable event in the
+/// event cache's store waits for. A room whose events cannot be read keeps
+/// all its sessions (the event cache then looks itself).
+async fn awaited(
+    client: &Client,
+    fresh: BTreeMap<OwnedRoomId, BTreeSet<String>>,
+) -> BTreeMap<OwnedRoomId, BTreeSet<String>> {
+    use matrix_sdk_base::event_cache::store::EventCacheStoreLockState as Lock;
+    let mut out = BTreeMap::new();
+    if fresh.is_empty() {
+        return out;
+    }
+    // One lock for the batch: taking it can write to the store.
+    let store = match client.event_cache_store().lock().await {
+        Ok(Lock::Clean(store) | Lock::Dirty(store)) => Some(store),
+        Err(_) => None,
+    };
+    for (room_id, sessions) in fresh {
+        // The cache keeps an event it could not decrypt under its
+        // encrypted type (a decrypted one under its real type).
+        let events = match &store {
+            Some(store) => store
+                .get_room_events(&room_id, Some("m.room.encrypted"), None)
+                .await
+                .ok(),
+            None => None,
+        };
+        let sessions: BTreeSet<String> = match events {
+            Some(events) => {
+                let utd: HashSet<&str> =
+                    events.iter().filter_map(|e| e.kind.session_id()).collect();
+                sessions
+                    .into_iter()
+                    .filter(|s| utd.contains(s.as_str()))
+                    .collect()
+            }
+            None => sessions,
+        };
+        if !sessions.is_empty() {
+            out.insert(room_id, sessions);
+        }
+    }
+    out
 }
 
 /// What the store took of a batch.
@@ -141,6 +240,8 @@ struct Taken {
     untrusted: usize,
     /// Keys of sessions held under another room, skipped.
     conflicts: usize,
+    /// How long the trust rows took (for the log).
+    record_ms: u64,
 }
 
 impl Taken {
@@ -181,8 +282,30 @@ pub(super) struct Importer<'a> {
     /// keyed hash of its id (a few bytes per key at 100,000 keys).
     first_room: HashMap<u64, OwnedRoomId>,
     hasher: std::collections::hash_map::RandomState,
+    /// The batch the store is saving while the next one is placed.
+    saving: Option<Saving<'a>>,
+    /// Batches handed to the store so far (the first is small, so the
+    /// store starts at once).
+    batches: usize,
     pub(super) report: RestoreReport,
 }
+
+/// A batch on its way into the store.
+struct Saving<'a> {
+    task: tokio::task::JoinHandle<Result<u64, BackupError>>,
+    /// The uploader waits until the batch is in (restored keys are never
+    /// uploaded back).
+    uploads: tokio::sync::MutexGuard<'a, ()>,
+    /// Rooms whose keys are all in once this batch is.
+    rooms: Vec<(OwnedRoomId, usize)>,
+    keys: usize,
+    taken: Taken,
+    started: std::time::Instant,
+}
+
+/// Keys of the first batch: the store starts saving while the parser opens
+/// the rest.
+const FIRST_BATCH: usize = 1000;
 
 impl<'a> Importer<'a> {
     pub(super) async fn new(
@@ -211,6 +334,8 @@ impl<'a> Importer<'a> {
             in_use: HashMap::new(),
             first_room: HashMap::new(),
             hasher: Default::default(),
+            saving: None,
+            batches: 0,
             report: RestoreReport {
                 version: version.to_owned(),
                 ..RestoreReport::default()
@@ -277,8 +402,13 @@ impl<'a> Importer<'a> {
                 }
                 Err(reason) => *self.report.skipped.entry(reason).or_default() += 1,
             }
-            if self.batch.len() >= IMPORT_BATCH {
-                self.flush().await?;
+            let size = if self.batches == 0 {
+                FIRST_BATCH
+            } else {
+                IMPORT_BATCH
+            };
+            if self.batch.len() >= size {
+                self.send_batch().await?;
             }
         }
         Ok(())
@@ -292,36 +422,96 @@ impl<'a> Importer<'a> {
         };
         self.finished_rooms.push((room_id.to_owned(), keys));
         if self.batch.is_empty() {
-            self.mark_done()?;
+            match &mut self.saving {
+                // Its last keys may be in the batch being saved.
+                Some(saving) => saving.rooms.append(&mut self.finished_rooms),
+                None => self.mark_done()?,
+            }
         }
         Ok(())
     }
 
+    /// Everything opened so far into the store, and its rooms recorded.
     pub(super) async fn flush(&mut self) -> Result<(), BackupError> {
+        self.send_batch().await?;
+        self.settle().await?;
+        self.mark_done()
+    }
+
+    /// Places the batch and writes its trust rows, waits for the batch
+    /// before it to be saved, and hands this one to the store: the store,
+    /// the slowest step, is never idle while the importer has keys.
+    async fn send_batch(&mut self) -> Result<(), BackupError> {
         if self.batch.is_empty() {
-            return self.mark_done();
+            return Ok(());
         }
-        // The uploader waits while keys come in, so restored keys are never
-        // uploaded back.
-        let _guard = self.to.upload_lock.lock().await;
-        let t = std::time::Instant::now();
-        let n = self.batch.len();
+        let started = std::time::Instant::now();
+        let keys = self.batch.len();
         let trusted: HashMap<(OwnedRoomId, String), bool> =
             self.ids.drain(..).map(|(r, s, t)| ((r, s), t)).collect();
         // Sessions that reached the store since (received keys) are known
         // before any key is placed.
         self.to.held.sync(self.to.crypto).await?;
-        let taken = import(
+        let placed = place(
             self.to,
             std::mem::take(&mut self.batch),
             &trusted,
             self.key.source(),
-            self.backed_up_to.as_deref(),
+            self.backed_up_to.is_some(),
         )
         .await?;
+        let rooms = std::mem::take(&mut self.finished_rooms);
+        self.settle().await?;
+        // The uploader waits while keys come in, so restored keys are never
+        // uploaded back.
+        let uploads = self.to.upload_lock.lock().await;
+        let mut taken = placed.taken;
+        // Held sessions merge after the batch before is in (it may hold
+        // their first copy).
+        merge(
+            self.to,
+            placed.merge,
+            &trusted,
+            self.key.source(),
+            self.backed_up_to.as_deref(),
+            &mut taken,
+        )
+        .await?;
+        let task = tokio::spawn(save(
+            self.to.crypto.clone(),
+            self.to.client.clone(),
+            placed.fresh,
+            placed.retry,
+            self.backed_up_to.clone(),
+        ));
+        self.batches += 1;
+        self.saving = Some(Saving {
+            task,
+            uploads,
+            rooms,
+            keys,
+            taken,
+            started,
+        });
+        Ok(())
+    }
+
+    /// Waits for the batch being saved, counts it and records its rooms.
+    async fn settle(&mut self) -> Result<(), BackupError> {
+        let Some(saving) = self.saving.take() else {
+            return Ok(());
+        };
+        let save_ms = saving
+            .task
+            .await
+            .map_err(|e| BackupError::Other(format!("cannot import the keys: {e}")))??;
+        drop(saving.uploads);
+        let taken = saving.taken;
         tracing::info!(
-            keys = n,
-            ms = t.elapsed().as_millis() as u64,
+            keys = saving.keys,
+            ms = saving.started.elapsed().as_millis() as u64,
+            trust_ms = taken.record_ms,
+            save_ms,
             "restore: imported a batch"
         );
         let r = &mut self.report;
@@ -331,14 +521,21 @@ impl<'a> Importer<'a> {
         r.trusted += taken.trusted;
         r.untrusted += taken.untrusted;
         r.room_conflicts += taken.conflicts;
-        r.already_held += n.saturating_sub(taken.trusted + taken.untrusted + taken.conflicts);
-        self.mark_done()
+        r.already_held += saving
+            .keys
+            .saturating_sub(taken.trusted + taken.untrusted + taken.conflicts);
+        self.record_rooms(saving.rooms)
     }
 
     /// Remembers the rooms whose keys are all imported, so a restore that
     /// is interrupted later resumes after them.
     fn mark_done(&mut self) -> Result<(), BackupError> {
-        for (room, keys) in self.finished_rooms.drain(..) {
+        let rooms = std::mem::take(&mut self.finished_rooms);
+        self.record_rooms(rooms)
+    }
+
+    fn record_rooms(&mut self, rooms: Vec<(OwnedRoomId, usize)>) -> Result<(), BackupError> {
+        for (room, keys) in rooms {
             self.to
                 .trust
                 .room_restored(self.version, room.as_str(), keys)

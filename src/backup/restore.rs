@@ -215,6 +215,12 @@ pub async fn restore(
                 failed
             }
         };
+        // The server's count once every known room came, asked while the
+        // last batch is saved.
+        let recount = (failed.is_none() && !whole).then(|| {
+            let (client, v) = (client.clone(), version.version.clone());
+            tokio::spawn(async move { super::server::version(&client, &v).await })
+        });
         // What came is imported and its finished rooms recorded, so a
         // retry (or the next run) starts after them.
         imp.flush().await?;
@@ -224,9 +230,13 @@ pub async fn restore(
         match failed {
             None if !whole => {
                 let seen = imp.report.total + earlier_keys();
-                let now = super::server::version(client, &version.version)
-                    .await?
-                    .map(|v| usize::try_from(v.count).unwrap_or(usize::MAX));
+                let counted = match recount {
+                    Some(task) => task
+                        .await
+                        .map_err(|e| BackupError::Other(format!("cannot count the backup: {e}")))?,
+                    None => super::server::version(client, &version.version).await,
+                };
+                let now = counted?.map(|v| usize::try_from(v.count).unwrap_or(usize::MAX));
                 tracing::info!(
                     ms = t.elapsed().as_millis() as u64,
                     rooms = known.len(),

@@ -283,7 +283,16 @@ async fn counts(crypto: &SqliteCryptoStore, version: Option<&str>) -> (usize, us
 }
 
 async fn progress(crypto: &SqliteCryptoStore, st: &BackupState, state: UploadState) -> Progress {
-    let (total, backed_up) = counts(crypto, st.version.as_deref()).await;
+    let counted = counts(crypto, st.version.as_deref()).await;
+    progress_of(st, state, counted)
+}
+
+/// [`progress`] with the store's counts at hand.
+fn progress_of(
+    st: &BackupState,
+    state: UploadState,
+    (total, backed_up): (usize, usize),
+) -> Progress {
     Progress {
         state,
         version: st.version.clone(),
@@ -349,11 +358,19 @@ async fn pass(
     let mut failure: Option<UploadError> = None;
     let mut announced = false;
     let mut settled = 0usize;
+    // The store's counts when nothing was pending (each count reads the
+    // whole table: a pass that uploads nothing reports them as they are).
+    let mut idle_counts = None;
     // Rounds: keys that arrive while one runs are taken by the next.
     loop {
         let sent_before = settled;
         let pending = match crypto.inbound_group_session_counts(Some(&version)).await {
-            Ok(c) => c.total.saturating_sub(c.backed_up),
+            Ok(c) => {
+                if c.total == c.backed_up && settled == 0 {
+                    idle_counts = Some((c.total, c.backed_up));
+                }
+                c.total.saturating_sub(c.backed_up)
+            }
             // The reads find out how many there are.
             Err(_) => usize::MAX,
         };
@@ -462,7 +479,11 @@ async fn pass(
         }
     }
     let _ = state::save(crypto, &st).await;
-    report(progress(crypto, &st, UploadState::Idle).await);
+    let p = match idle_counts {
+        Some(counted) => progress_of(&st, UploadState::Idle, counted),
+        None => progress(crypto, &st, UploadState::Idle).await,
+    };
+    report(p);
     Outcome::Done
 }
 

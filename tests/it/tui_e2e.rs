@@ -162,9 +162,10 @@ async fn chat_backup_and_restore_on_a_fresh_device() {
     t.keys(&["Enter"]);
     t.wait_for("restored");
     t.keys(&["1"]);
-    // The message decrypts in the room left open, with the restored key
-    // (the event cache retries the events that waited for it), and
-    // carries a mark.
+    t.wait_for("Garden club");
+    t.keys(&["Enter"]);
+    // The message decrypts with the restored key (the event cache retries
+    // the events that waited for it) and carries a mark.
     let screen = t.wait_for(&sent);
     assert!(!screen.contains("not readable here"), "{screen}");
     let line = screen

@@ -80,6 +80,20 @@ impl Index {
     }
 }
 
+/// The sessions matrix-sdk's import took (new, or better than the copy
+/// held), as (room, session) pairs.
+pub fn taken_by_import(r: &matrix_sdk_crypto::RoomKeyImportResult) -> Vec<(OwnedRoomId, String)> {
+    r.keys
+        .iter()
+        .flat_map(|(room, by_sender)| {
+            by_sender
+                .values()
+                .flatten()
+                .map(move |sid| (room.clone(), sid.clone()))
+        })
+        .collect()
+}
+
 fn store_err(e: impl std::fmt::Display) -> BackupError {
     BackupError::store(e)
 }

@@ -178,26 +178,15 @@ pub async fn import(
     // own row (a held untrusted copy is never relabelled by `--trust`). A
     // crash before this leaves imported keys without a row, which are
     // shown and backed up as untrusted.
-    let taken: Vec<(String, String)> = r
-        .keys
-        .iter()
-        .flat_map(|(room, by_sender)| {
-            by_sender
-                .values()
-                .flatten()
-                .map(move |sid| (room.to_string(), sid.clone()))
-        })
-        .collect();
+    let taken = super::held::taken_by_import(&r);
     to.trust
         .record(
             Source::KeyFile,
             taken.iter().map(|(r, s)| (r.as_str(), s.as_str(), trusted)),
         )
         .map_err(|e| e.to_string())?;
-    for (room, by_sender) in &r.keys {
-        for sid in by_sender.values().flatten() {
-            to.held.note_one(room, sid);
-        }
+    for (room, sid) in &taken {
+        to.held.note_one(room, sid);
     }
     Ok(ImportReport {
         total,

@@ -277,35 +277,56 @@ pub async fn restore(
     Ok(report)
 }
 
+/// The event cache's store, locked (taking the lock can write to the
+/// store, so callers take it once for many rooms).
+async fn event_store(
+    client: &Client,
+) -> Option<matrix_sdk_base::event_cache::store::EventCacheStoreLockGuard> {
+    use matrix_sdk_base::event_cache::store::EventCacheStoreLockState as Lock;
+    match client.event_cache_store().lock().await {
+        Ok(Lock::Clean(store) | Lock::Dirty(store)) => Some(store),
+        Err(e) => {
+            tracing::warn!(error = %e, "restore: cannot read the event cache");
+            None
+        }
+    }
+}
+
+/// The sessions the undecryptable events `room_id` stored wait for (the
+/// cache keeps an event it could not decrypt under its encrypted type, a
+/// decrypted one under its real type): one query, of every stored event,
+/// not just the ones loaded. `None` when the store cannot be read.
+async fn waiting_sessions(
+    store: &matrix_sdk_base::event_cache::store::EventCacheStoreLockGuard,
+    room_id: &RoomId,
+) -> Option<HashSet<String>> {
+    let events = store
+        .get_room_events(room_id, Some("m.room.encrypted"), None)
+        .await
+        .ok()?;
+    Some(
+        events
+            .iter()
+            .filter_map(|e| e.kind.session_id().map(ToOwned::to_owned))
+            .collect(),
+    )
+}
+
 /// Which room each session this device has seen used belongs to: the
 /// undecryptable events the event cache's store keeps carry their session
 /// id in the clear. (Sessions of decrypted events are held, and a copy of
-/// a held session under another room is refused on its own.) One query a
-/// room, of every event it stored, not just the ones loaded.
+/// a held session under another room is refused on its own.)
 async fn sessions_in_use(client: Client) -> HashMap<String, OwnedRoomId> {
-    use matrix_sdk_base::event_cache::store::EventCacheStoreLockState as Lock;
     let mut used = HashMap::new();
-    let store = match client.event_cache_store().lock().await {
-        Ok(Lock::Clean(store) | Lock::Dirty(store)) => store,
-        Err(e) => {
-            tracing::warn!(error = %e, "restore: cannot read the event cache");
-            return used;
-        }
+    let Some(store) = event_store(&client).await else {
+        return used;
     };
     for room in client.joined_rooms() {
-        // The cache keeps an event it could not decrypt under its
-        // encrypted type.
-        let Ok(events) = store
-            .get_room_events(room.room_id(), Some("m.room.encrypted"), None)
+        for sid in waiting_sessions(&store, room.room_id())
             .await
-        else {
-            continue;
-        };
-        for ev in events {
-            if let Some(sid) = ev.kind.session_id() {
-                used.entry(sid.to_owned())
-                    .or_insert_with(|| room.room_id().to_owned());
-            }
+            .unwrap_or_default()
+        {
+            used.entry(sid).or_insert_with(|| room.room_id().to_owned());
         }
     }
     used

@@ -143,16 +143,7 @@ async fn merge(
         .import_room_keys(keys, backed_up_to, |_, _| {})
         .await
         .map_err(|e| format!("cannot import the keys: {e}"))?;
-    let better: Vec<(OwnedRoomId, String)> = r
-        .keys
-        .into_iter()
-        .flat_map(|(room, by_sender)| {
-            by_sender
-                .into_values()
-                .flatten()
-                .map(move |sid| (room.clone(), sid))
-        })
-        .collect();
+    let better = super::super::held::taken_by_import(&r);
     record(to, source, trusted, &better, taken)
 }
 
@@ -195,35 +186,21 @@ async fn awaited(
     client: &Client,
     fresh: BTreeMap<OwnedRoomId, BTreeSet<String>>,
 ) -> BTreeMap<OwnedRoomId, BTreeSet<String>> {
-    use matrix_sdk_base::event_cache::store::EventCacheStoreLockState as Lock;
     let mut out = BTreeMap::new();
     if fresh.is_empty() {
         return out;
     }
-    // One lock for the batch: taking it can write to the store.
-    let store = match client.event_cache_store().lock().await {
-        Ok(Lock::Clean(store) | Lock::Dirty(store)) => Some(store),
-        Err(_) => None,
-    };
+    let store = event_store(client).await;
     for (room_id, sessions) in fresh {
-        // The cache keeps an event it could not decrypt under its
-        // encrypted type (a decrypted one under its real type).
-        let events = match &store {
-            Some(store) => store
-                .get_room_events(&room_id, Some("m.room.encrypted"), None)
-                .await
-                .ok(),
+        let waiting = match &store {
+            Some(store) => waiting_sessions(store, &room_id).await,
             None => None,
         };
-        let sessions: BTreeSet<String> = match events {
-            Some(events) => {
-                let utd: HashSet<&str> =
-                    events.iter().filter_map(|e| e.kind.session_id()).collect();
-                sessions
-                    .into_iter()
-                    .filter(|s| utd.contains(s.as_str()))
-                    .collect()
-            }
+        let sessions: BTreeSet<String> = match waiting {
+            Some(waiting) => sessions
+                .into_iter()
+                .filter(|s| waiting.contains(s))
+                .collect(),
             None => sessions,
         };
         if !sessions.is_empty() {

@@ -15,9 +15,13 @@
 use std::hint::black_box;
 
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
+use keepsake::backup::download::open_restored;
+use keepsake::backup::entry::{ClaimedKeys, Opener};
 use keepsake::crypto::backup::BackupKey;
+use keepsake::crypto::session::BackedUpSession;
+use matrix_sdk::ruma::DeviceKeyAlgorithm;
 use matrix_sdk::ruma::room_id;
-use matrix_sdk_crypto::olm::{InboundGroupSession, SenderData};
+use matrix_sdk_crypto::olm::{BackedUpRoomKey, ExportedRoomKey, InboundGroupSession, SenderData};
 use matrix_sdk_crypto::store::types::BackupDecryptionKey;
 use matrix_sdk_crypto::types::EventEncryptionAlgorithm;
 use matrix_sdk_crypto::vodozemac;
@@ -103,6 +107,59 @@ fn bench(c: &mut Criterion) {
         )
     });
     dec.finish();
+
+    // What the restore does with each entry it reads, and its parts.
+    let entry = serde_json::value::RawValue::from_string(
+        serde_json::json!({
+            "first_message_index": 0,
+            "forwarded_count": 0,
+            "is_verified": false,
+            "session_data": sym_data,
+        })
+        .to_string(),
+    )
+    .expect("raw");
+    let opener = Opener::Symmetric(sym.clone());
+    let room = room_id!("!bench:localhost");
+    let mut open = c.benchmark_group("restore_per_key");
+    open.throughput(Throughput::Elements(1));
+    // A restore's keys come from few senders: their keys parsed once.
+    let mut claimed = ClaimedKeys::default();
+    open.bench_function("open_restored", |b| {
+        b.iter(|| {
+            open_restored(&mut claimed, &opener, room, &session_id, black_box(&entry))
+                .expect("open")
+        })
+    });
+    open.bench_function("open_restored_new_sender", |b| {
+        b.iter(|| {
+            let mut claimed = ClaimedKeys::default();
+            open_restored(&mut claimed, &opener, room, &session_id, black_box(&entry))
+                .expect("open")
+        })
+    });
+    let plain = sym.decrypt_session(&session_id, &sym_data).expect("dec");
+    open.bench_function("parse_backed_up_session", |b| {
+        b.iter(|| BackedUpSession::from_json(black_box(&plain)).expect("parse"))
+    });
+    open.bench_function("parse_sdk_backed_up_room_key", |b| {
+        b.iter(|| serde_json::from_slice::<BackedUpRoomKey>(black_box(&plain)).expect("parse"))
+    });
+    let ed = session
+        .signing_keys()
+        .get(&DeviceKeyAlgorithm::Ed25519)
+        .cloned();
+    let ed = ed.and_then(|k| k.ed25519()).expect("ed25519").to_base64();
+    open.bench_function("ed25519_from_base64", |b| {
+        b.iter(|| vodozemac::Ed25519PublicKey::from_base64(black_box(&ed)).expect("key"))
+    });
+    let key: BackedUpRoomKey = serde_json::from_slice(&plain).expect("parse");
+    let exported =
+        ExportedRoomKey::from_backed_up_room_key(room.to_owned(), session_id.clone(), key);
+    open.bench_function("from_export", |b| {
+        b.iter(|| InboundGroupSession::from_export(black_box(&exported)).expect("import"))
+    });
+    open.finish();
 }
 
 criterion_group!(benches, bench);

@@ -18,7 +18,7 @@ use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Visitor};
 use serde_json::value::RawValue;
 use tokio::sync::mpsc;
 
-use super::entry::{Opener, SkipReason, open_entry};
+use super::entry::{ClaimedKeys, Opener, SkipReason, open_entry_with};
 
 mod parse;
 pub use parse::parse;
@@ -50,12 +50,13 @@ pub struct Restored {
 /// SDK will not make a session of is not a session (our own checks refuse
 /// those first; this is belt and braces).
 pub fn open_restored(
+    claimed: &mut ClaimedKeys,
     opener: &Opener,
     room_id: &matrix_sdk::ruma::RoomId,
     session_id: &str,
     raw: &RawValue,
 ) -> Result<(Restored, bool), SkipReason> {
-    let (key, trusted) = open_entry(opener, room_id, session_id, raw)?;
+    let (key, trusted) = open_entry_with(claimed, opener, room_id, session_id, raw)?;
     let session = InboundGroupSession::from_export(&key).map_err(|_| SkipReason::NotASession)?;
     Ok((Restored { session }, trusted))
 }
@@ -340,6 +341,7 @@ pub async fn stream_rooms(
         let never = |_: &str| false;
         let mut sink = Sink {
             opener: &opener,
+            claimed: ClaimedKeys::default(),
             skip: &never,
             emit: &emit,
         };

@@ -21,7 +21,7 @@ use matrix_sdk_crypto::store::CryptoStore;
 use serde::Serialize;
 
 use super::download::{Opened, Piece, Restored, open_restored};
-use super::entry::{Opener, SkipReason};
+use super::entry::{ClaimedKeys, Opener, SkipReason};
 use super::held::{HeldSessions, Place};
 use super::server::{self, VersionInfo};
 use super::trust::{Source, TrustTable};

@@ -84,11 +84,23 @@ impl BackedUpSession {
         Ok(s)
     }
 
-    /// The session id the session key itself carries (its ed25519 public key,
-    /// unpadded base64), or an error if the key is not a megolm export.
+    /// The session id the session key itself carries.
     pub fn session_id_of_key(&self) -> Result<String, SessionDataError> {
+        self.session_key.session_id()
+    }
+
+    /// Checks the session key belongs to `session_id`.
+    pub fn check_session_id(&self, session_id: &str) -> Result<(), SessionDataError> {
+        self.session_key.check_session_id(session_id)
+    }
+}
+
+impl SessionKey {
+    /// The session id this key carries (its ed25519 public key, unpadded
+    /// base64), or an error if it is not a megolm export.
+    pub fn session_id(&self) -> Result<String, SessionDataError> {
         let raw = Zeroizing::new(
-            b64::decode(self.session_key.expose()).map_err(|_| SessionDataError::BadSessionKey)?,
+            b64::decode(self.expose()).map_err(|_| SessionDataError::BadSessionKey)?,
         );
         if raw.len() != EXPORT_LEN || raw[0] != EXPORT_VERSION {
             return Err(SessionDataError::BadSessionKey);
@@ -96,10 +108,10 @@ impl BackedUpSession {
         Ok(b64::encode(&raw[EXPORT_LEN - 32..]))
     }
 
-    /// Checks the session key belongs to `session_id`: data moved under
-    /// another id by someone holding the key would otherwise be accepted.
+    /// Checks this key belongs to `session_id`: data moved under another id
+    /// by someone holding the key would otherwise be accepted.
     pub fn check_session_id(&self, session_id: &str) -> Result<(), SessionDataError> {
-        let own = self.session_id_of_key()?;
+        let own = self.session_id()?;
         // Exactly the canonical (unpadded) form: the store keys sessions by
         // the id as given, so a padded alias would be a second copy.
         if session_id == own {

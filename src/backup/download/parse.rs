@@ -15,7 +15,12 @@ pub fn parse(
     emit: &dyn Fn(Piece) -> Result<(), BackupError>,
 ) -> Result<(), BackupError> {
     let mut de = serde_json::Deserializer::from_reader(reader);
-    let mut sink = Sink { opener, skip, emit };
+    let mut sink = Sink {
+        opener,
+        claimed: ClaimedKeys::default(),
+        skip,
+        emit,
+    };
     Top { sink: &mut sink }.deserialize(&mut de).map_err(|e| {
         let text = format!("cannot read the backup download: {e}");
         // A stalled or cut connection reaches the parser as an I/O error.
@@ -52,6 +57,7 @@ impl Read for ChannelReader {
 
 pub(super) struct Sink<'a, F> {
     pub(super) opener: &'a Opener,
+    pub(super) claimed: ClaimedKeys,
     pub(super) skip: &'a F,
     pub(super) emit: &'a dyn Fn(Piece) -> Result<(), BackupError>,
 }
@@ -246,7 +252,13 @@ impl<'de, F: Fn(&str) -> bool> Visitor<'de> for Sessions<'_, '_, F> {
         let mut total = 0;
         while let Some(sid) = map.next_key::<String>()? {
             let raw: Box<RawValue> = map.next_value()?;
-            let opened = open_restored(self.sink.opener, &self.room, &sid, &raw);
+            let opened = open_restored(
+                &mut self.sink.claimed,
+                self.sink.opener,
+                &self.room,
+                &sid,
+                &raw,
+            );
             keys.push((sid, opened));
             total += 1;
             if keys.len() >= CHUNK {

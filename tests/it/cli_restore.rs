@@ -242,6 +242,8 @@ async fn fresh_device_restores_everything_and_skips_damage() {
     assert_eq!(r["imported"], real + 1, "{r}");
     assert_eq!(r["trusted"], real, "{r}");
     assert_eq!(r["untrusted"], 1, "{r}");
+    // How long it took, for scripts (a real download takes some ms).
+    assert!(r["ms"].as_u64().is_some_and(|ms| ms > 0), "{r}");
     assert_eq!(
         r["skipped"],
         // bad_mac: data moved under another id, flipped ciphertext, flipped

@@ -51,6 +51,7 @@ async fn keepsake_upload(hs: &common::Homeserver, n: usize) -> Duration {
     bench::reset_peak();
     let acc = common::open_account(data, "bench").await;
     let profiler = bench::profile();
+    bench::quiet().await;
     let start = Instant::now();
     let (worker, mut updates) = Worker::spawn(acc);
     let took = loop {
@@ -108,6 +109,7 @@ async fn server_alone(hs: &common::Homeserver, n: usize) -> Duration {
         bodies.push(body);
     }
     // Always IN_FLIGHT requests on the wire, as the uploader keeps them.
+    bench::quiet().await;
     let start = Instant::now();
     let results: Vec<_> = futures_util::stream::iter(bodies)
         .map(|b| {
@@ -150,6 +152,7 @@ async fn sdk_upload(hs: &common::Homeserver, n: usize) -> Duration {
     let room: OwnedRoomId = "!bench:localhost".try_into().unwrap();
     common::synthetic::import(&client, dir.path(), &room, n).await;
     bench::settle().await;
+    bench::quiet().await;
     bench::reset_peak();
     let start = Instant::now();
     client.encryption().recovery().enable().await.unwrap();

@@ -26,6 +26,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
+use common::bench::cpu_ticks;
 use common::tmux::Tmux;
 use futures_util::StreamExt;
 use matrix_sdk::ruma::OwnedRoomId;
@@ -429,15 +430,7 @@ fn percentile(v: &[u64], p: f64) -> f64 {
     s[i.min(s.len() - 1)] as f64 / 1000.0
 }
 
-/// CPU time (user + system) of a process, in clock ticks.
-fn cpu_ticks(pid: u32) -> u64 {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
-    // The fields after the command name (which may hold spaces).
-    let rest = &stat[stat.rfind(')').unwrap() + 2..];
-    let f: Vec<&str> = rest.split_whitespace().collect();
-    f[11].parse::<u64>().unwrap() + f[12].parse::<u64>().unwrap()
-}
-
+/// Clock ticks in a second (the unit of [`cpu_ticks`]).
 fn clock_ticks_per_second() -> f64 {
     // SAFETY: sysconf reads a constant.
     unsafe { libc::sysconf(libc::_SC_CLK_TCK) as f64 }
@@ -518,7 +511,15 @@ fn main() {
         ),
     );
     t.wait_for_within("Bench room", Duration::from_secs(120));
-    let start = read_frames(&log);
+    // The frame is on the screen a moment before its line is in the log
+    // (written once the terminal has it): a busy machine can hold the
+    // program between the two, so the line is waited for.
+    let mut start = read_frames(&log);
+    let until = Instant::now() + Duration::from_secs(10);
+    while start.first_with_rooms_us.is_none() && Instant::now() < until {
+        std::thread::sleep(Duration::from_millis(20));
+        start = read_frames(&log);
+    }
     let pid = start.pid.expect("the frame log names the process");
 
     // Sync, upload and restore at once.

@@ -63,10 +63,10 @@ pub fn input() -> Value {
     serde_json::from_str(&text).unwrap()
 }
 
-/// This process's CPU time so far (user + system), in clock ticks.
-fn cpu_ticks() -> u64 {
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap();
-    // Fields after the command name, which is in parentheses.
+/// The CPU time process `pid` used so far (user + system), in clock ticks.
+pub fn cpu_ticks(pid: u32) -> u64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    // The fields after the command name (which may hold spaces).
     let rest = &stat[stat.rfind(')').unwrap() + 2..];
     let f: Vec<&str> = rest.split_whitespace().collect();
     f[11].parse::<u64>().unwrap() + f[12].parse::<u64>().unwrap()
@@ -78,10 +78,11 @@ fn cpu_ticks() -> u64 {
 /// a task of its own, which would otherwise run inside the timed part.
 pub async fn settle() {
     let give_up = std::time::Instant::now() + Duration::from_secs(30);
-    let mut last = cpu_ticks();
+    let me = std::process::id();
+    let mut last = cpu_ticks(me);
     while std::time::Instant::now() < give_up {
         tokio::time::sleep(Duration::from_millis(500)).await;
-        let now = cpu_ticks();
+        let now = cpu_ticks(me);
         // 100 ticks a second: 1 tick in 500 ms is 2% of a core.
         if now - last <= 1 {
             return;
@@ -89,6 +90,46 @@ pub async fn settle() {
         last = now;
     }
     eprintln!("bench: the setup's background work did not settle in 30 s");
+}
+
+/// The machine's busy and total CPU time so far, in ticks (`/proc/stat`).
+fn machine_ticks() -> (u64, u64) {
+    let stat = std::fs::read_to_string("/proc/stat").unwrap();
+    let cpu: Vec<u64> = stat
+        .lines()
+        .next()
+        .unwrap()
+        .split_whitespace()
+        .skip(1)
+        .map(|v| v.parse().unwrap())
+        .collect();
+    let total: u64 = cpu.iter().sum();
+    // idle and iowait are not work.
+    (total - cpu[3] - cpu.get(4).copied().unwrap_or(0), total)
+}
+
+/// Waits until the whole machine is quiet (under 10% of its CPU busy over
+/// a second), at most 60 s, before a timed part: Synapse and its database
+/// can work on after answering a seeding, and a timed part should not share
+/// the two cores with that. It does not wait for what has not started yet
+/// (PostgreSQL's autovacuum comes up to a minute after the rows). Under
+/// `cargo test` (no `--bench`), where nothing is timed, it does not wait.
+pub async fn quiet() {
+    if !std::env::args().any(|a| a == "--bench") {
+        return;
+    }
+    let give_up = std::time::Instant::now() + Duration::from_secs(60);
+    let mut last = machine_ticks();
+    while std::time::Instant::now() < give_up {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        let now = machine_ticks();
+        let (busy, total) = (now.0 - last.0, now.1 - last.1);
+        if total > 0 && busy * 10 < total {
+            return;
+        }
+        last = now;
+    }
+    eprintln!("bench: the machine did not quieten in 60 s");
 }
 
 /// Forgets the peak RSS so far (Linux: `clear_refs` 5), so the peak read

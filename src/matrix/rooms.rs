@@ -9,6 +9,7 @@ use matrix_sdk::ruma::api::client::room::create_room::v3::Request as CreateRoomR
 use matrix_sdk::ruma::events::InitialStateEvent;
 use matrix_sdk::ruma::events::room::encryption::RoomEncryptionEventContent;
 use matrix_sdk::ruma::{OwnedRoomId, OwnedUserId, RoomAliasId, RoomId, RoomOrAliasId};
+use matrix_sdk::sync::SyncResponse;
 use matrix_sdk::{Client, Room, RoomState};
 use serde::Serialize;
 
@@ -77,7 +78,47 @@ pub async fn sync_once(client: &Client) -> Result<(), RoomError> {
         .await
         .map_err(server)?;
     super::activity::record(client, &response).await;
+    counted(client, &response, COUNTING_WAIT).await;
     Ok(())
+}
+
+/// The bound on [`counted`]'s wait. It takes milliseconds; the bound is for a
+/// cache that never takes an event, which must not hang a command.
+pub const COUNTING_WAIT: Duration = Duration::from_secs(3);
+
+/// matrix-sdk counts unread messages and mentions in its event cache, on a
+/// task of its own, after `sync_once` has returned; read at once, a room's
+/// counts can miss what this sync brought (a mention not highlighted). Waits
+/// until the cache holds the last event the response brought to each room,
+/// as it takes a sync's events and counts them under one lock, or until
+/// `within` has passed.
+pub async fn counted(client: &Client, response: &SyncResponse, within: Duration) {
+    let deadline = tokio::time::Instant::now() + within;
+    for (room_id, update) in &response.rooms.joined {
+        let Some(last) = update
+            .timeline
+            .events
+            .iter()
+            .rev()
+            .find_map(|e| e.event_id())
+        else {
+            continue;
+        };
+        let Some(room) = client.get_room(room_id) else {
+            continue;
+        };
+        // No event cache (not subscribed): nothing counts, nothing to wait for.
+        let Ok((cache, _handles)) = room.event_cache().await else {
+            return;
+        };
+        while !matches!(cache.find_event(&last).await, Ok(Some(_))) {
+            if tokio::time::Instant::now() >= deadline {
+                tracing::debug!(%room_id, "the event cache has not counted this sync yet");
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    }
 }
 
 /// Every room we are in or invited to, in the default order (latest

@@ -158,3 +158,45 @@ async fn worker_syncs_follows_a_timeline_and_sends() {
     })
     .await;
 }
+
+/// Opening the client after a while away: its first sync brings mentions in
+/// a dozen encrypted rooms, and the room list it sends must show every one.
+/// matrix-sdk counts them in its event cache after the sync returns, so a
+/// list read at once missed some; with nothing more to sync, the next list
+/// came only when the long poll ended (here 60 s, past the wait).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_first_sync_shows_every_mention_it_brought() {
+    let hs = common::homeserver();
+    let (alice, bob) = (hs.register("alice").await, hs.register("bob").await);
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().to_owned();
+    common::use_file_secrets(&data);
+    common::login(&data, "alice", &hs, &alice);
+    common::login(&data, "bob", &hs, &bob);
+    common::ok(&data, "bob", &["sync", "--once"], "");
+    let ids = common::mentions_waiting(&data, "alice", "bob", &bob, 12).await;
+
+    let (worker, mut updates) = Worker::spawn(common::open_account(&data, "bob").await);
+    worker.send(p::account::StartSync {
+        long_poll: Duration::from_secs(60),
+    });
+    let all_counted = |list: &[keepsake::matrix::rooms::RoomSummary]| {
+        ids.iter().all(|id| {
+            list.iter()
+                .any(|r| &r.room_id == id && r.unread == 1 && r.highlights == 1)
+        })
+    };
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    let mut last = None;
+    loop {
+        match tokio::time::timeout_at(deadline, updates.recv()).await {
+            Ok(Some(Update::Rooms(list))) if all_counted(&list) => break,
+            Ok(Some(Update::Rooms(list))) => last = Some(list),
+            Ok(Some(_)) => {}
+            Ok(None) => panic!("the worker stopped"),
+            Err(_) => panic!("no room list with every mention: the last was {last:#?}"),
+        }
+    }
+    // Not stopped: a stop waits for the long poll, which holds for a minute.
+    drop(worker);
+}

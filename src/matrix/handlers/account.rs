@@ -1,10 +1,11 @@
 //! Sync and who we are.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use matrix_sdk::Client;
 use matrix_sdk::config::SyncSettings;
-use tokio::sync::{mpsc, watch};
+use tokio::sync::{Mutex, mpsc, watch};
 use tokio::task::JoinHandle;
 
 use super::Handles;
@@ -77,7 +78,8 @@ async fn sync_loop(
 ) {
     let _ = updates.send(Update::Sync(SyncState::Running));
     let mut pause = Duration::from_secs(1);
-    let mut last_rooms: Option<Vec<RoomSummary>> = None;
+    // Shared with the recount after each sync, which runs on its own.
+    let last_rooms: Arc<Mutex<Option<Vec<RoomSummary>>>> = Arc::default();
     // The first request does not long-poll: with a saved sync token the
     // server would hold it for the whole timeout on an idle account, and the
     // status bar would say "connecting" all that while.
@@ -91,18 +93,30 @@ async fn sync_loop(
                 crate::matrix::activity::record(&client, &response).await;
                 // What came while keepsake was not running is counted as
                 // unread, not rung in all at once.
-                if last_rooms.is_some() {
+                if last_rooms.lock().await.is_some() {
                     for alert in crate::matrix::alerts::of(&client, &response).await {
                         let _ = updates.send(Update::Alert(alert));
                     }
                 }
                 let _ = updates.send(Update::Sync(SyncState::Synced));
-                let now = rooms::summaries(&client).await;
-                if last_rooms.as_ref() != Some(&now) {
-                    last_rooms = Some(now.clone());
-                    if updates.send(Update::Rooms(now)).is_err() {
-                        return;
-                    }
+                // The list at once, then again when matrix-sdk's event cache
+                // has counted what came (unread, mentions), if that changed
+                // it: on a task of its own, so the next sync never waits.
+                if !publish_rooms(&client, &updates, &last_rooms).await {
+                    return;
+                }
+                let news = response
+                    .rooms
+                    .joined
+                    .values()
+                    .any(|r| !r.timeline.events.is_empty());
+                if news {
+                    let (client, updates, last) =
+                        (client.clone(), updates.clone(), last_rooms.clone());
+                    tokio::spawn(async move {
+                        rooms::counted(&client, &response, rooms::COUNTING_WAIT).await;
+                        publish_rooms(&client, &updates, &last).await;
+                    });
                 }
             }
             Err(err) => {
@@ -121,4 +135,21 @@ async fn sync_loop(
             }
         }
     }
+}
+
+/// Sends the room list if it changed since `last`; false once nobody
+/// listens any more.
+async fn publish_rooms(
+    client: &Client,
+    updates: &mpsc::UnboundedSender<Update>,
+    last: &Mutex<Option<Vec<RoomSummary>>>,
+) -> bool {
+    // Held while the list is read, so two lists go out in the order read.
+    let mut last = last.lock().await;
+    let now = rooms::summaries(client).await;
+    if last.as_ref() == Some(&now) {
+        return true;
+    }
+    *last = Some(now.clone());
+    updates.send(Update::Rooms(now)).is_ok()
 }

@@ -405,6 +405,43 @@ pub async fn open_account(
         .expect("restore the session")
 }
 
+/// `n` encrypted rooms that profile `from` creates and profile `to` joins
+/// (both logged in), then one message in each that names `to`'s user id,
+/// sent while `to` is not running: its next sync brings them all at once.
+pub async fn mentions_waiting(
+    data: &std::path::Path,
+    from: &str,
+    to: &str,
+    to_user: &TestUser,
+    n: usize,
+) -> Vec<String> {
+    use keepsake::matrix::{outgoing::TextFormat, rooms};
+    let a = open_account(data, from).await;
+    let mut ids = vec![];
+    for i in 0..n {
+        let invite = [to_user.user_id.clone()];
+        let id = rooms::create(&a.client, &format!("Room {i}"), &invite, None, true)
+            .await
+            .expect("create a room");
+        ids.push(id.to_string());
+    }
+    {
+        let b = open_account(data, to).await;
+        for id in &ids {
+            rooms::join(&b.client, id).await.expect("join");
+        }
+    }
+    // So that `from` knows `to` joined, and shares the room keys.
+    rooms::sync_once(&a.client).await.expect("sync");
+    let text = format!("{} look at this", to_user.user_id);
+    for id in &ids {
+        rooms::send_text(&a.client, id, &text, None, TextFormat::Plain, &[])
+            .await
+            .expect("send");
+    }
+    ids
+}
+
 /// Runs keepsake and fails the test unless it exits 0; returns stdout.
 pub fn ok(data: &std::path::Path, profile: &str, args: &[&str], stdin: &str) -> String {
     let r = keepsake(data, Some(profile), args, stdin);

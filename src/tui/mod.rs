@@ -7,6 +7,7 @@ mod clipboard;
 mod desktop;
 mod drafts;
 mod frame_log;
+mod input;
 
 use std::io::Write;
 use std::sync::Arc;
@@ -14,14 +15,12 @@ use std::time::{Duration, Instant};
 
 use base64::Engine;
 use crossterm::event::{
-    DisableBracketedPaste, DisableMouseCapture, EnableBracketedPaste, EnableMouseCapture, Event,
-    EventStream,
+    DisableBracketedPaste, DisableMouseCapture, EnableBracketedPaste, EnableMouseCapture,
 };
 use crossterm::execute;
 use crossterm::terminal::{
     EnterAlternateScreen, LeaveAlternateScreen, disable_raw_mode, enable_raw_mode,
 };
-use futures_util::StreamExt;
 use ratatui::Terminal;
 use ratatui::backend::CrosstermBackend;
 use tokio::sync::mpsc;
@@ -34,6 +33,7 @@ use crate::matrix::protocol::Secret;
 use crate::matrix::worker::Worker;
 use crate::secrets::SecretStore;
 use crate::ui::{self, Theme};
+use input::{InputThread, frame_wait};
 
 /// How often time moves (spinners); an idle tick draws nothing.
 const TICK: Duration = Duration::from_millis(120);
@@ -262,27 +262,11 @@ async fn run_loop(
     // How images are drawn: as configured, or guessed from the environment.
     let picker = picker(settings);
 
-    // Terminal input.
-    let input = tx.clone();
-    let input_task = tokio::spawn(async move {
-        let mut events = EventStream::new();
-        while let Some(ev) = events.next().await {
-            let msg = match ev {
-                Ok(Event::Key(k)) => Msg::Key(k),
-                Ok(Event::Mouse(m)) => Msg::Mouse(m),
-                Ok(Event::Resize(w, h)) => Msg::Resize(w, h),
-                Ok(Event::Paste(p)) => Msg::Paste(p),
-                Ok(_) => continue,
-                Err(e) => {
-                    tracing::warn!(error = %e, "terminal input failed");
-                    break;
-                }
-            };
-            if input.send(Event2::Input(msg, Instant::now())).is_err() {
-                break;
-            }
-        }
-    });
+    // Terminal input, on a thread of its own: a key reaches the inbox
+    // even while the runtime's workers are busy (a restore's saves can hold
+    // both for tens of milliseconds), and the loop here runs on the main
+    // thread, not on a worker.
+    let input = InputThread::start(tx.clone());
     // Time.
     let ticks = tx.clone();
     let tick_task = tokio::spawn(async move {
@@ -384,7 +368,14 @@ async fn run_loop(
         if state.dirty {
             let since = run.last_draw.elapsed();
             if since < FRAME && !run.input_waiting {
-                tokio::time::sleep(FRAME - since).await;
+                // Worker updates wait for the frame's time; input that
+                // comes meanwhile ends the wait.
+                let until = tokio::time::Instant::now() + (FRAME - since);
+                frame_wait(&mut inbox, until, |ev| {
+                    handle(ev, state, &mut run);
+                    run.input_waiting || run.quit || state.quit
+                })
+                .await;
                 while let Ok(ev) = inbox.try_recv() {
                     handle(ev, state, &mut run);
                 }
@@ -427,7 +418,7 @@ async fn run_loop(
         })
         .await;
     }
-    input_task.abort();
+    input.stop();
     tick_task.abort();
     if let Some(p) = run.pump {
         p.abort();

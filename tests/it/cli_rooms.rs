@@ -299,6 +299,17 @@ async fn the_most_recently_active_room_comes_first_with_its_counts() {
     let list = json(data, "bob", &["rooms", "--json"]);
     assert_eq!(order(&list), [alpha.clone(), beta.clone()], "{list}");
     let (a, b) = (find(&list, &alpha), find(&list, &beta));
+    // Twice in CI a room read one unread too many (Beta 2, then Alpha 3):
+    // `unread` is the larger of matrix-sdk's count and the server's, so say
+    // which one was off.
+    if a["unread"] != 2 || b["unread"] != 1 {
+        let server = common::RawClient::login(&hs, &bob).await;
+        panic!(
+            "alpha {a}\nbeta {b}\nthe server counts alpha {}, beta {}",
+            server.notification_count(&alpha).await,
+            server.notification_count(&beta).await
+        );
+    }
     assert_eq!(a["unread"], 2, "{a}");
     assert_eq!(a["highlights"], 1, "{a}");
     assert_eq!(b["unread"], 1, "{b}");

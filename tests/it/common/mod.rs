@@ -249,6 +249,20 @@ impl RawClient {
         .await;
     }
 
+    /// The server's own count of notifications in `room` for this account
+    /// (a sync's `unread_notifications`).
+    pub async fn notification_count(&self, room: &str) -> u64 {
+        let sync = self
+            .call(
+                self.http
+                    .get(format!("{}/_matrix/client/v3/sync", self.url)),
+            )
+            .await;
+        sync["rooms"]["join"][room]["unread_notifications"]["notification_count"]
+            .as_u64()
+            .unwrap_or_else(|| panic!("{room} has no count: {sync}"))
+    }
+
     /// Where `user` has read `room` up to, as this account's sync sees it.
     pub async fn read_up_to(&self, room: &str, user: &str) -> Option<String> {
         let sync = self

@@ -24,6 +24,32 @@ fn json(data: &std::path::Path, profile: &str, args: &[&str]) -> Value {
     serde_json::from_str(&ok(data, profile, args)).unwrap()
 }
 
+/// Room `id` as `rooms --json` listed it; the test fails if it is missing.
+fn listed(list: &Value, id: &str) -> Value {
+    list.as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["room_id"] == id)
+        .cloned()
+        .unwrap_or_else(|| panic!("{id} not listed: {list}"))
+}
+
+/// Alice and bob logged in as profiles of one data dir, bob synced once.
+async fn alice_and_bob() -> (
+    common::Homeserver,
+    common::TestUser,
+    common::TestUser,
+    tempfile::TempDir,
+) {
+    let hs = common::homeserver();
+    let (alice, bob) = (hs.register("alice").await, hs.register("bob").await);
+    let dir = tempfile::tempdir().unwrap();
+    common::login(dir.path(), "alice", &hs, &alice);
+    common::login(dir.path(), "bob", &hs, &bob);
+    ok(dir.path(), "bob", &["sync", "--once"]);
+    (hs, alice, bob, dir)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_profiles_share_an_encrypted_room() {
     let hs = common::homeserver();
@@ -212,23 +238,13 @@ async fn server_text_never_reaches_the_terminal_raw() {
 /// and then (CI, stop 27), and with a dozen rooms in one sync it always was.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_mention_one_sync_brings_is_in_the_list() {
-    let hs = common::homeserver();
-    let (alice, bob) = (hs.register("alice").await, hs.register("bob").await);
-    let dir = tempfile::tempdir().unwrap();
+    let (_hs, _alice, bob, dir) = alice_and_bob().await;
     let data = dir.path();
-    common::login(data, "alice", &hs, &alice);
-    common::login(data, "bob", &hs, &bob);
-    ok(data, "bob", &["sync", "--once"]);
     let ids = common::mentions_waiting(data, "alice", "bob", &bob, 12).await;
 
     let list = json(data, "bob", &["rooms", "--json"]);
     for id in &ids {
-        let r = list
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|r| r["room_id"] == id.as_str())
-            .unwrap_or_else(|| panic!("{id} not listed: {list}"));
+        let r = listed(&list, id);
         assert_eq!(r["unread"], 1, "{r}");
         assert_eq!(r["highlights"], 1, "{r}");
     }
@@ -240,13 +256,8 @@ async fn every_mention_one_sync_brings_is_in_the_list() {
 /// following new messages.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_most_recently_active_room_comes_first_with_its_counts() {
-    let hs = common::homeserver();
-    let (alice, bob) = (hs.register("alice").await, hs.register("bob").await);
-    let dir = tempfile::tempdir().unwrap();
+    let (hs, alice, bob, dir) = alice_and_bob().await;
     let data = dir.path();
-    common::login(data, "alice", &hs, &alice);
-    common::login(data, "bob", &hs, &bob);
-    ok(data, "bob", &["sync", "--once"]);
     let mut ids = vec![];
     for name in ["Alpha", "Beta"] {
         let r = json(
@@ -288,17 +299,9 @@ async fn the_most_recently_active_room_comes_first_with_its_counts() {
             .filter(|id| ids.contains(id))
             .collect()
     };
-    let find = |list: &Value, id: &str| -> Value {
-        list.as_array()
-            .unwrap()
-            .iter()
-            .find(|r| r["room_id"] == id)
-            .cloned()
-            .unwrap_or_else(|| panic!("{id} not listed: {list}"))
-    };
     let list = json(data, "bob", &["rooms", "--json"]);
     assert_eq!(order(&list), [alpha.clone(), beta.clone()], "{list}");
-    let (a, b) = (find(&list, &alpha), find(&list, &beta));
+    let (a, b) = (listed(&list, &alpha), listed(&list, &beta));
     // Twice in CI a room read one unread too many (Beta 2, then Alpha 3):
     // `unread` is the larger of matrix-sdk's count and the server's, so say
     // which one was off.
@@ -319,7 +322,7 @@ async fn the_most_recently_active_room_comes_first_with_its_counts() {
         "{a} {b}"
     );
     assert_eq!(a["is_dm"], false);
-    let d = find(&list, &dm);
+    let d = listed(&list, &dm);
     assert_eq!(d["is_dm"], true, "{d}");
     assert_eq!(d["dm_with"], alice.user_id.as_str(), "{d}");
 
@@ -327,7 +330,7 @@ async fn the_most_recently_active_room_comes_first_with_its_counts() {
     json(data, "alice", &["send", &beta, "beta again", "--json"]);
     let list = json(data, "bob", &["rooms", "--json"]);
     assert_eq!(order(&list), [beta.clone(), alpha.clone()], "{list}");
-    assert_eq!(find(&list, &beta)["unread"], 2);
+    assert_eq!(listed(&list, &beta)["unread"], 2);
 }
 
 /// A space made by another client: listed as a space, and the rooms it
@@ -370,14 +373,7 @@ async fn rooms_name_the_spaces_they_are_in() {
         json(data, "alice", &["join", id, "--json"]);
     }
     let list = json(data, "alice", &["rooms", "--json"]);
-    let find = |id: &str| -> Value {
-        list.as_array()
-            .unwrap()
-            .iter()
-            .find(|r| r["room_id"] == id)
-            .cloned()
-            .unwrap_or_else(|| panic!("{id} not listed: {list}"))
-    };
+    let find = |id: &str| listed(&list, id);
     assert_eq!(find(&space)["is_space"], true);
     assert_eq!(find(&inside)["is_space"], false);
     assert_eq!(find(&inside)["spaces"], serde_json::json!([space]));
